@@ -1,1 +1,79 @@
-//! placeholder
+//! aiolint's analysis engine: parsing with tree-sitter-python, a per-file semantic model, the
+//! rules, and fixes as text edits.
+//!
+//! The analyzer does no IO: callers hand it source text and settings and get diagnostics back.
+//! No tree-sitter type crosses this API.
+
+mod diagnostic;
+mod fix;
+mod importer;
+mod known;
+mod line_index;
+mod parse;
+mod rules;
+mod semantic;
+mod settings;
+mod source;
+mod suppression;
+mod syntax;
+mod text_range;
+
+#[cfg(test)]
+mod test_support;
+
+pub use diagnostic::{Diagnostic, Related, Severity};
+pub use fix::{Applicability, Edit, Fix, apply_fixes};
+pub use line_index::{LineColumn, LineIndex};
+pub use rules::{Rule, RuleMeta};
+pub use settings::{PythonVersion, RuleSelection, Settings, UnknownSelector};
+pub use source::{SourceFile, SourceKind};
+pub use text_range::TextRange;
+
+use parse::ParsedModule;
+
+/// Checks one file and returns its diagnostics, sorted by position. Stubs get none; a file that
+/// does not parse gets an `E999` and the findings of the parts that did.
+pub fn check_file(file: &SourceFile, settings: &Settings) -> Vec<Diagnostic> {
+    if file.kind == SourceKind::Stub {
+        return Vec::new();
+    }
+    let text: &str = &file.text;
+    let Some(parsed) = ParsedModule::parse(text) else {
+        return vec![Diagnostic::new(
+            Rule::SyntaxError,
+            TextRange::empty(0),
+            "SyntaxError: the parser gave up on this file",
+        )];
+    };
+    let mut diagnostics = Vec::new();
+    if let Some(nul) = text.find('\0') {
+        let message = "SyntaxError: source code cannot contain null bytes";
+        diagnostics.push(Diagnostic::new(
+            Rule::SyntaxError,
+            TextRange::new(nul, nul + 1),
+            message,
+        ));
+    } else if let Some(first) = parsed.syntax_errors.first() {
+        diagnostics.push(rules::syntax_error(first, text));
+    }
+    let (found, suppressions) = rules::check_module(file, parsed.root(), text, settings);
+    if !suppressions.disable_file {
+        diagnostics.extend(found.into_iter().filter(|d| {
+            !suppressions.suppresses(file.line_index.line_of(d.range.start), d.code())
+        }));
+    }
+    diagnostics.sort_by(|a, b| {
+        (a.range.start, a.range.end, a.code()).cmp(&(b.range.start, b.range.end, b.code()))
+    });
+    diagnostics
+}
+
+/// The diagnostic for a file that could not be read or decoded.
+pub fn io_error(message: impl Into<String>) -> Diagnostic {
+    Diagnostic::new(Rule::IoError, TextRange::empty(0), message)
+}
+
+/// Whether `text` parses without syntax errors (used before writing a fixed file).
+pub fn parses_cleanly(text: &str) -> bool {
+    !text.contains('\0') && ParsedModule::parse(text).is_some_and(|p| p.syntax_errors.is_empty())
+}

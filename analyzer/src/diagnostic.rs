@@ -1,0 +1,66 @@
+//! Diagnostics: what a rule reports.
+
+use crate::fix::Fix;
+use crate::rules::Rule;
+use crate::text_range::TextRange;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Severity {
+    Error,
+    Warning,
+    Info,
+}
+
+impl Severity {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Severity::Error => "error",
+            Severity::Warning => "warning",
+            Severity::Info => "info",
+        }
+    }
+}
+
+/// Another location that explains a diagnostic (the blocking line of a transitive finding).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Related {
+    /// The file, when it is not the diagnostic's own.
+    pub path: Option<String>,
+    pub range: TextRange,
+    pub message: String,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Diagnostic {
+    pub rule: Rule,
+    pub range: TextRange,
+    pub message: String,
+    pub fix: Option<Fix>,
+    pub related: Vec<Related>,
+}
+
+impl Diagnostic {
+    pub fn new(rule: Rule, range: TextRange, message: impl Into<String>) -> Self {
+        Self {
+            rule,
+            range,
+            message: message.into(),
+            fix: None,
+            related: Vec::new(),
+        }
+    }
+
+    #[must_use]
+    pub fn with_fix(mut self, fix: Option<Fix>) -> Self {
+        self.fix = fix;
+        self
+    }
+
+    pub fn code(&self) -> &'static str {
+        self.rule.code()
+    }
+
+    pub fn severity(&self) -> Severity {
+        self.rule.severity()
+    }
+}

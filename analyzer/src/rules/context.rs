@@ -1,0 +1,135 @@
+//! What a rule sees: the file, the semantic model, and where in the tree it is.
+
+use tree_sitter::Node;
+
+use crate::diagnostic::Diagnostic;
+use crate::known::KnownApi;
+use crate::rules::Rule;
+use crate::semantic::{FunctionId, ScopeId, SemanticModel, Value};
+use crate::settings::Settings;
+use crate::source::SourceFile;
+use crate::syntax::NodeExt;
+use crate::text_range::TextRange;
+
+pub(crate) struct RuleContext<'a, 't> {
+    pub file: &'a SourceFile,
+    pub source: &'t str,
+    pub model: &'a SemanticModel<'t>,
+    pub known: &'static KnownApi,
+    #[allow(
+        dead_code,
+        reason = "read by the configurable rules of the next issues"
+    )]
+    pub settings: &'a Settings,
+    /// The scope of the node being checked.
+    pub scope: ScopeId,
+    /// The ancestors of the node being checked, root first.
+    pub ancestors: &'a [Node<'t>],
+}
+
+impl<'t> RuleContext<'_, 't> {
+    pub(crate) fn infer(&self, expr: Node<'t>) -> Value {
+        self.model.infer(expr, self.scope, self.known)
+    }
+
+    /// What the `function` part of a call refers to.
+    pub(crate) fn callee(&self, call: Node<'t>) -> Value {
+        call.field("function")
+            .map_or(Value::Unknown, |f| self.infer(f))
+    }
+
+    /// The `async def` that runs the current node, if any.
+    pub(crate) fn enclosing_coroutine(&self) -> Option<FunctionId> {
+        self.model.enclosing_coroutine(self.scope)
+    }
+
+    pub(crate) fn text(&self, node: Node<'_>) -> &'t str {
+        node.text(self.source)
+    }
+
+    pub(crate) fn diagnostic(&self, rule: Rule, range: TextRange, message: String) -> Diagnostic {
+        Diagnostic::new(rule, range, message)
+    }
+
+    /// A function's name for messages: `fetch`, or `Client.fetch` for a method.
+    pub(crate) fn function_name(&self, id: FunctionId) -> String {
+        let info = &self.model.functions[id];
+        match info.class {
+            Some(class) => format!("{}.{}", self.model.classes[class].name, info.name),
+            None => info.name.to_string(),
+        }
+    }
+
+    /// Whether calling `value` creates a coroutine object that does nothing until awaited.
+    pub(crate) fn is_coroutine_function(&self, value: &Value) -> bool {
+        match value {
+            Value::Function(id) | Value::BoundMethod(id) => {
+                let info = &self.model.functions[*id];
+                info.is_async && !info.is_generator && self.model.is_plain_method(*id, self.known)
+            }
+            Value::External(name) => {
+                if self.known.function(name).is_some_and(|f| f.coroutine) {
+                    return true;
+                }
+                // `asyncio.Queue.get(queue)`: a method called through its class.
+                name.rsplit_once('.').is_some_and(|(class, method)| {
+                    self.known.class(class).is_some()
+                        && self.known.is_coroutine_method(class, method)
+                })
+            }
+            Value::ExternalMethod { class, method } => {
+                self.known.is_coroutine_method(class, method)
+            }
+            _ => false,
+        }
+    }
+
+    /// How to name a callee in a message: `fetch`, `Client.fetch`, `asyncio.sleep`,
+    /// `StreamWriter.drain`.
+    pub(crate) fn describe(&self, value: &Value, call: Node<'t>) -> String {
+        match value {
+            Value::Function(id) | Value::BoundMethod(id) => self.function_name(*id),
+            Value::External(name) => name.strip_prefix("builtins.").unwrap_or(name).to_string(),
+            Value::ExternalMethod { class, method } => {
+                format!("{}.{method}", class.rsplit('.').next().unwrap_or(class))
+            }
+            _ => call
+                .field("function")
+                .map_or_else(String::new, |f| self.text(f).to_string()),
+        }
+    }
+
+    /// Whether an `await` may be written at the current node: inside a coroutine, and not in a
+    /// generator expression (which `await` would turn into an async generator).
+    pub(crate) fn can_insert_await(&self) -> bool {
+        self.enclosing_coroutine().is_some() && !self.model.in_generator_expression(self.scope)
+    }
+
+    /// The name under which the `asyncio` module can be reached from the current scope
+    /// (`asyncio`, or an alias such as `aio`), if any.
+    pub(crate) fn asyncio_name(&self) -> Option<String> {
+        let reaches_asyncio = |name: &str| {
+            let probe = self.model.infer_name_from(name, self.scope, self.known);
+            probe.external() == Some("asyncio")
+        };
+        if reaches_asyncio("asyncio") {
+            return Some("asyncio".to_string());
+        }
+        self.model
+            .module_imports_of("asyncio")
+            .into_iter()
+            .find(|alias| reaches_asyncio(alias))
+            .map(str::to_string)
+    }
+
+    /// Whether `import asyncio` can be added at the top of the module: the name `asyncio` is
+    /// not bound to anything else where it would be used.
+    pub(crate) fn can_import_asyncio(&self) -> bool {
+        matches!(
+            self.model
+                .infer_name_from("asyncio", self.scope, self.known),
+            Value::Unknown
+        ) && self.model.binding_count(0, "asyncio") == 0
+            && !self.model.scopes[0].star_import
+    }
+}

@@ -1,0 +1,20 @@
+//! Rules about coroutine objects and tasks.
+
+pub(crate) mod dangling_task;
+pub(crate) mod missing_await;
+
+#[cfg(test)]
+mod tests {
+    use crate::rules::Rule;
+    use crate::test_support::check_fixture;
+
+    #[test]
+    fn missing_await() {
+        insta::assert_snapshot!(check_fixture(Rule::MissingAwait, "coroutines/AIO100.py"));
+    }
+
+    #[test]
+    fn dangling_task() {
+        insta::assert_snapshot!(check_fixture(Rule::DanglingTask, "coroutines/AIO101.py"));
+    }
+}

@@ -1,0 +1,14 @@
+//! Rules about starting event loops.
+
+pub(crate) mod nested_run;
+
+#[cfg(test)]
+mod tests {
+    use crate::rules::Rule;
+    use crate::test_support::check_fixture;
+
+    #[test]
+    fn nested_run() {
+        insta::assert_snapshot!(check_fixture(Rule::NestedRun, "event_loop/AIO300.py"));
+    }
+}

@@ -1,0 +1,183 @@
+use tree_sitter::Node;
+
+use crate::diagnostic::Diagnostic;
+use crate::fix::{Edit, Fix};
+use crate::rules::usage::parent_skipping_parens;
+use crate::rules::{Rule, RuleContext, declare_rule};
+use crate::semantic::{ClassRef, ScopeId, ScopeKind, Value};
+use crate::syntax::NodeExt;
+
+declare_rule! {
+    /// ## What it does
+    /// Checks for `asyncio.run(...)`, `loop.run_until_complete(...)` and `Runner.run(...)`
+    /// where an event loop is already running: in a coroutine, and in a callback handed to the
+    /// loop (a `lambda` or function passed to `call_soon`, `call_soon_threadsafe`,
+    /// `call_later`, `call_at`, or a task's `add_done_callback`). Module level and
+    /// `if __name__ == "__main__":` are fine.
+    ///
+    /// ## Why is this bad?
+    /// asyncio allows one running loop per thread. The call raises
+    /// `RuntimeError: asyncio.run() cannot be called from a running event loop` (or "This event
+    /// loop is already running"), and the coroutine passed to it is never awaited.
+    ///
+    /// ## Example
+    /// ```python
+    /// async def refresh():
+    ///     data = asyncio.run(fetch())
+    /// ```
+    ///
+    /// Use instead:
+    /// ```python
+    /// async def refresh():
+    ///     data = await fetch()
+    /// ```
+    ///
+    /// ## Fix safety
+    /// Safe in a coroutine: `asyncio.run(x)` becomes `await x`. No fix in callbacks, which
+    /// cannot await.
+    pub(crate) struct NestedRun {
+        code: "AIO300",
+        name: "nested-run",
+        severity: Error,
+    }
+}
+
+/// Loop methods that run their callback on the loop's thread while it is running.
+const LOOP_CALLBACKS: &[&str] = &["call_soon", "call_soon_threadsafe", "call_later", "call_at"];
+
+/// AIO300
+pub(crate) fn nested_run<'t>(ctx: &RuleContext<'_, 't>, call: Node<'t>, out: &mut Vec<Diagnostic>) {
+    let Some(runner) = loop_runner(ctx, call) else {
+        return;
+    };
+    let (place, fix) = if let Some(coroutine) = ctx.enclosing_coroutine() {
+        (
+            format!("inside coroutine `{}`", ctx.function_name(coroutine)),
+            await_instead(ctx, call, runner),
+        )
+    } else if let Some(scheduler) = scheduling_callback(ctx) {
+        (
+            format!("inside a callback scheduled with `{scheduler}()`"),
+            None,
+        )
+    } else {
+        return;
+    };
+    let message = format!("`{runner}` cannot be called while the event loop is running ({place})");
+    out.push(
+        ctx.diagnostic(Rule::NestedRun, call.byte_range().into(), message)
+            .with_fix(fix),
+    );
+}
+
+/// Which loop-starting API `call` is, if any.
+fn loop_runner(ctx: &RuleContext<'_, '_>, call: Node<'_>) -> Option<&'static str> {
+    match ctx.callee(call) {
+        Value::External(name) if name == "asyncio.run" => Some("asyncio.run()"),
+        Value::ExternalMethod { class, method } => match method.as_str() {
+            "run_until_complete" if ctx.known.is_event_loop(&class) => {
+                Some("loop.run_until_complete()")
+            }
+            "run" if class == "asyncio.Runner" => Some("Runner.run()"),
+            _ => None,
+        },
+        Value::Unknown => {
+            let function = call.field("function").filter(|f| f.kind() == "attribute")?;
+            // Only event loops have `run_until_complete`.
+            (function.field("attribute").map(|a| ctx.text(a)) == Some("run_until_complete"))
+                .then_some("loop.run_until_complete()")
+        }
+        _ => None,
+    }
+}
+
+/// The scheduling method when the current code is the body of a lambda or a plain function
+/// passed as a callback to the running loop.
+fn scheduling_callback(ctx: &RuleContext<'_, '_>) -> Option<&'static str> {
+    let scope = &ctx.model.scopes[ctx.scope];
+    match scope.kind {
+        ScopeKind::Lambda => {
+            let lambda = ctx.ancestors.iter().rev().find(|a| a.kind() == "lambda")?;
+            let outer = scope.parent?;
+            scheduler_receiving(ctx, *lambda, outer)
+        }
+        ScopeKind::Function(id) => {
+            let info = &ctx.model.functions[id];
+            if info.is_async {
+                return None;
+            }
+            ctx.model
+                .references_to(info.name, info.parent_scope)
+                .find_map(|(scope, reference)| scheduler_receiving(ctx, reference, scope))
+        }
+        _ => None,
+    }
+}
+
+/// The loop scheduling method that `callback` (an expression in `scope`) is passed to as an
+/// argument, if any.
+fn scheduler_receiving<'t>(
+    ctx: &RuleContext<'_, 't>,
+    callback: Node<'t>,
+    scope: ScopeId,
+) -> Option<&'static str> {
+    let (Some(arguments), _) = parent_skipping_parens(callback) else {
+        return None;
+    };
+    if arguments.kind() != "argument_list" {
+        return None;
+    }
+    let function = arguments
+        .parent()?
+        .field("function")
+        .filter(|f| f.kind() == "attribute")?;
+    let method = ctx.text(function.field("attribute")?);
+    if let Some(found) = LOOP_CALLBACKS.iter().find(|m| **m == method) {
+        return Some(found);
+    }
+    if method == "add_done_callback" {
+        // Only asyncio futures run done-callbacks on the loop (concurrent ones use a thread).
+        let receiver = function.field("object")?;
+        if let Value::Instance(ClassRef::External(class)) =
+            ctx.model.infer(receiver, scope, ctx.known)
+        {
+            if class == "asyncio.Task" || class == "asyncio.Future" {
+                return Some("add_done_callback");
+            }
+        }
+    }
+    None
+}
+
+/// `asyncio.run(x)` -> `await x`.
+fn await_instead(ctx: &RuleContext<'_, '_>, call: Node<'_>, runner: &str) -> Option<Fix> {
+    if runner != "asyncio.run()" || !ctx.can_insert_await() {
+        return None;
+    }
+    let arguments = call.field("arguments")?.named_children_vec();
+    let [argument] = arguments.as_slice() else {
+        return None;
+    };
+    if matches!(
+        argument.kind(),
+        "keyword_argument" | "list_splat" | "dictionary_splat"
+    ) {
+        return None;
+    }
+    let needs_parens = ctx.ancestors.last().is_some_and(|parent| {
+        matches!(parent.kind(), "attribute" | "subscript" | "call")
+            && parent
+                .named_child(0)
+                .is_some_and(|first| first.id() == call.id())
+    });
+    let awaited = format!("await {}", argument.text(ctx.source));
+    let replacement = if needs_parens {
+        format!("({awaited})")
+    } else {
+        awaited
+    };
+    Some(Fix::safe(
+        "Replace `asyncio.run(x)` with `await x`",
+        vec![Edit::replace(call.byte_range().into(), replacement)],
+    ))
+}

@@ -1,0 +1,175 @@
+//! The rules: their registry, the context they run in, and the single visitor that dispatches
+//! nodes to them. Each rule lives in its own file; its doc comment is its user documentation.
+
+mod blocking;
+mod codes;
+mod context;
+mod coroutines;
+mod errors;
+mod event_loop;
+pub(crate) mod usage;
+
+pub use codes::Rule;
+pub(crate) use context::RuleContext;
+
+use tree_sitter::Node;
+
+use crate::diagnostic::{Diagnostic, Severity};
+use crate::known::KnownApi;
+use crate::semantic::{ScopeId, SemanticModel};
+use crate::settings::Settings;
+use crate::source::SourceFile;
+use crate::suppression::Suppressions;
+use crate::syntax::walk::{Descend, Visit, Visitor, walk};
+
+/// A rule's static description.
+#[derive(Debug)]
+pub struct RuleMeta {
+    pub code: &'static str,
+    pub name: &'static str,
+    pub severity: Severity,
+    /// The rule's doc comment: `## What it does`, `## Why is this bad?`, `## Example`, ...
+    pub docs: &'static str,
+    /// On unless deselected (opt-in rules are off).
+    pub default_enabled: bool,
+    /// Cannot be deselected (reports about the input itself).
+    pub always_on: bool,
+}
+
+impl RuleMeta {
+    /// The documentation as Markdown, with the doc comment's leading spaces removed.
+    pub fn documentation(&self) -> String {
+        self.docs
+            .lines()
+            .map(|line| line.strip_prefix(' ').unwrap_or(line))
+            .collect::<Vec<_>>()
+            .join("\n")
+    }
+}
+
+/// Declares a rule's marker type; its doc comment becomes [`RuleMeta::docs`].
+macro_rules! declare_rule {
+    (
+        $(#[doc = $doc:literal])*
+        $vis:vis struct $name:ident {
+            code: $code:literal,
+            name: $kebab:literal,
+            severity: $severity:ident,
+            $(default_enabled: $default:literal,)?
+            $(always_on: $always:literal,)?
+        }
+    ) => {
+        $(#[doc = $doc])*
+        $vis struct $name;
+
+        impl $name {
+            pub(crate) const META: $crate::rules::RuleMeta = $crate::rules::RuleMeta {
+                code: $code,
+                name: $kebab,
+                severity: $crate::diagnostic::Severity::$severity,
+                docs: concat!($($doc, "\n"),*),
+                default_enabled: true $(&& $default)?,
+                always_on: false $(|| $always)?,
+            };
+        }
+    };
+}
+pub(crate) use declare_rule;
+
+/// Runs every enabled rule over a parsed module and returns the unsuppressed diagnostics.
+pub(crate) fn check_module<'t>(
+    file: &SourceFile,
+    root: Node<'t>,
+    source: &'t str,
+    settings: &Settings,
+) -> (Vec<Diagnostic>, Suppressions) {
+    let model = SemanticModel::build(root, source);
+    let mut dispatcher = Dispatcher {
+        file,
+        source,
+        model: &model,
+        settings,
+        known: KnownApi::get(),
+        scopes: Vec::new(),
+        suppressions: Suppressions::default(),
+        diagnostics: Vec::new(),
+    };
+    walk(root, &mut dispatcher);
+    let Dispatcher {
+        diagnostics,
+        suppressions,
+        ..
+    } = dispatcher;
+    (diagnostics, suppressions)
+}
+
+struct Dispatcher<'a, 't> {
+    file: &'a SourceFile,
+    source: &'t str,
+    model: &'a SemanticModel<'t>,
+    settings: &'a Settings,
+    known: &'static KnownApi,
+    scopes: Vec<ScopeId>,
+    suppressions: Suppressions,
+    diagnostics: Vec<Diagnostic>,
+}
+
+impl<'t> Visitor<'t> for Dispatcher<'_, 't> {
+    fn enter(&mut self, visit: &Visit<'_, 't>) -> Descend {
+        let node = visit.node;
+        let scope = match (visit.ancestors.last(), self.scopes.last()) {
+            (Some(&parent), Some(&parent_scope)) => {
+                self.model.child_scope(parent, parent_scope, visit.field)
+            }
+            _ => 0,
+        };
+        self.scopes.push(scope);
+        if node.is_error() {
+            return Descend::No;
+        }
+        let ctx = RuleContext {
+            file: self.file,
+            source: self.source,
+            model: self.model,
+            known: self.known,
+            settings: self.settings,
+            scope,
+            ancestors: visit.ancestors,
+        };
+        let enabled = |rule: Rule| self.settings.rules.is_enabled(rule);
+        let out = &mut self.diagnostics;
+        match node.kind() {
+            "call" => {
+                if enabled(Rule::MissingAwait) {
+                    coroutines::missing_await::missing_await(&ctx, node, out);
+                }
+                if enabled(Rule::DanglingTask) {
+                    coroutines::dangling_task::dangling_task(&ctx, node, out);
+                }
+                if enabled(Rule::BlockingSleep) {
+                    blocking::blocking_sleep::blocking_sleep(&ctx, node, out);
+                }
+                if enabled(Rule::NestedRun) {
+                    event_loop::nested_run::nested_run(&ctx, node, out);
+                }
+            }
+            "comment" => {
+                let text = node.utf8_text(self.source.as_bytes()).unwrap_or("");
+                self.suppressions.add_comment(
+                    text,
+                    node.start_byte(),
+                    self.source,
+                    &self.file.line_index,
+                );
+            }
+            _ => {}
+        }
+        Descend::Yes
+    }
+
+    fn leave(&mut self, _node: Node<'t>) {
+        self.scopes.pop();
+    }
+}
+
+pub(crate) use errors::syntax_error;

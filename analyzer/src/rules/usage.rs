@@ -1,0 +1,203 @@
+//! How the value of an expression is used: awaited, handed on, dropped, bound to a name, or
+//! treated as a plain value. Shared by the rules about coroutines and tasks.
+
+use tree_sitter::Node;
+
+use crate::known::KnownApi;
+use crate::semantic::{ScopeId, SemanticModel, Value};
+use crate::syntax::NodeExt;
+
+/// Builtins that never accept an awaitable in place of a value.
+const VALUE_BUILTINS: &[&str] = &[
+    "abs",
+    "all",
+    "any",
+    "bool",
+    "dict",
+    "enumerate",
+    "filter",
+    "float",
+    "format",
+    "frozenset",
+    "int",
+    "len",
+    "list",
+    "map",
+    "max",
+    "min",
+    "next",
+    "print",
+    "repr",
+    "reversed",
+    "round",
+    "set",
+    "sorted",
+    "str",
+    "sum",
+    "tuple",
+    "zip",
+];
+
+/// Attributes that belong to coroutine objects themselves.
+const COROUTINE_ATTRIBUTES: &[&str] = &[
+    "send",
+    "throw",
+    "close",
+    "cr_await",
+    "cr_code",
+    "cr_frame",
+    "cr_running",
+    "cr_origin",
+    "cr_suspended",
+    "__await__",
+    "__class__",
+    "__name__",
+    "__qualname__",
+];
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) enum Use<'t> {
+    /// `await value`.
+    Awaited,
+    /// Passed to something that runs or schedules awaitables (`gather`, `create_task`, ...).
+    Consumed,
+    /// An expression statement: the value is thrown away.
+    Dropped,
+    /// `name = value`: the bound identifier.
+    Bound(Node<'t>),
+    /// Used as if it were a result; says how (`used as a condition`).
+    AsValue(String),
+    /// Returned, stored, collected, or passed somewhere unknown.
+    Other,
+}
+
+/// The nearest ancestor that is not a parenthesis, and the child of it that contains `node`.
+pub(crate) fn parent_skipping_parens(node: Node<'_>) -> (Option<Node<'_>>, Node<'_>) {
+    let mut child = node;
+    while let Some(parent) = child.parent() {
+        if parent.kind() == "parenthesized_expression" && parent.named_child_count() == 1 {
+            child = parent;
+        } else {
+            return (Some(parent), child);
+        }
+    }
+    (None, child)
+}
+
+/// How the value of `node` (evaluated in `scope`) is used by its parent.
+pub(crate) fn classify<'t>(
+    model: &SemanticModel<'t>,
+    known: &KnownApi,
+    scope: ScopeId,
+    node: Node<'t>,
+) -> Use<'t> {
+    let (Some(parent), child) = parent_skipping_parens(node) else {
+        return Use::Other;
+    };
+    let is_field = |field: &str| parent.field(field).is_some_and(|f| f.id() == child.id());
+    let as_value = |how: &str| Use::AsValue(how.to_string());
+    match parent.kind() {
+        "await" => Use::Awaited,
+        "expression_statement" => Use::Dropped,
+        "argument_list" => parent
+            .parent()
+            .map_or(Use::Other, |call| argument_use(model, known, scope, call)),
+        "keyword_argument" if is_field("value") => parent
+            .parent()
+            .and_then(|list| list.parent())
+            .map_or(Use::Other, |call| argument_use(model, known, scope, call)),
+        "if_statement" | "elif_clause" | "while_statement" if is_field("condition") => {
+            as_value("used as a condition")
+        }
+        "conditional_expression" if parent.named_child(1).is_some_and(|c| c.id() == child.id()) => {
+            as_value("used as a condition")
+        }
+        "assert_statement" => as_value("asserted, which is always true"),
+        "not_operator" => as_value("negated with `not`"),
+        "boolean_operator" => as_value("used in a boolean expression"),
+        "comparison_operator" => as_value("compared"),
+        "binary_operator" | "unary_operator" => as_value("used in an arithmetic expression"),
+        "interpolation" => as_value("formatted into a string"),
+        "subscript" if is_field("value") => as_value("subscripted"),
+        "attribute" if is_field("object") => {
+            let attribute = parent
+                .field("attribute")
+                .map_or("", |a| a.text(model.source));
+            if COROUTINE_ATTRIBUTES.contains(&attribute) {
+                Use::Other
+            } else {
+                Use::AsValue(format!("used through its attribute `.{attribute}`"))
+            }
+        }
+        "for_statement" | "for_in_clause" if is_field("right") => as_value("iterated over"),
+        "assignment" if is_field("right") => match parent.field("left") {
+            Some(left) if left.kind() == "identifier" => Use::Bound(left),
+            Some(left)
+                if matches!(
+                    left.kind(),
+                    "pattern_list" | "tuple_pattern" | "list_pattern"
+                ) =>
+            {
+                as_value("unpacked")
+            }
+            _ => Use::Other,
+        },
+        _ => Use::Other,
+    }
+}
+
+/// The use of a value passed as an argument to `call`.
+fn argument_use<'t>(
+    model: &SemanticModel<'t>,
+    known: &KnownApi,
+    scope: ScopeId,
+    call: Node<'t>,
+) -> Use<'t> {
+    let Some(function) = call.field("function") else {
+        return Use::Other;
+    };
+    match model.infer(function, scope, known) {
+        Value::External(name) => {
+            if known.function(&name).is_some_and(|f| f.consumes) {
+                return Use::Consumed;
+            }
+            match name.strip_prefix("builtins.") {
+                Some(builtin) if VALUE_BUILTINS.contains(&builtin) => {
+                    Use::AsValue(format!("passed to `{builtin}()`"))
+                }
+                _ => Use::Other,
+            }
+        }
+        Value::ExternalMethod { class, method } if known.method_consumes(&class, &method) => {
+            Use::Consumed
+        }
+        _ => Use::Other,
+    }
+}
+
+/// How the value bound to `name` in `scope` is used afterwards, summarised: `None` when any use
+/// could be legitimate (awaited, handed on, stored...), else the first value-like use with its
+/// node, or `Some((None, ..))` when the name is never read at all.
+pub(crate) fn bound_value_misuse<'t>(
+    model: &SemanticModel<'t>,
+    known: &KnownApi,
+    scope: ScopeId,
+    name: Node<'t>,
+) -> Option<(Option<Node<'t>>, String)> {
+    let text = name.text(model.source);
+    if model.binding_count(scope, text) != 1 {
+        return None;
+    }
+    let mut first_misuse = None;
+    for (use_scope, reference) in model.references_to(text, scope) {
+        match classify(model, known, use_scope, reference) {
+            Use::AsValue(how) => {
+                if first_misuse.is_none() {
+                    first_misuse = Some((Some(reference), how));
+                }
+            }
+            _ => return None,
+        }
+    }
+    Some(first_misuse.unwrap_or((None, String::new())))
+}

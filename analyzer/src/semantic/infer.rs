@@ -1,0 +1,501 @@
+//! Light inference: what an expression refers to, as far as this file and the bundled API tables
+//! can tell. Anything unsure is [`Value::Unknown`], and rules stay silent on it.
+
+use tree_sitter::Node;
+
+use super::model::{BindingKind, ClassId, FunctionId, Lookup, ScopeId, SemanticModel};
+use crate::known::{Enter, KnownApi, Returns};
+use crate::syntax::NodeExt;
+
+/// How deep inference follows bindings before giving up (guards against cycles like `x = x.y`).
+const MAX_DEPTH: u32 = 24;
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) enum ClassRef {
+    External(String),
+    Local(ClassId),
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) enum Value {
+    Unknown,
+    /// A module, function, class or attribute outside this file, by canonical dotted name
+    /// (`builtins.print` for builtins).
+    External(String),
+    /// A function defined in this file (also a method looked up on its class).
+    Function(FunctionId),
+    /// A method of a class defined in this file, looked up on an instance.
+    BoundMethod(FunctionId),
+    /// A method looked up on an instance of an external class.
+    ExternalMethod {
+        class: String,
+        method: String,
+    },
+    Class(ClassId),
+    Instance(ClassRef),
+    Tuple(Vec<Value>),
+}
+
+impl Value {
+    pub(crate) fn external(&self) -> Option<&str> {
+        match self {
+            Value::External(name) => Some(name),
+            _ => None,
+        }
+    }
+
+    /// The function defined in this file that calling this value runs.
+    pub(crate) fn local_function(&self) -> Option<FunctionId> {
+        match self {
+            Value::Function(id) | Value::BoundMethod(id) => Some(*id),
+            _ => None,
+        }
+    }
+}
+
+impl<'t> SemanticModel<'t> {
+    /// What `expr`, evaluated in `scope`, refers to.
+    pub(crate) fn infer(&self, expr: Node<'t>, scope: ScopeId, known: &KnownApi) -> Value {
+        self.infer_at(expr, scope, known, 0)
+    }
+
+    fn infer_at(&self, expr: Node<'t>, scope: ScopeId, known: &KnownApi, depth: u32) -> Value {
+        if depth > MAX_DEPTH {
+            return Value::Unknown;
+        }
+        let depth = depth + 1;
+        match expr.kind() {
+            "identifier" => self.infer_name(expr.text(self.source), scope, known, depth),
+            "parenthesized_expression" => {
+                let inner = expr.unparenthesized();
+                if inner.id() == expr.id() {
+                    Value::Unknown
+                } else {
+                    self.infer_at(inner, scope, known, depth)
+                }
+            }
+            "attribute" => {
+                let (Some(object), Some(attribute)) =
+                    (expr.field("object"), expr.field("attribute"))
+                else {
+                    return Value::Unknown;
+                };
+                let object = self.infer_at(object, scope, known, depth);
+                self.member(&object, attribute.text(self.source), known, depth)
+            }
+            "call" => {
+                let Some(function) = expr.field("function") else {
+                    return Value::Unknown;
+                };
+                let callee = self.infer_at(function, scope, known, depth);
+                self.call_result(&callee, known, depth, false)
+            }
+            "await" => {
+                let Some(call) = expr.named_child(0).map(NodeExt::unparenthesized) else {
+                    return Value::Unknown;
+                };
+                if call.kind() != "call" {
+                    return Value::Unknown;
+                }
+                let Some(function) = call.field("function") else {
+                    return Value::Unknown;
+                };
+                let callee = self.infer_at(function, scope, known, depth);
+                self.call_result(&callee, known, depth, true)
+            }
+            _ => Value::Unknown,
+        }
+    }
+
+    fn infer_name(&self, name: &str, scope: ScopeId, known: &KnownApi, depth: u32) -> Value {
+        match self.lookup(scope, name) {
+            Lookup::Builtin => Value::External(format!("builtins.{name}")),
+            Lookup::Unknown => Value::Unknown,
+            Lookup::Bound(found, bindings) => {
+                // Seen from an inner scope, unconditional rebinding leaves the last value.
+                let candidates = if bindings.len() > 1
+                    && found != scope
+                    && bindings.iter().all(|b| !b.conditional)
+                {
+                    &bindings[bindings.len() - 1..]
+                } else {
+                    bindings
+                };
+                let mut values = candidates
+                    .iter()
+                    .map(|b| self.binding_value(&b.kind, found, known, depth));
+                let Some(first) = values.next() else {
+                    return Value::Unknown;
+                };
+                if values.all(|v| v == first) {
+                    first
+                } else {
+                    Value::Unknown
+                }
+            }
+        }
+    }
+
+    fn binding_value(
+        &self,
+        kind: &BindingKind<'t>,
+        scope: ScopeId,
+        known: &KnownApi,
+        depth: u32,
+    ) -> Value {
+        match kind {
+            BindingKind::Import(name) if !name.starts_with('.') => {
+                Value::External(KnownApi::canonical(name).into_owned())
+            }
+            BindingKind::Function(id) => Value::Function(*id),
+            BindingKind::Class(id) => Value::Class(*id),
+            BindingKind::Assignment { value, annotation } => match (annotation, value) {
+                (Some(annotation), _) => self.annotated(*annotation, scope, known, depth),
+                (None, Some(value)) => self.infer_at(*value, scope, known, depth),
+                (None, None) => Value::Unknown,
+            },
+            BindingKind::Unpacked { value, index } => {
+                match self.infer_at(*value, scope, known, depth) {
+                    Value::Tuple(items) => items.get(*index).cloned().unwrap_or(Value::Unknown),
+                    _ => Value::Unknown,
+                }
+            }
+            BindingKind::Parameter {
+                function,
+                index,
+                annotation,
+            } => {
+                if let Some(annotation) = annotation {
+                    // Annotations are evaluated where the `def` is.
+                    let outer = function.map_or(scope, |f| self.functions[f].parent_scope);
+                    return self.annotated(*annotation, outer, known, depth);
+                }
+                self.implicit_first_parameter(*function, *index, known)
+            }
+            BindingKind::WithItem { value, is_async } => {
+                let manager = self.infer_at(*value, scope, known, depth);
+                self.entered(&manager, *is_async, known)
+            }
+            BindingKind::Import(_) | BindingKind::Other => Value::Unknown,
+        }
+    }
+
+    /// `self` / `cls` of a method.
+    fn implicit_first_parameter(
+        &self,
+        function: Option<FunctionId>,
+        index: usize,
+        known: &KnownApi,
+    ) -> Value {
+        let Some(info) = function.map(|f| &self.functions[f]) else {
+            return Value::Unknown;
+        };
+        let Some(class) = info.class.filter(|_| index == 0) else {
+            return Value::Unknown;
+        };
+        let decorated = |name: &str| {
+            info.decorators.iter().any(|d| {
+                self.infer(*d, info.parent_scope, known).external()
+                    == Some(&format!("builtins.{name}"))
+            })
+        };
+        if decorated("staticmethod") {
+            Value::Unknown
+        } else if decorated("classmethod")
+            || info.name == "__new__"
+            || info.name == "__init_subclass__"
+        {
+            Value::Class(class)
+        } else {
+            Value::Instance(ClassRef::Local(class))
+        }
+    }
+
+    /// The instance type an annotation describes (`Optional[X]` and `X | None` are `X`).
+    fn annotated(
+        &self,
+        annotation: Node<'t>,
+        scope: ScopeId,
+        known: &KnownApi,
+        depth: u32,
+    ) -> Value {
+        let mut expr = annotation;
+        if expr.kind() == "type" {
+            let Some(inner) = expr.named_child(0) else {
+                return Value::Unknown;
+            };
+            expr = inner;
+        }
+        loop {
+            expr = expr.unparenthesized();
+            match expr.kind() {
+                "binary_operator" => {
+                    let (Some(left), Some(right)) = (expr.field("left"), expr.field("right"))
+                    else {
+                        return Value::Unknown;
+                    };
+                    expr = if right.kind() == "none" {
+                        left
+                    } else if left.kind() == "none" {
+                        right
+                    } else {
+                        return Value::Unknown;
+                    };
+                }
+                "subscript" | "generic_type" => {
+                    let head = expr.field("value").or_else(|| expr.named_child(0));
+                    let Some(head) = head else {
+                        return Value::Unknown;
+                    };
+                    let optional = self.infer_at(head, scope, known, depth);
+                    if optional.external() != Some("typing.Optional") {
+                        return Value::Unknown;
+                    }
+                    let argument = expr
+                        .field("subscript")
+                        .or_else(|| expr.named_child(1).and_then(|args| args.named_child(0)));
+                    let Some(argument) = argument else {
+                        return Value::Unknown;
+                    };
+                    expr = argument;
+                }
+                _ => break,
+            }
+        }
+        match self.infer_at(expr, scope, known, depth) {
+            Value::Class(id) => Value::Instance(ClassRef::Local(id)),
+            Value::External(name)
+                if !name.starts_with("builtins.") && !name.starts_with("typing.") =>
+            {
+                Value::Instance(ClassRef::External(name))
+            }
+            _ => Value::Unknown,
+        }
+    }
+
+    /// What `object.name` is.
+    fn member(&self, object: &Value, name: &str, known: &KnownApi, depth: u32) -> Value {
+        match object {
+            Value::External(module) => {
+                Value::External(KnownApi::canonical(&format!("{module}.{name}")).into_owned())
+            }
+            Value::Class(class) => self
+                .class_method(*class, name)
+                .map_or(Value::Unknown, Value::Function),
+            Value::Instance(ClassRef::Local(class)) => {
+                if let Some(method) = self.class_method(*class, name) {
+                    return if self.is_plain_method(method, known) {
+                        Value::BoundMethod(method)
+                    } else {
+                        Value::Unknown
+                    };
+                }
+                self.instance_attribute(*class, name, known, depth)
+            }
+            Value::Instance(ClassRef::External(class)) => Value::ExternalMethod {
+                class: class.clone(),
+                method: name.to_string(),
+            },
+            _ => Value::Unknown,
+        }
+    }
+
+    /// A method of `class` or of its bases defined in this file (first match in a simple
+    /// depth-first MRO). `None` when a base is not from this file and could define it.
+    pub(crate) fn class_method(&self, class: ClassId, name: &str) -> Option<FunctionId> {
+        let mut stack = vec![class];
+        let mut visited = 0;
+        while let Some(current) = stack.pop() {
+            visited += 1;
+            if visited > 32 {
+                return None;
+            }
+            let info = &self.classes[current];
+            if let Some(ids) = info.methods.get(name) {
+                // Several `def`s of one name (overloads, properties' setters): take the last.
+                return ids.last().copied();
+            }
+            if info.attributes.contains_key(name) {
+                return None;
+            }
+            for base in info.bases.iter().rev() {
+                match self.infer(*base, info.parent_scope, KnownApi::get()) {
+                    Value::Class(id) => stack.push(id),
+                    Value::External(name) if name == "builtins.object" => {}
+                    _ => return None,
+                }
+            }
+        }
+        None
+    }
+
+    /// Methods whose decorators keep them plain callables (`@staticmethod`, `@classmethod`,
+    /// `@abstractmethod`, `@functools.wraps`-free caching...). Properties are attributes.
+    pub(crate) fn is_plain_method(&self, function: FunctionId, known: &KnownApi) -> bool {
+        let info = &self.functions[function];
+        info.decorators.iter().all(|decorator| {
+            let value = self.infer(*decorator, info.parent_scope, known);
+            matches!(
+                value.external(),
+                Some(
+                    "builtins.staticmethod"
+                        | "builtins.classmethod"
+                        | "abc.abstractmethod"
+                        | "typing.override"
+                        | "typing_extensions.override"
+                        | "typing.final"
+                        | "typing_extensions.final"
+                        | "typing.no_type_check"
+                )
+            )
+        })
+    }
+
+    fn instance_attribute(
+        &self,
+        class: ClassId,
+        name: &str,
+        known: &KnownApi,
+        depth: u32,
+    ) -> Value {
+        let Some(bindings) = self.classes[class].attributes.get(name) else {
+            return Value::Unknown;
+        };
+        let mut values = bindings
+            .iter()
+            .map(|binding| match (binding.annotation, binding.value) {
+                (Some(annotation), _) => self.annotated(annotation, binding.scope, known, depth),
+                (None, Some(value)) => self.infer_at(value, binding.scope, known, depth),
+                (None, None) => Value::Unknown,
+            });
+        let Some(first) = values.next() else {
+            return Value::Unknown;
+        };
+        if values.all(|v| v == first) {
+            first
+        } else {
+            Value::Unknown
+        }
+    }
+
+    /// What calling `callee` returns (`awaited`: what awaiting that result gives).
+    fn call_result(&self, callee: &Value, known: &KnownApi, depth: u32, awaited: bool) -> Value {
+        let from_returns = |returns: Option<Returns>| match returns {
+            Some(Returns::Class(class)) => Value::Instance(ClassRef::External(class)),
+            Some(Returns::Tuple(classes)) => Value::Tuple(
+                classes
+                    .into_iter()
+                    .map(|c| Value::Instance(ClassRef::External(c)))
+                    .collect(),
+            ),
+            None => Value::Unknown,
+        };
+        match callee {
+            Value::Class(class) if !awaited => Value::Instance(ClassRef::Local(*class)),
+            Value::External(name) => {
+                if let Some(spec) = known.function(name) {
+                    return if spec.coroutine == awaited {
+                        from_returns(spec.returns.clone())
+                    } else {
+                        Value::Unknown
+                    };
+                }
+                if known.class(name).is_some() && !awaited {
+                    return Value::Instance(ClassRef::External(name.clone()));
+                }
+                Value::Unknown
+            }
+            Value::ExternalMethod { class, method } => {
+                if known.is_coroutine_method(class, method) != awaited {
+                    return Value::Unknown;
+                }
+                from_returns(known.method_returns(class, method))
+            }
+            Value::Function(id) | Value::BoundMethod(id) => {
+                let info = &self.functions[*id];
+                if info.is_async != awaited
+                    || info.is_generator
+                    || !self.is_plain_method(*id, known)
+                {
+                    return Value::Unknown;
+                }
+                info.node
+                    .field("return_type")
+                    .map_or(Value::Unknown, |annotation| {
+                        self.annotated(annotation, info.parent_scope, known, depth)
+                    })
+            }
+            _ => Value::Unknown,
+        }
+    }
+
+    /// What `with manager as x` binds to `x`.
+    fn entered(&self, manager: &Value, is_async: bool, known: &KnownApi) -> Value {
+        match manager {
+            Value::Instance(ClassRef::External(class)) => match known.enter(class, is_async) {
+                Some(Enter::SelfInstance) => manager.clone(),
+                Some(Enter::Class(class)) => Value::Instance(ClassRef::External(class)),
+                Some(Enter::Nothing) | None => Value::Unknown,
+            },
+            Value::Instance(ClassRef::Local(class)) => {
+                let method = if is_async { "__aenter__" } else { "__enter__" };
+                let Some(enter) = self.class_method(*class, method) else {
+                    return Value::Unknown;
+                };
+                if self.returns_self(enter) {
+                    manager.clone()
+                } else {
+                    Value::Unknown
+                }
+            }
+            _ => Value::Unknown,
+        }
+    }
+
+    /// Whether every `return` of `function` is `return self`, and there is at least one.
+    fn returns_self(&self, function: FunctionId) -> bool {
+        let info = &self.functions[function];
+        let Some(body) = info.node.field("body") else {
+            return false;
+        };
+        let mut found = false;
+        let mut stack = vec![body];
+        while let Some(node) = stack.pop() {
+            match node.kind() {
+                "function_definition" | "class_definition" | "lambda" => continue,
+                "return_statement" => {
+                    let value = node.named_child(0).map(|v| v.text(self.source));
+                    if value != Some("self") {
+                        return false;
+                    }
+                    found = true;
+                }
+                _ => stack.extend(node.named_children_vec()),
+            }
+        }
+        found
+    }
+}
+
+impl<'t> SemanticModel<'t> {
+    /// What the bare name `name` refers to when read in `scope`.
+    pub(crate) fn infer_name_from(&self, name: &str, scope: ScopeId, known: &KnownApi) -> Value {
+        self.infer_name(name, scope, known, 0)
+    }
+
+    /// Module-level names bound by importing `module` (`import asyncio as aio` gives `aio`).
+    pub(crate) fn module_imports_of(&self, module: &str) -> Vec<&'t str> {
+        let mut names: Vec<&'t str> = self.scopes[0]
+            .bindings
+            .iter()
+            .filter(|(_, bindings)| {
+                bindings
+                    .iter()
+                    .any(|b| matches!(&b.kind, BindingKind::Import(m) if m == module))
+            })
+            .map(|(name, _)| *name)
+            .collect();
+        names.sort_unstable();
+        names
+    }
+}
