@@ -1,1 +1,27 @@
-fn main() {}
+//! The `aiolint` command line: a thin front over the analyzer.
+
+mod args;
+mod commands;
+mod discover;
+mod printer;
+
+use std::process::ExitCode;
+
+use clap::Parser;
+
+use args::{App, Command};
+
+fn main() -> ExitCode {
+    let app = App::parse();
+    let result = match app.command {
+        Command::Check(args) => commands::check::run(&args),
+        Command::Rule(args) => commands::rule::run(&args),
+    };
+    match result {
+        Ok(code) => code,
+        Err(error) => {
+            eprintln!("aiolint: error: {error:#}");
+            ExitCode::from(2)
+        }
+    }
+}

@@ -41,33 +41,29 @@ pub(crate) fn add_import(root: Node<'_>, source: &str, module: &str) -> Edit {
     } else {
         "\n"
     };
-    match insert_after {
-        Some(statement) => {
-            // After the end of the statement's line (keeping any trailing comment on it).
-            let end = statement.end_byte();
-            let line_end = source[end..]
-                .find('\n')
-                .map_or(source.len(), |i| end + i + 1);
-            if line_end == source.len() && !source.ends_with('\n') {
-                Edit::insert(line_end, format!("{newline}import {module}"))
+    if let Some(statement) = insert_after {
+        // After the end of the statement's line (keeping any trailing comment on it).
+        let end = statement.end_byte();
+        let line_end = source[end..]
+            .find('\n')
+            .map_or(source.len(), |i| end + i + 1);
+        if line_end == source.len() && !source.ends_with('\n') {
+            Edit::insert(line_end, format!("{newline}import {module}"))
+        } else {
+            Edit::insert(line_end, format!("import {module}{newline}"))
+        }
+    } else {
+        // At the top, below a shebang or encoding comment.
+        let mut offset = 0;
+        for line in source.split_inclusive('\n') {
+            let trimmed = line.trim_start();
+            if trimmed.starts_with("#!") || (trimmed.starts_with('#') && trimmed.contains("coding"))
+            {
+                offset += line.len();
             } else {
-                Edit::insert(line_end, format!("import {module}{newline}"))
+                break;
             }
         }
-        None => {
-            // At the top, below a shebang or encoding comment.
-            let mut offset = 0;
-            for line in source.split_inclusive('\n') {
-                let trimmed = line.trim_start();
-                if trimmed.starts_with("#!")
-                    || (trimmed.starts_with('#') && trimmed.contains("coding"))
-                {
-                    offset += line.len();
-                } else {
-                    break;
-                }
-            }
-            Edit::insert(offset, format!("import {module}{newline}"))
-        }
+        Edit::insert(offset, format!("import {module}{newline}"))
     }
 }

@@ -13,15 +13,15 @@ thread_local! {
 
 /// A syntax error: where tree-sitter could not make sense of the text.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct SyntaxError {
+pub(crate) struct SyntaxError {
     pub range: TextRange,
-    /// `true` when tree-sitter inserted a missing token rather than skipping text.
+    /// Set when tree-sitter inserted a missing token rather than skipping text.
     pub missing: Option<String>,
 }
 
 /// A parsed module: the tree and the syntax errors found in it.
 #[derive(Clone, Debug)]
-pub struct ParsedModule {
+pub(crate) struct ParsedModule {
     pub tree: Tree,
     pub syntax_errors: Vec<SyntaxError>,
 }
@@ -29,7 +29,7 @@ pub struct ParsedModule {
 impl ParsedModule {
     /// Parses `text`. Always returns a tree; a parser that gives up yields an empty module with
     /// one syntax error covering the text.
-    pub fn parse(text: &str) -> Option<Self> {
+    pub(crate) fn parse(text: &str) -> Option<Self> {
         let tree = PARSER.with(|cell| {
             let mut slot = cell.borrow_mut();
             if slot.is_none() {
@@ -48,7 +48,7 @@ impl ParsedModule {
         })
     }
 
-    pub fn root(&self) -> Node<'_> {
+    pub(crate) fn root(&self) -> Node<'_> {
         self.tree.root_node()
     }
 }

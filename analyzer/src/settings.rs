@@ -107,7 +107,7 @@ impl RuleSelection {
 }
 
 /// The rules a selector names: `ALL`, a code prefix (`AIO2`), a full code, or a rule name.
-pub fn matching(selector: &str) -> Result<Vec<Rule>, UnknownSelector> {
+pub(crate) fn matching(selector: &str) -> Result<Vec<Rule>, UnknownSelector> {
     let selector = selector.trim();
     let rules: Vec<Rule> = if selector.eq_ignore_ascii_case("ALL") {
         Rule::ALL.to_vec()

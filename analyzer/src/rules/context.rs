@@ -2,14 +2,11 @@
 
 use tree_sitter::Node;
 
-use crate::diagnostic::Diagnostic;
 use crate::known::KnownApi;
-use crate::rules::Rule;
 use crate::semantic::{FunctionId, ScopeId, SemanticModel, Value};
 use crate::settings::Settings;
 use crate::source::SourceFile;
 use crate::syntax::NodeExt;
-use crate::text_range::TextRange;
 
 pub(crate) struct RuleContext<'a, 't> {
     pub file: &'a SourceFile,
@@ -45,10 +42,6 @@ impl<'t> RuleContext<'_, 't> {
 
     pub(crate) fn text(&self, node: Node<'_>) -> &'t str {
         node.text(self.source)
-    }
-
-    pub(crate) fn diagnostic(&self, rule: Rule, range: TextRange, message: String) -> Diagnostic {
-        Diagnostic::new(rule, range, message)
     }
 
     /// A function's name for messages: `fetch`, or `Client.fetch` for a method.

@@ -79,10 +79,10 @@ impl<'t> Visitor<'t> for Builder<'t> {
     }
 
     fn leave(&mut self, node: Node<'t>) {
-        if let Some(scope) = self.scope_stack.pop() {
-            if BRANCHES.contains(&node.kind()) {
-                self.branch_depth[scope] = self.branch_depth[scope].saturating_sub(1);
-            }
+        if let Some(scope) = self.scope_stack.pop()
+            && BRANCHES.contains(&node.kind())
+        {
+            self.branch_depth[scope] = self.branch_depth[scope].saturating_sub(1);
         }
     }
 }
@@ -199,11 +199,7 @@ impl<'t> Builder<'t> {
             .bindings
             .entry(name)
             .or_default()
-            .push(Binding {
-                kind,
-                node,
-                conditional,
-            });
+            .push(Binding { kind, conditional });
     }
 
     /// Binds an identifier in binding position and remembers it is not a read.
@@ -230,7 +226,6 @@ impl<'t> Builder<'t> {
             is_generator: false,
             decorators: decorators(node, ancestors),
             class,
-            scope: own_scope,
             parent_scope: scope,
         });
         if let Some(class) = class {
@@ -250,7 +245,7 @@ impl<'t> Builder<'t> {
 
     fn class(&mut self, node: Node<'t>, scope: ScopeId, _ancestors: &[Node<'t>]) {
         let id: ClassId = self.model.classes.len();
-        let own_scope = self.open_scope(node, ScopeKind::Class(id), scope);
+        self.open_scope(node, ScopeKind::Class(id), scope);
         let bases = node.field("superclasses").map_or_else(Vec::new, |list| {
             list.named_children_vec()
                 .into_iter()
@@ -259,10 +254,8 @@ impl<'t> Builder<'t> {
         });
         let name_node = node.field("name");
         self.model.classes.push(ClassInfo {
-            node,
             name: name_node.map_or("", |n| n.text(self.model.source)),
             bases,
-            scope: own_scope,
             parent_scope: scope,
             methods: FxHashMap::default(),
             attributes: FxHashMap::default(),
@@ -381,20 +374,20 @@ impl<'t> Builder<'t> {
                 None => self.targets(left, scope, &|_| BindingKind::Other),
             },
         }
-        if left.kind() == "identifier" {
-            if let ScopeKind::Class(class) = self.model.scopes[scope].kind {
-                let name = left.text(self.model.source);
-                let attribute = AttributeBinding {
-                    value,
-                    annotation,
-                    scope,
-                };
-                self.model.classes[class]
-                    .attributes
-                    .entry(name)
-                    .or_default()
-                    .push(attribute);
-            }
+        if left.kind() == "identifier"
+            && let ScopeKind::Class(class) = self.model.scopes[scope].kind
+        {
+            let name = left.text(self.model.source);
+            let attribute = AttributeBinding {
+                value,
+                annotation,
+                scope,
+            };
+            self.model.classes[class]
+                .attributes
+                .entry(name)
+                .or_default()
+                .push(attribute);
         }
     }
 
@@ -520,10 +513,11 @@ impl<'t> Builder<'t> {
     /// Bare names in `case` patterns capture the subject.
     fn case_captures(&mut self, node: Node<'t>, scope: ScopeId) {
         for child in node.named_children_vec() {
-            if child.kind() == "dotted_name" && child.named_child_count() == 1 {
-                if let Some(identifier) = child.named_child(0) {
-                    self.store(scope, identifier, BindingKind::Other);
-                }
+            if child.kind() == "dotted_name"
+                && child.named_child_count() == 1
+                && let Some(identifier) = child.named_child(0)
+            {
+                self.store(scope, identifier, BindingKind::Other);
             }
         }
     }
@@ -536,8 +530,7 @@ impl<'t> Builder<'t> {
             let is_field = |field: &str| parent.field(field).is_some_and(|f| f.id() == node.id());
             let not_a_read = match parent.kind() {
                 "attribute" => is_field("attribute"),
-                "keyword_argument" => is_field("name"),
-                "function_definition" | "class_definition" => is_field("name"),
+                "keyword_argument" | "function_definition" | "class_definition" => is_field("name"),
                 "dotted_name" => parent.named_child(0).is_some_and(|f| f.id() != node.id()),
                 "keyword_pattern" => true,
                 _ => false,

@@ -1,4 +1,4 @@
-//! Python's builtin names (from `dir(builtins)` of CPython 3.11, plus module dunders).
+//! Python's builtin names (from `dir(builtins)` of `CPython` 3.11, plus module dunders).
 
 const BUILTINS: &[&str] = &[
     "ArithmeticError",

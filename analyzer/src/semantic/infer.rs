@@ -43,14 +43,6 @@ impl Value {
             _ => None,
         }
     }
-
-    /// The function defined in this file that calling this value runs.
-    pub(crate) fn local_function(&self) -> Option<FunctionId> {
-        match self {
-            Value::Function(id) | Value::BoundMethod(id) => Some(*id),
-            _ => None,
-        }
-    }
 }
 
 impl<'t> SemanticModel<'t> {
@@ -462,7 +454,7 @@ impl<'t> SemanticModel<'t> {
         let mut stack = vec![body];
         while let Some(node) = stack.pop() {
             match node.kind() {
-                "function_definition" | "class_definition" | "lambda" => continue,
+                "function_definition" | "class_definition" | "lambda" => {}
                 "return_statement" => {
                     let value = node.named_child(0).map(|v| v.text(self.source));
                     if value != Some("self") {

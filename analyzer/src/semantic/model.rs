@@ -36,8 +36,6 @@ pub(crate) struct Scope<'t> {
 #[derive(Clone, Debug)]
 pub(crate) struct Binding<'t> {
     pub kind: BindingKind<'t>,
-    /// The node that binds (identifier, or the definition).
-    pub node: Node<'t>,
     /// Inside an `if`/`try`/loop/`with`/`match` of its scope: may or may not have run.
     pub conditional: bool,
 }
@@ -83,8 +81,6 @@ pub(crate) struct FunctionInfo<'t> {
     pub decorators: Vec<Node<'t>>,
     /// The class whose body defines this function directly.
     pub class: Option<ClassId>,
-    /// The function's own scope.
-    pub scope: ScopeId,
     /// The scope the `def` statement is in.
     pub parent_scope: ScopeId,
 }
@@ -100,10 +96,8 @@ pub(crate) struct AttributeBinding<'t> {
 
 #[derive(Debug)]
 pub(crate) struct ClassInfo<'t> {
-    pub node: Node<'t>,
     pub name: &'t str,
     pub bases: Vec<Node<'t>>,
-    pub scope: ScopeId,
     pub parent_scope: ScopeId,
     pub methods: FxHashMap<&'t str, Vec<FunctionId>>,
     pub attributes: FxHashMap<&'t str, Vec<AttributeBinding<'t>>>,

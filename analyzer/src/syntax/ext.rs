@@ -3,12 +3,9 @@
 
 use tree_sitter::Node;
 
-use crate::text_range::TextRange;
-
 pub(crate) trait NodeExt<'t> {
     /// The node's source text (empty if the range is not valid for `source`).
     fn text<'s>(&self, source: &'s str) -> &'s str;
-    fn range(&self) -> TextRange;
     fn field(&self, name: &str) -> Option<Node<'t>>;
     /// Named children, skipping comments.
     fn named_children_vec(&self) -> Vec<Node<'t>>;
@@ -21,10 +18,6 @@ pub(crate) trait NodeExt<'t> {
 impl<'t> NodeExt<'t> for Node<'t> {
     fn text<'s>(&self, source: &'s str) -> &'s str {
         source.get(self.byte_range()).unwrap_or("")
-    }
-
-    fn range(&self) -> TextRange {
-        self.byte_range().into()
     }
 
     fn field(&self, name: &str) -> Option<Node<'t>> {
@@ -54,21 +47,4 @@ impl<'t> NodeExt<'t> for Node<'t> {
         }
         node
     }
-}
-
-/// The parent of `node`, skipping enclosing parentheses; also returns the child directly under
-/// that parent (the outermost parenthesized expression, or `node` itself).
-pub(crate) fn parent_skipping_parens<'t>(
-    ancestors: &[Node<'t>],
-    node: Node<'t>,
-) -> (Option<Node<'t>>, Node<'t>) {
-    let mut child = node;
-    for &ancestor in ancestors.iter().rev() {
-        if ancestor.kind() == "parenthesized_expression" && ancestor.named_child_count() == 1 {
-            child = ancestor;
-            continue;
-        }
-        return (Some(ancestor), child);
-    }
-    (None, child)
 }

@@ -59,7 +59,7 @@ pub(crate) fn blocking_sleep<'t>(
         ctx.function_name(coroutine)
     );
     out.push(
-        ctx.diagnostic(Rule::BlockingSleep, call.byte_range().into(), message)
+        Diagnostic::new(Rule::BlockingSleep, call.byte_range().into(), message)
             .with_fix(fix(ctx, call)),
     );
 }

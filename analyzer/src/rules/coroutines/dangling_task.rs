@@ -72,7 +72,11 @@ pub(crate) fn dangling_task<'t>(
     let message = format!(
         "task created by `{factory}` may be garbage-collected before it finishes: {problem}"
     );
-    out.push(ctx.diagnostic(Rule::DanglingTask, call.byte_range().into(), message));
+    out.push(Diagnostic::new(
+        Rule::DanglingTask,
+        call.byte_range().into(),
+        message,
+    ));
 }
 
 /// `asyncio.create_task()`, `asyncio.ensure_future()` or `loop.create_task()` when `call`

@@ -88,10 +88,7 @@ pub(crate) fn missing_await<'t>(
     };
     let message = format!("coroutine `{name}` is called without `await`: {problem}");
     let fix = ctx.can_insert_await().then(|| insert_await(ctx, call));
-    out.push(
-        ctx.diagnostic(Rule::MissingAwait, call.byte_range().into(), message)
-            .with_fix(fix),
-    );
+    out.push(Diagnostic::new(Rule::MissingAwait, call.byte_range().into(), message).with_fix(fix));
 }
 
 /// `await call`, parenthesized when the call is the object of an attribute, subscript or call.

@@ -64,10 +64,7 @@ pub(crate) fn nested_run<'t>(ctx: &RuleContext<'_, 't>, call: Node<'t>, out: &mu
         return;
     };
     let message = format!("`{runner}` cannot be called while the event loop is running ({place})");
-    out.push(
-        ctx.diagnostic(Rule::NestedRun, call.byte_range().into(), message)
-            .with_fix(fix),
-    );
+    out.push(Diagnostic::new(Rule::NestedRun, call.byte_range().into(), message).with_fix(fix));
 }
 
 /// Which loop-starting API `call` is, if any.
@@ -140,10 +137,9 @@ fn scheduler_receiving<'t>(
         let receiver = function.field("object")?;
         if let Value::Instance(ClassRef::External(class)) =
             ctx.model.infer(receiver, scope, ctx.known)
+            && (class == "asyncio.Task" || class == "asyncio.Future")
         {
-            if class == "asyncio.Task" || class == "asyncio.Future" {
-                return Some("add_done_callback");
-            }
+            return Some("add_done_callback");
         }
     }
     None

@@ -1,0 +1,1 @@
+"""A small weather service used to show what aiolint finds."""

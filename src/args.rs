@@ -1,0 +1,69 @@
+//! Command-line arguments. Doc comments are the `--help` text.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+/// aiolint: finds the mistakes that make asyncio programs hang, stall or silently skip work.
+#[derive(Debug, Parser)]
+#[command(name = "aiolint", version, about, max_term_width = 100)]
+pub(crate) struct App {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum Command {
+    /// Check Python files and directories for asyncio pitfalls.
+    Check(CheckArgs),
+    /// Explain a rule: what it flags, why, an example and the fix.
+    Rule(RuleArgs),
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub(crate) enum OutputFormat {
+    /// Each finding with its source line.
+    Text,
+    /// One line per finding: `path:line:col: CODE message`.
+    Concise,
+    /// A JSON array, one object per finding (the stable machine contract).
+    Json,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct CheckArgs {
+    /// Files or directories to check (directories are walked, respecting `.gitignore`).
+    #[arg(default_value = ".")]
+    pub paths: Vec<PathBuf>,
+
+    /// How to print the findings.
+    #[arg(long, value_enum, default_value_t = OutputFormat::Text)]
+    pub output_format: OutputFormat,
+
+    /// Only these rules: codes, code prefixes (`AIO2`), rule names, or `ALL`; comma-separated.
+    #[arg(long, value_delimiter = ',', value_name = "RULES")]
+    pub select: Option<Vec<String>>,
+
+    /// Leave these rules out (same forms as `--select`).
+    #[arg(long, value_delimiter = ',', value_name = "RULES")]
+    pub ignore: Vec<String>,
+
+    /// Exit with status 0 even when there are findings.
+    #[arg(long)]
+    pub exit_zero: bool,
+
+    /// Print a count of findings per rule instead of the findings.
+    #[arg(long)]
+    pub statistics: bool,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct RuleArgs {
+    /// A rule code (`AIO200`) or name (`blocking-sleep`).
+    #[arg(required_unless_present = "all")]
+    pub rule: Option<String>,
+
+    /// Explain every rule.
+    #[arg(long, conflicts_with = "rule")]
+    pub all: bool,
+}

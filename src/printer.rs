@@ -1,0 +1,240 @@
+//! Rendering results. This is the only module that writes to stdout.
+
+use std::fmt::Write as _;
+use std::io::{self, Write};
+
+use analyzer::{Diagnostic, LineColumn, Rule, SourceFile, TextRange};
+use serde_json::{Value, json};
+
+use crate::args::OutputFormat;
+
+/// One checked file and its findings.
+pub(crate) struct FileReport {
+    pub file: SourceFile,
+    pub diagnostics: Vec<Diagnostic>,
+}
+
+impl FileReport {
+    pub(crate) fn unreadable(path: String, diagnostic: Diagnostic) -> Self {
+        Self {
+            file: SourceFile::new(path, ""),
+            diagnostics: vec![diagnostic],
+        }
+    }
+}
+
+/// Writes `text` to stdout; a closed pipe (`aiolint check | head`) is not an error.
+fn emit(text: &str) -> io::Result<()> {
+    let mut stdout = io::stdout().lock();
+    match stdout
+        .write_all(text.as_bytes())
+        .and_then(|()| stdout.flush())
+    {
+        Err(error) if error.kind() == io::ErrorKind::BrokenPipe => Ok(()),
+        other => other,
+    }
+}
+
+/// All findings, sorted by path, line and column, in `format`.
+pub(crate) fn findings(reports: &[FileReport], format: OutputFormat) -> io::Result<()> {
+    let mut sorted: Vec<(&FileReport, &Diagnostic)> = reports
+        .iter()
+        .flat_map(|r| r.diagnostics.iter().map(move |d| (r, d)))
+        .collect();
+    sorted.sort_by(|(ra, a), (rb, b)| {
+        (&ra.file.path, a.range.start, a.code()).cmp(&(&rb.file.path, b.range.start, b.code()))
+    });
+    let text = match format {
+        OutputFormat::Json => {
+            let array: Vec<Value> = sorted
+                .iter()
+                .map(|(r, d)| json_finding(&r.file, d))
+                .collect();
+            let mut text = serde_json::to_string_pretty(&array).map_err(io::Error::other)?;
+            text.push('\n');
+            text
+        }
+        OutputFormat::Concise => {
+            let mut text = String::new();
+            for (report, diagnostic) in &sorted {
+                let start = position(&report.file, diagnostic.range.start);
+                let _ = writeln!(
+                    text,
+                    "{}:{}:{}: {} {}",
+                    report.file.path,
+                    start.line,
+                    start.column,
+                    diagnostic.code(),
+                    diagnostic.message
+                );
+            }
+            text.push_str(&summary(sorted.len()));
+            text
+        }
+        OutputFormat::Text => {
+            let mut text = String::new();
+            for (report, diagnostic) in &sorted {
+                text_finding(&mut text, &report.file, diagnostic);
+            }
+            text.push_str(&summary(sorted.len()));
+            text
+        }
+    };
+    emit(&text)
+}
+
+fn summary(count: usize) -> String {
+    match count {
+        0 => "All checks passed!\n".to_string(),
+        1 => "Found 1 finding.\n".to_string(),
+        n => format!("Found {n} findings.\n"),
+    }
+}
+
+fn position(file: &SourceFile, offset: usize) -> LineColumn {
+    file.line_index.line_column(offset, &file.text)
+}
+
+/// `path:line:col: CODE message`, the source line with the range underlined, and the fix.
+fn text_finding(out: &mut String, file: &SourceFile, diagnostic: &Diagnostic) {
+    let start = position(file, diagnostic.range.start);
+    let end = position(file, diagnostic.range.end);
+    let _ = writeln!(
+        out,
+        "{}:{}:{}: {} {}",
+        file.path,
+        start.line,
+        start.column,
+        diagnostic.code(),
+        diagnostic.message
+    );
+    if file.text.is_empty() {
+        out.push('\n');
+        return;
+    }
+    let line_text = file.line_index.line_text(start.line - 1, &file.text);
+    let number = start.line.to_string();
+    let gutter = " ".repeat(number.len());
+    let shown: String = line_text
+        .chars()
+        .map(|c| if c == '\t' { ' ' } else { c })
+        .collect();
+    let line_length = shown.chars().count();
+    let underline_end = if end.line == start.line {
+        end.column
+    } else {
+        line_length + 1
+    };
+    let width = underline_end.saturating_sub(start.column).max(1);
+    let _ = writeln!(out, "{gutter} |");
+    let _ = writeln!(out, "{number} | {shown}");
+    let _ = writeln!(
+        out,
+        "{gutter} | {}{} {}",
+        " ".repeat(start.column - 1),
+        "^".repeat(width),
+        diagnostic.code()
+    );
+    if let Some(fix) = &diagnostic.fix {
+        let _ = writeln!(
+            out,
+            "{gutter} = fix ({}): {}",
+            fix.applicability.as_str(),
+            fix.title
+        );
+    }
+    for related in &diagnostic.related {
+        let path = related.path.as_deref().unwrap_or(&file.path);
+        let line = position(file, related.range.start).line;
+        let _ = writeln!(out, "{gutter} = note: {path}:{line}: {}", related.message);
+    }
+    out.push('\n');
+}
+
+fn json_range(file: &SourceFile, range: TextRange) -> (LineColumn, LineColumn) {
+    (position(file, range.start), position(file, range.end))
+}
+
+/// One finding as the JSON contract of SPEC.md describes it.
+fn json_finding(file: &SourceFile, diagnostic: &Diagnostic) -> Value {
+    let (start, end) = json_range(file, diagnostic.range);
+    let fix = diagnostic.fix.as_ref().map_or(Value::Null, |fix| {
+        let edits: Vec<Value> = fix
+            .edits
+            .iter()
+            .map(|edit| {
+                let (start, end) = json_range(file, edit.range);
+                json!({"line": start.line, "column": start.column, "end_line": end.line,
+                       "end_column": end.column, "content": edit.content})
+            })
+            .collect();
+        json!({"applicability": fix.applicability.as_str(), "message": fix.title, "edits": edits})
+    });
+    let related: Vec<Value> = diagnostic
+        .related
+        .iter()
+        .map(|related| {
+            let at = position(file, related.range.start);
+            json!({"path": related.path.as_deref().unwrap_or(&file.path), "line": at.line,
+                   "column": at.column, "message": related.message})
+        })
+        .collect();
+    json!({
+        "path": file.path,
+        "line": start.line,
+        "column": start.column,
+        "end_line": end.line,
+        "end_column": end.column,
+        "code": diagnostic.code(),
+        "rule": diagnostic.rule.name(),
+        "severity": diagnostic.severity().as_str(),
+        "message": diagnostic.message,
+        "fix": fix,
+        "related": related,
+    })
+}
+
+/// `--statistics`: a count per rule, most frequent first.
+pub(crate) fn statistics(reports: &[FileReport]) -> io::Result<()> {
+    let mut counts: Vec<(Rule, usize)> = Vec::new();
+    for diagnostic in reports.iter().flat_map(|r| &r.diagnostics) {
+        match counts.iter_mut().find(|(rule, _)| *rule == diagnostic.rule) {
+            Some((_, count)) => *count += 1,
+            None => counts.push((diagnostic.rule, 1)),
+        }
+    }
+    counts.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
+    let width = counts
+        .iter()
+        .map(|(_, n)| n.to_string().len())
+        .max()
+        .unwrap_or(1);
+    let mut text = String::new();
+    for (rule, count) in &counts {
+        let _ = writeln!(text, "{count:>width$}  {:<7} {}", rule.code(), rule.name());
+    }
+    text.push_str(&summary(counts.iter().map(|(_, n)| n).sum()));
+    emit(&text)
+}
+
+/// `aiolint rule`: each rule's heading and documentation.
+pub(crate) fn rule_docs(rules: &[Rule]) -> io::Result<()> {
+    let mut text = String::new();
+    for (index, rule) in rules.iter().enumerate() {
+        if index > 0 {
+            text.push_str("\n\n");
+        }
+        let meta = rule.meta();
+        let opt_in = if meta.default_enabled { "" } else { ", opt-in" };
+        let _ = writeln!(
+            text,
+            "# {} ({})\n\nSeverity: {}{opt_in}\n",
+            meta.name,
+            meta.code,
+            meta.severity.as_str()
+        );
+        text.push_str(meta.documentation().trim_end());
+        text.push('\n');
+    }
+    emit(&text)
+}
