@@ -24,12 +24,11 @@ mod test_support;
 pub use diagnostic::{Diagnostic, Related, Severity};
 pub use fix::{Applicability, Edit, Fix, apply_fixes};
 pub use line_index::{LineColumn, LineIndex};
+pub use parse::{InputEdit, ParsedModule, Point};
 pub use rules::{Rule, RuleMeta};
 pub use settings::{PythonVersion, RuleSelection, Settings, UnknownSelector};
 pub use source::{SourceFile, SourceKind};
 pub use text_range::TextRange;
-
-use parse::ParsedModule;
 
 /// Checks one file and returns its diagnostics, sorted by position. Stubs get none; a file that
 /// does not parse gets an `E999` and the findings of the parts that did.
@@ -37,14 +36,27 @@ pub fn check_file(file: &SourceFile, settings: &Settings) -> Vec<Diagnostic> {
     if file.kind == SourceKind::Stub {
         return Vec::new();
     }
-    let text: &str = &file.text;
-    let Some(parsed) = ParsedModule::parse(text) else {
+    let Some(parsed) = ParsedModule::parse(&file.text) else {
         return vec![Diagnostic::new(
             Rule::SyntaxError,
             TextRange::empty(0),
             "SyntaxError: the parser gave up on this file",
         )];
     };
+    check_parsed(file, &parsed, settings)
+}
+
+/// Checks a file whose text has already been parsed into `parsed` (the language server keeps
+/// trees and reparses incrementally). `parsed` must be the parse of `file.text`.
+pub fn check_parsed(
+    file: &SourceFile,
+    parsed: &ParsedModule,
+    settings: &Settings,
+) -> Vec<Diagnostic> {
+    if file.kind == SourceKind::Stub {
+        return Vec::new();
+    }
+    let text: &str = &file.text;
     let mut diagnostics = Vec::new();
     if let Some(nul) = text.find('\0') {
         let message = "SyntaxError: source code cannot contain null bytes";
@@ -75,5 +87,5 @@ pub fn io_error(message: impl Into<String>) -> Diagnostic {
 
 /// Whether `text` parses without syntax errors (used before writing a fixed file).
 pub fn parses_cleanly(text: &str) -> bool {
-    !text.contains('\0') && ParsedModule::parse(text).is_some_and(|p| p.syntax_errors.is_empty())
+    !text.contains('\0') && ParsedModule::parse(text).is_some_and(|p| p.is_valid())
 }

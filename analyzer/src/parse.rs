@@ -19,17 +19,76 @@ pub(crate) struct SyntaxError {
     pub missing: Option<String>,
 }
 
-/// A parsed module: the tree and the syntax errors found in it.
+/// A row and byte column, as tree-sitter counts them (rows split on `\n` only).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub struct Point {
+    pub row: usize,
+    pub column: usize,
+}
+
+/// One text change, described the way incremental reparsing needs it: byte offsets and points
+/// of the replaced range before the change and of its end after it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct InputEdit {
+    pub start_byte: usize,
+    pub old_end_byte: usize,
+    pub new_end_byte: usize,
+    pub start_point: Point,
+    pub old_end_point: Point,
+    pub new_end_point: Point,
+}
+
+/// A parsed module: the syntax tree (opaque outside the analyzer) and its syntax errors.
+/// Cloning is cheap.
 #[derive(Clone, Debug)]
-pub(crate) struct ParsedModule {
-    pub tree: Tree,
-    pub syntax_errors: Vec<SyntaxError>,
+pub struct ParsedModule {
+    tree: Tree,
+    pub(crate) syntax_errors: Vec<SyntaxError>,
 }
 
 impl ParsedModule {
-    /// Parses `text`. Always returns a tree; a parser that gives up yields an empty module with
-    /// one syntax error covering the text.
-    pub(crate) fn parse(text: &str) -> Option<Self> {
+    /// Parses `text`. `None` only if tree-sitter itself gives up, which it does not do without
+    /// a timeout.
+    pub fn parse(text: &str) -> Option<Self> {
+        Self::parse_from(None, &mut |offset| {
+            text.as_bytes().get(offset..).unwrap_or_default()
+        })
+    }
+
+    /// Parses the new text incrementally, reusing this tree; every change made to the text
+    /// since this tree was parsed must have been passed to [`ParsedModule::edit`] first.
+    /// `read(offset)` returns the text from `offset` on (any non-empty prefix of it, such as
+    /// one chunk of a rope; empty at the end).
+    pub fn reparse<'a>(&self, read: &mut dyn FnMut(usize) -> &'a [u8]) -> Option<Self> {
+        Self::parse_from(Some(&self.tree), read)
+    }
+
+    /// Records one change to the text in the tree, ahead of [`ParsedModule::reparse`].
+    pub fn edit(&mut self, edit: &InputEdit) {
+        let point = |p: Point| tree_sitter::Point {
+            row: p.row,
+            column: p.column,
+        };
+        self.tree.edit(&tree_sitter::InputEdit {
+            start_byte: edit.start_byte,
+            old_end_byte: edit.old_end_byte,
+            new_end_byte: edit.new_end_byte,
+            start_position: point(edit.start_point),
+            old_end_position: point(edit.old_end_point),
+            new_end_position: point(edit.new_end_point),
+        });
+    }
+
+    /// Whether the module has no syntax errors.
+    pub fn is_valid(&self) -> bool {
+        self.syntax_errors.is_empty()
+    }
+
+    pub(crate) fn root(&self) -> Node<'_> {
+        self.tree.root_node()
+    }
+
+    fn parse_from<'a>(old: Option<&Tree>, read: &mut dyn FnMut(usize) -> &'a [u8]) -> Option<Self> {
         let tree = PARSER.with(|cell| {
             let mut slot = cell.borrow_mut();
             if slot.is_none() {
@@ -39,17 +98,14 @@ impl ParsedModule {
                     .ok()?;
                 *slot = Some(parser);
             }
-            slot.as_mut()?.parse(text, None)
+            slot.as_mut()?
+                .parse_with_options(&mut |offset, _| read(offset), old, None)
         })?;
         let syntax_errors = collect_syntax_errors(&tree);
         Some(Self {
             tree,
             syntax_errors,
         })
-    }
-
-    pub(crate) fn root(&self) -> Node<'_> {
-        self.tree.root_node()
     }
 }
 
@@ -88,5 +144,54 @@ fn collect_syntax_errors(tree: &Tree) -> Vec<SyntaxError> {
                 return errors;
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn point_at(text: &str, offset: usize) -> Point {
+        let before = &text[..offset];
+        let row = before.matches('\n').count();
+        let column = offset - before.rfind('\n').map_or(0, |i| i + 1);
+        Point { row, column }
+    }
+
+    #[test]
+    fn incremental_reparse_matches_a_fresh_parse() {
+        let old_text = "import time\n\nasync def f():\n    time.sleep(1)\n";
+        let mut parsed = ParsedModule::parse(old_text).expect("parses");
+        let start = old_text.find("time.sleep").unwrap_or_default();
+        let old_end = start + "time.sleep(1)".len();
+        let replacement = "await asyncio.sleep(1)";
+        let new_text = format!(
+            "{}{replacement}{}",
+            &old_text[..start],
+            &old_text[old_end..]
+        );
+        let new_end = start + replacement.len();
+        parsed.edit(&InputEdit {
+            start_byte: start,
+            old_end_byte: old_end,
+            new_end_byte: new_end,
+            start_point: point_at(old_text, start),
+            old_end_point: point_at(old_text, old_end),
+            new_end_point: point_at(&new_text, new_end),
+        });
+        let bytes = new_text.as_bytes();
+        let reparsed = parsed
+            .reparse(&mut |offset| bytes.get(offset..).unwrap_or_default())
+            .expect("reparses");
+        let fresh = ParsedModule::parse(&new_text).expect("parses");
+        assert_eq!(reparsed.root().to_sexp(), fresh.root().to_sexp());
+        assert!(reparsed.is_valid());
+    }
+
+    #[test]
+    fn syntax_errors_are_collected() {
+        let parsed = ParsedModule::parse("def f(:\n    pass\n").expect("parses");
+        assert!(!parsed.is_valid());
+        assert_eq!(parsed.syntax_errors[0].range.start, 6);
     }
 }
