@@ -1,0 +1,326 @@
+//! Heartbeat gap detection: the supervisor's clock of record.
+//!
+//! The harness's heartbeat task writes a tick to the event pipe every 5 ms while the event
+//! loop runs. [`Heartbeat`] is fed the *arrival* time of every tick (and of the `START`/`END`
+//! events, which are also written from the loop) as measured by the supervisor's monotonic
+//! clock. A gap longer than the threshold is a stall. While a gap is open and the probe's code
+//! is running, the supervisor asks for stack samples ([`Heartbeat::sample_due`]); the frames of
+//! the dumps that arrive before the gap closes are attributed to the stall.
+//!
+//! This module does no IO: it is fed timestamps and parsed events, so its logic is tested
+//! without processes.
+
+use std::time::{Duration, Instant};
+
+use crate::outcome::Stall;
+
+/// Stack samples requested per stall: at 1×, 2× and 3× the threshold into the gap.
+const SAMPLES_PER_STALL: u32 = 3;
+/// Lines kept per stall.
+const MAX_LINES: usize = 32;
+
+/// Gap tracking for one probe.
+#[derive(Debug)]
+pub(crate) struct Heartbeat {
+    threshold: Duration,
+    probe_path: String,
+    /// When the loop last showed it was alive (tick, `START` or `END`).
+    last_alive: Option<Instant>,
+    /// The heartbeat has stopped for good (`HBSTOP`, or the process is gone).
+    stopped: bool,
+    /// Between `START` and `END`.
+    in_entry: bool,
+    /// State of the open gap.
+    gap: Gap,
+    max_gap: Duration,
+    ticks: u64,
+    stalls: Vec<Stall>,
+}
+
+/// What is known about the currently open gap.
+#[derive(Debug, Default)]
+struct Gap {
+    /// The probe's code was running when the gap started.
+    in_entry: bool,
+    /// Stack samples requested so far.
+    samples_requested: u32,
+    /// A dump is being received and its innermost probe-file frame is still to come.
+    awaiting_innermost: bool,
+    /// A dump was requested in this gap, so frames are accepted.
+    accepting_frames: bool,
+    line: Option<u32>,
+    lines: Vec<u32>,
+}
+
+impl Heartbeat {
+    pub(crate) fn new(threshold: Duration, probe_path: String) -> Self {
+        Self {
+            threshold,
+            probe_path,
+            last_alive: None,
+            stopped: false,
+            in_entry: false,
+            gap: Gap::default(),
+            max_gap: Duration::ZERO,
+            ticks: 0,
+            stalls: Vec::new(),
+        }
+    }
+
+    /// A heartbeat tick arrived at `now`.
+    pub(crate) fn tick(&mut self, now: Instant) {
+        if !self.stopped {
+            self.ticks += 1;
+        }
+        self.alive(now);
+    }
+
+    /// The probe's code started (`START`, written from the loop).
+    pub(crate) fn start(&mut self, now: Instant) {
+        self.alive(now);
+        self.in_entry = true;
+        self.gap.in_entry = true;
+    }
+
+    /// The probe's code finished (`END`, written from the loop).
+    pub(crate) fn end(&mut self, now: Instant) {
+        self.alive(now);
+        self.in_entry = false;
+        self.gap.in_entry = false;
+    }
+
+    /// The heartbeat stopped (`HBSTOP`); no further gaps are measured.
+    pub(crate) fn stop(&mut self, now: Instant) {
+        self.alive(now);
+        self.stopped = true;
+    }
+
+    /// The loop showed it was alive at `now`: closes the open gap.
+    fn alive(&mut self, now: Instant) {
+        if self.stopped {
+            return;
+        }
+        if let Some(last) = self.last_alive {
+            let gap = now.saturating_duration_since(last);
+            self.close_gap(gap, false);
+        }
+        self.last_alive = Some(now);
+        self.gap = Gap {
+            in_entry: self.in_entry,
+            ..Gap::default()
+        };
+    }
+
+    fn close_gap(&mut self, gap: Duration, cut_by_deadline: bool) {
+        self.max_gap = self.max_gap.max(gap);
+        if gap > self.threshold {
+            let open = std::mem::take(&mut self.gap);
+            self.stalls.push(Stall {
+                duration: gap,
+                line: open.line,
+                lines: open.lines,
+                during_entry: open.in_entry,
+                cut_by_deadline,
+            });
+        }
+    }
+
+    /// The process is being killed at `now` (deadline): an open gap longer than the threshold
+    /// becomes a stall cut by the deadline. No further gaps are measured.
+    pub(crate) fn cut(&mut self, now: Instant) {
+        if self.stopped {
+            return;
+        }
+        if let Some(last) = self.last_alive {
+            self.close_gap(now.saturating_duration_since(last), true);
+        }
+        self.stopped = true;
+    }
+
+    /// The process is gone: no further gaps are measured.
+    pub(crate) fn halt(&mut self) {
+        self.stopped = true;
+    }
+
+    /// When the next stack sample of the open gap is due, if one will be.
+    pub(crate) fn next_sample_at(&self) -> Option<Instant> {
+        if self.stopped || !self.in_entry || self.gap.samples_requested >= SAMPLES_PER_STALL {
+            return None;
+        }
+        let last = self.last_alive?;
+        last.checked_add(self.threshold * (self.gap.samples_requested + 1))
+    }
+
+    /// Whether a stack sample should be requested now.
+    pub(crate) fn sample_due(&self, now: Instant) -> bool {
+        self.next_sample_at().is_some_and(|at| now >= at)
+    }
+
+    /// Records that a stack sample was requested (the signal was sent).
+    pub(crate) fn sample_requested(&mut self) {
+        self.gap.samples_requested += 1;
+        self.gap.accepting_frames = true;
+    }
+
+    /// A `faulthandler` dump header arrived.
+    pub(crate) fn stack_header(&mut self) {
+        if self.gap.accepting_frames {
+            self.gap.awaiting_innermost = true;
+        }
+    }
+
+    /// A frame of a dump arrived (dumps list the innermost frame first).
+    pub(crate) fn frame(&mut self, file: &str, line: u32) {
+        if !self.gap.accepting_frames || file != self.probe_path {
+            return;
+        }
+        if self.gap.awaiting_innermost {
+            self.gap.awaiting_innermost = false;
+            if self.gap.line.is_none() {
+                self.gap.line = Some(line);
+            }
+        }
+        if !self.gap.lines.contains(&line) && self.gap.lines.len() < MAX_LINES {
+            self.gap.lines.push(line);
+        }
+    }
+
+    /// Number of ticks received.
+    pub(crate) fn ticks(&self) -> u64 {
+        self.ticks
+    }
+
+    /// The longest gap seen.
+    pub(crate) fn max_gap(&self) -> Duration {
+        self.max_gap
+    }
+
+    /// The stalls measured, in order.
+    pub(crate) fn into_stalls(self) -> Vec<Stall> {
+        self.stalls
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const PROBE: &str = "/tmp/p/probe/app.py";
+
+    fn ms(n: u64) -> Duration {
+        Duration::from_millis(n)
+    }
+
+    fn monitor() -> (Heartbeat, Instant) {
+        (
+            Heartbeat::new(ms(100), PROBE.to_owned()),
+            Instant::now(),
+        )
+    }
+
+    #[test]
+    fn regular_ticks_are_no_stall() {
+        let (mut hb, t0) = monitor();
+        hb.tick(t0);
+        hb.start(t0 + ms(1));
+        for i in 1..50 {
+            hb.tick(t0 + ms(5 * i));
+        }
+        hb.end(t0 + ms(251));
+        assert!(hb.into_stalls().is_empty());
+    }
+
+    #[test]
+    fn a_long_gap_with_a_sample_is_an_attributed_stall() {
+        let (mut hb, t0) = monitor();
+        hb.tick(t0);
+        hb.start(t0 + ms(1));
+        assert_eq!(hb.next_sample_at(), Some(t0 + ms(101)));
+        assert!(!hb.sample_due(t0 + ms(50)));
+        assert!(hb.sample_due(t0 + ms(101)));
+        hb.sample_requested();
+        hb.stack_header();
+        hb.frame("/usr/lib/python3.11/asyncio/events.py", 80);
+        hb.frame(PROBE, 7);
+        hb.frame(PROBE, 3);
+        assert_eq!(hb.next_sample_at(), Some(t0 + ms(201)));
+        hb.sample_requested();
+        hb.stack_header();
+        hb.frame(PROBE, 8);
+        hb.frame(PROBE, 3);
+        hb.tick(t0 + ms(504));
+        assert_eq!(hb.max_gap(), ms(503));
+        let stalls = hb.into_stalls();
+        assert_eq!(stalls.len(), 1);
+        assert_eq!(stalls[0].duration, ms(503));
+        assert_eq!(stalls[0].line, Some(7));
+        assert_eq!(stalls[0].lines, vec![7, 3, 8]);
+        assert!(stalls[0].during_entry);
+        assert!(!stalls[0].cut_by_deadline);
+    }
+
+    #[test]
+    fn unsolicited_frames_and_short_gaps_are_ignored() {
+        let (mut hb, t0) = monitor();
+        hb.tick(t0);
+        hb.start(t0);
+        hb.stack_header();
+        hb.frame(PROBE, 7);
+        hb.tick(t0 + ms(90));
+        hb.sample_requested();
+        hb.frame(PROBE, 9);
+        hb.tick(t0 + ms(95));
+        hb.tick(t0 + ms(300));
+        let stalls = hb.into_stalls();
+        assert_eq!(stalls.len(), 1);
+        assert_eq!(stalls[0].line, None);
+        assert!(stalls[0].lines.is_empty());
+    }
+
+    #[test]
+    fn no_samples_outside_the_entry_or_after_three() {
+        let (mut hb, t0) = monitor();
+        hb.tick(t0);
+        assert_eq!(hb.next_sample_at(), None);
+        hb.start(t0);
+        for _ in 0..SAMPLES_PER_STALL {
+            assert!(hb.next_sample_at().is_some());
+            hb.sample_requested();
+        }
+        assert_eq!(hb.next_sample_at(), None);
+        hb.end(t0 + ms(400));
+        hb.tick(t0 + ms(401));
+        assert_eq!(hb.next_sample_at(), None);
+        let stalls = hb.into_stalls();
+        assert_eq!(stalls.len(), 1);
+        assert!(stalls[0].during_entry);
+    }
+
+    #[test]
+    fn a_deadline_cuts_the_open_gap() {
+        let (mut hb, t0) = monitor();
+        hb.tick(t0);
+        hb.start(t0 + ms(1));
+        hb.sample_requested();
+        hb.stack_header();
+        hb.frame(PROBE, 4);
+        hb.cut(t0 + ms(1502));
+        hb.tick(t0 + ms(1600));
+        assert_eq!(hb.ticks(), 1);
+        let stalls = hb.into_stalls();
+        assert_eq!(stalls.len(), 1);
+        assert_eq!(stalls[0].duration, ms(1501));
+        assert!(stalls[0].cut_by_deadline);
+        assert_eq!(stalls[0].line, Some(4));
+    }
+
+    #[test]
+    fn stop_ends_measurement() {
+        let (mut hb, t0) = monitor();
+        hb.tick(t0);
+        hb.stop(t0 + ms(3));
+        hb.tick(t0 + ms(500));
+        hb.cut(t0 + ms(900));
+        assert!(hb.into_stalls().is_empty());
+    }
+}

@@ -1,0 +1,238 @@
+//! What was measured and observed while a probe ran.
+
+use std::fmt;
+use std::time::Duration;
+
+/// A heartbeat gap longer than the stall threshold: the event loop did not run for
+/// [`Stall::duration`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Stall {
+    /// The gap between two heartbeats as measured by the supervisor's monotonic clock. For a
+    /// stall cut by the deadline ([`Stall::cut_by_deadline`]) it is a lower bound.
+    pub duration: Duration,
+    /// The line of the probe's file that was executing when the loop thread's stack was
+    /// sampled during the stall (the innermost frame in the probe's file), if any.
+    pub line: Option<u32>,
+    /// Every line of the probe's file on the sampled stacks, innermost first and without
+    /// repetition; includes [`Stall::line`]. A call site on this list was executing (maybe
+    /// through helpers) while the loop was blocked.
+    pub lines: Vec<u32>,
+    /// Whether the probe's code was running when the stall started (as opposed to harness
+    /// start-up or teardown).
+    pub during_entry: bool,
+    /// Whether the probe was killed at its deadline while this stall was still going on.
+    pub cut_by_deadline: bool,
+}
+
+impl Stall {
+    /// The stall's length in whole milliseconds.
+    pub fn millis(&self) -> u64 {
+        u64::try_from(self.duration.as_millis()).unwrap_or(u64::MAX)
+    }
+}
+
+/// Something the harness observed, with the lines of the probe's file it was attributed to.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct LineEvent {
+    /// Lines of the probe's file, innermost frame first. For a never-awaited coroutine or a
+    /// destroyed task these are the frames where it was *created*; for a nested run or a
+    /// refused connection the frames of the call; for an exception its traceback.
+    pub lines: Vec<u32>,
+    /// What happened: the coroutine's qualified name, the task's repr, the error message.
+    pub detail: String,
+}
+
+impl LineEvent {
+    /// The innermost line of the probe's file, if any.
+    pub fn line(&self) -> Option<u32> {
+        self.lines.first().copied()
+    }
+}
+
+/// A stage of a probe's life, for reporting timeouts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Phase {
+    /// Interpreter start-up and executing the probe module; the probe's code has not started.
+    Setup,
+    /// The probe's code is running on the event loop.
+    Running,
+    /// The probe's code has finished; the harness is collecting garbage and shutting down.
+    Teardown,
+}
+
+impl fmt::Display for Phase {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Self::Setup => "setup",
+            Self::Running => "running",
+            Self::Teardown => "teardown",
+        })
+    }
+}
+
+/// Why the harness could not run the probe's code.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ProbeFailureKind {
+    /// The probe's source does not compile.
+    Syntax,
+    /// Executing the probe module raised (e.g. a missing import).
+    Setup,
+    /// The entry function does not exist in the probe module.
+    Entry,
+    /// The harness itself failed.
+    Harness,
+}
+
+/// The harness reported that it could not run the probe's code.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ProbeFailure {
+    /// What kind of failure.
+    pub kind: ProbeFailureKind,
+    /// Lines of the probe's file involved, innermost first (the syntax error's line, the
+    /// failing import, ...).
+    pub lines: Vec<u32>,
+    /// The error message.
+    pub message: String,
+}
+
+/// How the probe process ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct ExitInfo {
+    /// Exit code, when the process exited.
+    pub code: Option<i32>,
+    /// Signal number, when the process was killed by a signal.
+    pub signal: Option<i32>,
+}
+
+impl fmt::Display for ExitInfo {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match (self.code, self.signal) {
+            (Some(code), _) => write!(f, "exit code {code}"),
+            (None, Some(signal)) => write!(f, "killed by signal {signal}"),
+            (None, None) => f.write_str("unknown exit status"),
+        }
+    }
+}
+
+/// The interpreter died without the harness finishing (a segfault, a resource limit, the
+/// probe calling `os._exit`), and the supervisor did not kill it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Crash {
+    /// How the process ended.
+    pub exit: ExitInfo,
+    /// The end of its standard error.
+    pub stderr_tail: String,
+}
+
+/// Everything measured and observed while one probe ran.
+///
+/// All line numbers are lines of the user's file (the probe is placed at
+/// [`Probe::first_line`](crate::Probe::first_line)).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Outcome {
+    /// The probe's [`filename`](crate::Probe::filename).
+    pub filename: String,
+    /// The probe's [`flagged_line`](crate::Probe::flagged_line).
+    pub flagged_line: u32,
+    /// The stall threshold the probe ran with.
+    pub stall_threshold: Duration,
+    /// The timeout the probe ran with.
+    pub timeout: Duration,
+    /// Every heartbeat gap longer than the threshold, in order.
+    pub stalls: Vec<Stall>,
+    /// The longest heartbeat gap seen at all, even below the threshold.
+    pub max_gap: Duration,
+    /// How many heartbeats arrived.
+    pub heartbeats: u64,
+    /// Whether the probe's code started running on the loop.
+    pub started: bool,
+    /// Whether the probe's code finished (normally or by raising) before the deadline.
+    pub finished: bool,
+    /// Whether the flagged line was executed at least once.
+    pub flagged_line_reached: bool,
+    /// Coroutines that were never awaited, with the lines where they were created.
+    pub never_awaited: Vec<LineEvent>,
+    /// Tasks destroyed while still pending, with the lines where they were created.
+    pub pending_destroyed: Vec<LineEvent>,
+    /// `RuntimeError`s from `asyncio.run` / `run_until_complete` / `Runner.run` called while a
+    /// loop was running, with the lines of the call.
+    pub nested_runs: Vec<LineEvent>,
+    /// Attempts to use the network, which were refused.
+    pub network_refused: Vec<LineEvent>,
+    /// Other reports of the loop's exception handler ("Task exception was never retrieved").
+    pub loop_errors: Vec<LineEvent>,
+    /// The exception the probe's code raised, if it did (`detail` is `Type: message`).
+    pub exception: Option<LineEvent>,
+    /// Why the harness could not run the probe's code, if it could not.
+    pub failure: Option<ProbeFailure>,
+    /// Set when the supervisor killed the probe at its deadline, with the phase it was in.
+    pub timed_out: Option<Phase>,
+    /// Set when the interpreter died on its own without finishing.
+    pub crash: Option<Crash>,
+    /// How the process ended.
+    pub exit: ExitInfo,
+    /// The end of the probe's standard output.
+    pub stdout_tail: String,
+    /// The end of the probe's standard error.
+    pub stderr_tail: String,
+    /// From spawning the interpreter to reaping it.
+    pub wall_time: Duration,
+    /// Set when the probe's temporary directory could not be removed completely.
+    pub cleanup_error: Option<String>,
+}
+
+impl Outcome {
+    /// The longest stall, if any.
+    pub fn max_stall(&self) -> Option<&Stall> {
+        self.stalls.iter().max_by_key(|stall| stall.duration)
+    }
+
+    /// The longest stall during which `line` was executing (it was on a sampled stack).
+    pub fn stall_at(&self, line: u32) -> Option<&Stall> {
+        self.stalls
+            .iter()
+            .filter(|stall| stall.lines.contains(&line))
+            .max_by_key(|stall| stall.duration)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn stall(ms: u64, lines: &[u32]) -> Stall {
+        Stall {
+            duration: Duration::from_millis(ms),
+            line: lines.first().copied(),
+            lines: lines.to_vec(),
+            during_entry: true,
+            cut_by_deadline: false,
+        }
+    }
+
+    #[test]
+    fn stalls_are_looked_up_by_line() {
+        let outcome = Outcome {
+            stalls: vec![stall(150, &[4]), stall(900, &[]), stall(300, &[7, 4])],
+            ..crate::verdict::tests::empty_outcome()
+        };
+        assert_eq!(outcome.max_stall().map(Stall::millis), Some(900));
+        assert_eq!(outcome.stall_at(4).map(Stall::millis), Some(300));
+        assert_eq!(outcome.stall_at(7).map(Stall::millis), Some(300));
+        assert!(outcome.stall_at(5).is_none());
+    }
+
+    #[test]
+    fn exit_info_displays() {
+        let exited = ExitInfo {
+            code: Some(3),
+            signal: None,
+        };
+        let killed = ExitInfo {
+            code: None,
+            signal: Some(9),
+        };
+        assert_eq!(exited.to_string(), "exit code 3");
+        assert_eq!(killed.to_string(), "killed by signal 9");
+    }
+}

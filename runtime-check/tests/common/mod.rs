@@ -1,0 +1,46 @@
+//! Helpers shared by the integration tests (they run real CPython: `python3` on `PATH`).
+
+#![allow(dead_code, unreachable_pub)]
+
+use std::time::Duration;
+
+use runtime_check::{Entry, Options, Outcome, Probe, run_probe};
+
+/// Options for tests: `python3`, 5 s timeout, 100 ms threshold.
+pub fn options() -> Options {
+    Options {
+        python: "python3".into(),
+        timeout: Duration::from_secs(5),
+        jobs: 2,
+        stall_threshold: Duration::from_millis(100),
+        ..Options::default()
+    }
+}
+
+/// A probe of `source` placed at line 1 of `app.py`.
+pub fn probe(source: &str, entry: Entry, flagged_line: u32) -> Probe {
+    Probe {
+        source: source.to_owned(),
+        entry,
+        filename: "app.py".to_owned(),
+        first_line: 1,
+        flagged_line,
+    }
+}
+
+/// The 1-based line of the first line of `source` containing `needle`.
+pub fn line_of(source: &str, needle: &str) -> u32 {
+    let index = source
+        .lines()
+        .position(|line| line.contains(needle))
+        .unwrap_or_else(|| panic!("`{needle}` not in the probe"));
+    u32::try_from(index + 1).expect("small line number")
+}
+
+/// Runs one probe with `opts`, panicking with the error on failure.
+pub fn run(probe: Probe, opts: &Options) -> Outcome {
+    match run_probe(probe, opts) {
+        Ok(outcome) => outcome,
+        Err(err) => panic!("run_probe failed: {err}"),
+    }
+}
