@@ -235,19 +235,14 @@ impl ProbeProcess {
     /// once [`Self::has_exited`]).
     pub(crate) fn reap(&mut self) -> ExitInfo {
         self.stdin = None;
-        match self.child.wait() {
-            Ok(status) => {
-                self.reaped = true;
-                ExitInfo {
-                    code: status.code(),
-                    signal: status.signal(),
-                }
-            }
-            Err(_) => {
-                self.reaped = true;
-                ExitInfo::default()
-            }
-        }
+        self.reaped = true;
+        self.child.wait().map_or_else(
+            |_| ExitInfo::default(),
+            |status| ExitInfo {
+                code: status.code(),
+                signal: status.signal(),
+            },
+        )
     }
 
     /// Removes the temporary directory; returns what could not be removed.
@@ -320,7 +315,10 @@ fn probe_file_name(label: &str) -> String {
     if name.is_empty() {
         name.push_str("probe");
     }
-    if !name.ends_with(".py") {
+    if !Path::new(&name)
+        .extension()
+        .is_some_and(|ext| ext.eq_ignore_ascii_case("py"))
+    {
         name.push_str(".py");
     }
     name
@@ -376,7 +374,6 @@ fn child_setup(setup: ChildSetup) -> io::Result<()> {
     Ok(())
 }
 
-
 /// Whether a process other than a zombie belongs to process group `pgid`.
 #[cfg(target_os = "linux")]
 fn group_has_live_members(pgid: libc::pid_t) -> bool {
@@ -385,10 +382,13 @@ fn group_has_live_members(pgid: libc::pid_t) -> bool {
     };
     entries.flatten().any(|entry| {
         let name = entry.file_name();
-        let Some(pid) = name.to_str().filter(|s| s.bytes().all(|b| b.is_ascii_digit())) else {
+        let Some(number) = name
+            .to_str()
+            .filter(|s| s.bytes().all(|b| b.is_ascii_digit()))
+        else {
             return false;
         };
-        let Ok(stat) = fs::read_to_string(PathBuf::from("/proc").join(pid).join("stat")) else {
+        let Ok(stat) = fs::read_to_string(PathBuf::from("/proc").join(number).join("stat")) else {
             return false;
         };
         // `pid (comm) state ppid pgrp ...`; comm may contain spaces and parentheses.

@@ -212,10 +212,7 @@ mod tests {
     }
 
     fn monitor() -> (Heartbeat, Instant) {
-        (
-            Heartbeat::new(ms(100), PROBE.to_owned()),
-            Instant::now(),
-        )
+        (Heartbeat::new(ms(100), PROBE.to_owned()), Instant::now())
     }
 
     #[test]

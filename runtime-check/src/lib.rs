@@ -1,7 +1,7 @@
 //! The aiolint reference executor.
 //!
 //! This crate turns "this probably blocks the event loop" into "this blocked the loop for
-//! 503 ms at line 12" by running a probe snippet in a real CPython interpreter and measuring
+//! 503 ms at line 12" by running a probe snippet in a real Python interpreter and measuring
 //! (see `SPEC.md` section 5). It knows nothing about rules or findings: the caller builds
 //! [`Probe`]s, calls [`run_probes`], and turns each [`Outcome`] into a [`Confirmation`] with
 //! [`Outcome::confirm`] for the kind of finding it is checking.
@@ -76,7 +76,7 @@ pub enum Entry {
     Statements,
 }
 
-/// One snippet to run in CPython.
+/// One snippet to run in the Python interpreter.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Probe {
     /// Python source of the probe. Its first line is line [`Probe::first_line`] of the user's
@@ -131,7 +131,7 @@ impl Default for Options {
 /// scheduling jitter must not look like a stall.
 pub const MIN_STALL_THRESHOLD: Duration = Duration::from_millis(20);
 
-/// Runs every probe in CPython and returns their outcomes in input order.
+/// Runs every probe in the Python interpreter and returns their outcomes in input order.
 ///
 /// Up to [`Options::jobs`] probes run at the same time. Problems of an individual probe (a
 /// syntax error, an exception, a crash, a timeout) are part of its [`Outcome`]; an `Err` means

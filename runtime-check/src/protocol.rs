@@ -176,7 +176,10 @@ mod tests {
                 line: 5
             }
         );
-        assert_eq!(parse_line("  File \"/a.py\", line ??? in f"), Event::Unknown);
+        assert_eq!(
+            parse_line("  File \"/a.py\", line ??? in f"),
+            Event::Unknown
+        );
         assert_eq!(parse_line("  File \"/a.py\""), Event::Unknown);
     }
 }

@@ -69,7 +69,11 @@ struct Timer {
 }
 
 /// Runs `probes` with up to `opts.jobs` at once and returns their outcomes in input order.
-pub(crate) fn run(probes: Vec<Probe>, opts: &Options, python: &Path) -> Result<Vec<Outcome>, Error> {
+pub(crate) fn run(
+    probes: Vec<Probe>,
+    opts: &Options,
+    python: &Path,
+) -> Result<Vec<Outcome>, Error> {
     let total = probes.len();
     let mut supervisor = Supervisor {
         poll: Poll::new().map_err(Error::io("creating the poll instance"))?,
@@ -175,7 +179,8 @@ impl Supervisor<'_> {
                 }
             }
             let now = Instant::now();
-            let heartbeat = Heartbeat::new(self.opts.stall_threshold, process.probe_path().to_owned());
+            let heartbeat =
+                Heartbeat::new(self.opts.stall_threshold, process.probe_path().to_owned());
             self.slots.push(Slot {
                 index,
                 filename: probe.filename,
@@ -185,8 +190,6 @@ impl Supervisor<'_> {
                 spawned_at: now,
                 deadline: now + self.opts.timeout,
                 phase: Phase::Setup,
-                started: false,
-                finished: false,
                 reached: false,
                 done: false,
                 line_buf: Vec::new(),
@@ -435,9 +438,8 @@ struct Slot {
     spawned_at: Instant,
     /// Deadline of the current phase.
     deadline: Instant,
+    /// `Setup` until `START`, `Running` until `END`, then `Teardown`.
     phase: Phase,
-    started: bool,
-    finished: bool,
     reached: bool,
     /// The harness reported `DONE`.
     done: bool,
@@ -543,14 +545,12 @@ impl Slot {
             Event::Tick => self.heartbeat.tick(now),
             Event::Start => {
                 self.heartbeat.start(now);
-                self.started = true;
                 self.phase = Phase::Running;
                 self.deadline = now + opts.timeout;
             }
             Event::Hit(line) => self.reached |= line == self.flagged_line,
             Event::End { .. } => {
                 self.heartbeat.end(now);
-                self.finished = true;
                 self.phase = Phase::Teardown;
                 self.deadline = now + opts.timeout;
             }
@@ -622,8 +622,8 @@ impl Slot {
             max_gap: self.heartbeat.max_gap(),
             heartbeats: self.heartbeat.ticks(),
             stalls: self.heartbeat.into_stalls(),
-            started: self.started,
-            finished: self.finished,
+            started: self.phase != Phase::Setup,
+            finished: self.phase == Phase::Teardown,
             flagged_line_reached: self.reached,
             never_awaited: self.report.never_awaited,
             pending_destroyed: self.report.pending_destroyed,

@@ -6,7 +6,7 @@
 //! When the flagged line could not be exercised the verdict is `skipped` with the reason;
 //! when it was exercised without evidence it is `not-confirmed`.
 
-use std::fmt;
+use std::fmt::{self, Write as _};
 
 use crate::outcome::{LineEvent, Outcome, Phase, ProbeFailureKind};
 
@@ -117,9 +117,10 @@ fn at_line(events: &[LineEvent], line: u32, innermost_only: bool) -> Option<&Lin
 }
 
 fn where_(lines: &[u32]) -> String {
-    lines
-        .first()
-        .map_or_else(|| "outside the probe's file".to_owned(), |l| format!("at line {l}"))
+    lines.first().map_or_else(
+        || "outside the probe's file".to_owned(),
+        |l| format!("at line {l}"),
+    )
 }
 
 fn secs(duration: std::time::Duration) -> String {
@@ -144,7 +145,7 @@ impl Outcome {
                         format!("event loop blocked for {ms} ms at line {line}")
                     };
                     if let Some(inner) = stall.line.filter(|&inner| inner != line) {
-                        detail.push_str(&format!(" (blocking inside the call, at line {inner})"));
+                        let _ = write!(detail, " (blocking inside the call, at line {inner})");
                     }
                     return Confirmation::confirmed(detail, Some(ms));
                 }
@@ -240,7 +241,10 @@ impl Outcome {
                     where_(&exception.lines)
                 )
             } else if self.timed_out == Some(Phase::Running) {
-                format!("; the probe was killed at its {} deadline", secs(self.timeout))
+                format!(
+                    "; the probe was killed at its {} deadline",
+                    secs(self.timeout)
+                )
             } else {
                 String::new()
             };
@@ -271,24 +275,23 @@ impl Outcome {
             FindingKind::NeverAwaited => {
                 let mut d = format!("no coroutine created at line {line} went unawaited");
                 if let Some(other) = self.never_awaited.first() {
-                    d.push_str(&format!(
-                        " (`{}` {} did)",
-                        other.detail,
-                        where_(&other.lines)
-                    ));
+                    let _ = write!(d, " (`{}` {} did)", other.detail, where_(&other.lines));
                 }
                 d
             }
-            FindingKind::NestedRun => format!("no nested-run RuntimeError was raised at line {line}"),
+            FindingKind::NestedRun => {
+                format!("no nested-run RuntimeError was raised at line {line}")
+            }
             FindingKind::PendingTaskDestroyed => {
                 format!("no task created at line {line} was destroyed while pending")
             }
         };
         if let Some(phase) = self.timed_out {
-            detail.push_str(&format!(
+            let _ = write!(
+                detail,
                 "; killed at the {} deadline while {phase}",
                 secs(self.timeout)
-            ));
+            );
         }
         detail
     }
@@ -380,7 +383,11 @@ pub(crate) mod tests {
         let c = outcome.confirm(FindingKind::Blocking);
         assert_eq!(c.verdict, Verdict::NotConfirmed);
         assert_eq!(c.stall_ms, None);
-        assert!(c.detail.contains("longest heartbeat gap 7 ms"), "{}", c.detail);
+        assert!(
+            c.detail.contains("longest heartbeat gap 7 ms"),
+            "{}",
+            c.detail
+        );
     }
 
     #[test]
@@ -392,7 +399,10 @@ pub(crate) mod tests {
         outcome.stalls = vec![stall(1504, &[12], true)];
         let c = outcome.confirm(FindingKind::Blocking);
         assert_eq!(c.verdict, Verdict::Confirmed);
-        assert!(c.detail.starts_with("event loop blocked for at least 1504 ms at line 12"));
+        assert!(
+            c.detail
+                .starts_with("event loop blocked for at least 1504 ms at line 12")
+        );
     }
 
     #[test]

@@ -1,4 +1,4 @@
-//! Helpers shared by the integration tests (they run real CPython: `python3` on `PATH`).
+//! Helpers shared by the integration tests (they run the real `python3` on `PATH`).
 
 #![allow(dead_code, unreachable_pub)]
 
