@@ -274,13 +274,13 @@ impl Drop for ProbeProcess {
     }
 }
 
-/// `RLIMIT_CPU` in seconds: start-up, the probe's code and teardown each get the timeout, plus
-/// a second of slack; the wall-clock deadline normally strikes first.
+/// `RLIMIT_CPU` in seconds: the start-up budget plus the timeout for the probe's code and for
+/// teardown, plus a second of slack; the wall-clock deadlines normally strike first.
 fn cpu_limit_seconds(opts: &Options) -> u64 {
-    opts.timeout
+    let total = opts.setup_budget() + opts.timeout * 2;
+    total
         .as_secs()
-        .saturating_add(u64::from(opts.timeout.subsec_nanos() > 0))
-        .saturating_mul(3)
+        .saturating_add(u64::from(total.subsec_nanos() > 0))
         .saturating_add(1)
 }
 
@@ -449,7 +449,7 @@ mod tests {
             timeout: Duration::from_millis(1500),
             ..Options::default()
         };
-        assert_eq!(cpu_limit_seconds(&opts), 7);
+        assert_eq!(cpu_limit_seconds(&opts), 9);
         assert_eq!(cpu_limit_seconds(&Options::default()), 16);
     }
 }

@@ -4,8 +4,10 @@
 //! loop runs. [`Heartbeat`] is fed the *arrival* time of every tick (and of the `START`/`END`
 //! events, which are also written from the loop) as measured by the supervisor's monotonic
 //! clock. A gap longer than the threshold is a stall. While a gap is open and the probe's code
-//! is running, the supervisor asks for stack samples ([`Heartbeat::sample_due`]); the frames of
-//! the dumps that arrive before the gap closes are attributed to the stall.
+//! is running, the supervisor asks for stack samples ([`Heartbeat::sample_due`]): at 1×, 2× and
+//! 3× the threshold into the gap, then every 250 ms, so that every part of a long stall is
+//! seen. The frames of the dumps that arrive before the gap closes are attributed to the
+//! stall.
 //!
 //! This module does no IO: it is fed timestamps and parsed events, so its logic is tested
 //! without processes.
@@ -14,9 +16,13 @@ use std::time::{Duration, Instant};
 
 use crate::outcome::Stall;
 
-/// Stack samples requested per stall: at 1×, 2× and 3× the threshold into the gap.
-const SAMPLES_PER_STALL: u32 = 3;
-/// Lines kept per stall.
+/// Stack samples requested early in a gap, at 1×, 2× and 3× the threshold.
+const EARLY_SAMPLES: u32 = 3;
+/// Interval of the later samples of a long gap.
+const LATE_SAMPLE_INTERVAL: Duration = Duration::from_millis(250);
+/// Most stack samples requested per gap (a 5 s stall gets 22).
+const MAX_SAMPLES: u32 = 32;
+/// Lines kept per sample.
 const MAX_LINES: usize = 32;
 
 /// Gap tracking for one probe.
@@ -44,12 +50,9 @@ struct Gap {
     in_entry: bool,
     /// Stack samples requested so far.
     samples_requested: u32,
-    /// A dump is being received and its innermost probe-file frame is still to come.
-    awaiting_innermost: bool,
-    /// A dump was requested in this gap, so frames are accepted.
-    accepting_frames: bool,
-    line: Option<u32>,
-    lines: Vec<u32>,
+    /// Probe-file lines of each dump received, innermost first. Frames are only accepted
+    /// once a dump was requested in this gap and its header arrived.
+    samples: Vec<Vec<u32>>,
 }
 
 impl Heartbeat {
@@ -115,10 +118,21 @@ impl Heartbeat {
         self.max_gap = self.max_gap.max(gap);
         if gap > self.threshold {
             let open = std::mem::take(&mut self.gap);
+            let line = open
+                .samples
+                .iter()
+                .find_map(|sample| sample.first().copied());
+            let mut lines: Vec<u32> = Vec::new();
+            for &l in open.samples.iter().flatten() {
+                if !lines.contains(&l) {
+                    lines.push(l);
+                }
+            }
             self.stalls.push(Stall {
                 duration: gap,
-                line: open.line,
-                lines: open.lines,
+                line,
+                lines,
+                samples: open.samples,
                 during_entry: open.in_entry,
                 cut_by_deadline,
             });
@@ -144,11 +158,16 @@ impl Heartbeat {
 
     /// When the next stack sample of the open gap is due, if one will be.
     pub(crate) fn next_sample_at(&self) -> Option<Instant> {
-        if self.stopped || !self.in_entry || self.gap.samples_requested >= SAMPLES_PER_STALL {
+        let n = self.gap.samples_requested;
+        if self.stopped || !self.in_entry || n >= MAX_SAMPLES {
             return None;
         }
-        let last = self.last_alive?;
-        last.checked_add(self.threshold * (self.gap.samples_requested + 1))
+        let offset = if n < EARLY_SAMPLES {
+            self.threshold * (n + 1)
+        } else {
+            self.threshold * EARLY_SAMPLES + LATE_SAMPLE_INTERVAL * (n + 1 - EARLY_SAMPLES)
+        };
+        self.last_alive?.checked_add(offset)
     }
 
     /// Whether a stack sample should be requested now.
@@ -159,29 +178,25 @@ impl Heartbeat {
     /// Records that a stack sample was requested (the signal was sent).
     pub(crate) fn sample_requested(&mut self) {
         self.gap.samples_requested += 1;
-        self.gap.accepting_frames = true;
     }
 
     /// A `faulthandler` dump header arrived.
     pub(crate) fn stack_header(&mut self) {
-        if self.gap.accepting_frames {
-            self.gap.awaiting_innermost = true;
+        let requested = usize::try_from(self.gap.samples_requested).unwrap_or(usize::MAX);
+        if self.gap.samples.len() < requested {
+            self.gap.samples.push(Vec::new());
         }
     }
 
     /// A frame of a dump arrived (dumps list the innermost frame first).
     pub(crate) fn frame(&mut self, file: &str, line: u32) {
-        if !self.gap.accepting_frames || file != self.probe_path {
+        if file != self.probe_path {
             return;
         }
-        if self.gap.awaiting_innermost {
-            self.gap.awaiting_innermost = false;
-            if self.gap.line.is_none() {
-                self.gap.line = Some(line);
+        if let Some(sample) = self.gap.samples.last_mut() {
+            if sample.len() < MAX_LINES {
+                sample.push(line);
             }
-        }
-        if !self.gap.lines.contains(&line) && self.gap.lines.len() < MAX_LINES {
-            self.gap.lines.push(line);
         }
     }
 
@@ -252,8 +267,22 @@ mod tests {
         assert_eq!(stalls[0].duration, ms(503));
         assert_eq!(stalls[0].line, Some(7));
         assert_eq!(stalls[0].lines, vec![7, 3, 8]);
+        assert_eq!(stalls[0].samples, vec![vec![7, 3], vec![8, 3]]);
         assert!(stalls[0].during_entry);
         assert!(!stalls[0].cut_by_deadline);
+    }
+
+    #[test]
+    fn long_gaps_keep_being_sampled() {
+        let (mut hb, t0) = monitor();
+        hb.start(t0);
+        let mut offsets = Vec::new();
+        while let Some(at) = hb.next_sample_at() {
+            offsets.push(at.duration_since(t0).as_millis());
+            hb.sample_requested();
+        }
+        assert_eq!(offsets.len(), MAX_SAMPLES as usize);
+        assert_eq!(offsets[..6], [100, 200, 300, 550, 800, 1050]);
     }
 
     #[test]
@@ -280,7 +309,7 @@ mod tests {
         hb.tick(t0);
         assert_eq!(hb.next_sample_at(), None);
         hb.start(t0);
-        for _ in 0..SAMPLES_PER_STALL {
+        for _ in 0..MAX_SAMPLES {
             assert!(hb.next_sample_at().is_some());
             hb.sample_requested();
         }

@@ -99,9 +99,10 @@ pub struct Options {
     /// The Python interpreter: a path, or a bare name looked up on `PATH` (default `python3`).
     /// Python 3.8 or newer is required.
     pub python: PathBuf,
-    /// How long a probe's code may run once it has started (default 5 s). Interpreter start-up
-    /// and executing the probe module get a budget of the same length before that. At the
-    /// deadline the probe's process group is killed.
+    /// How long a probe's code may run once it has started (default 5 s); at the deadline the
+    /// probe's process group is killed. Interpreter start-up plus executing the probe module
+    /// get their own budget before that (the timeout, but at least [`MIN_SETUP_BUDGET`], as
+    /// start-up is slow on a loaded machine), and so does the harness's teardown after it.
     pub timeout: Duration,
     /// How many probes run at once (default: the number of cores).
     pub jobs: usize,
@@ -124,6 +125,17 @@ impl Default for Options {
             memory_limit: Some(1 << 30),
             python_path: Vec::new(),
         }
+    }
+}
+
+/// The least time granted to interpreter start-up and executing the probe module, whatever
+/// [`Options::timeout`] is.
+pub const MIN_SETUP_BUDGET: Duration = Duration::from_secs(5);
+
+impl Options {
+    /// The budget for interpreter start-up and executing the probe module.
+    pub fn setup_budget(&self) -> Duration {
+        self.timeout.max(MIN_SETUP_BUDGET)
     }
 }
 

@@ -17,6 +17,11 @@ pub struct Stall {
     /// repetition; includes [`Stall::line`]. A call site on this list was executing (maybe
     /// through helpers) while the loop was blocked.
     pub lines: Vec<u32>,
+    /// The stack samples taken during the stall, in order: for each, the lines of the probe's
+    /// file on the loop thread's stack, innermost first (empty when no frame of the probe's
+    /// file was on it). Samples are taken at 1×, 2× and 3× the threshold into the stall and
+    /// every 250 ms after that.
+    pub samples: Vec<Vec<u32>>,
     /// Whether the probe's code was running when the stall started (as opposed to harness
     /// start-up or teardown).
     pub during_entry: bool,
@@ -205,6 +210,7 @@ mod tests {
             duration: Duration::from_millis(ms),
             line: lines.first().copied(),
             lines: lines.to_vec(),
+            samples: vec![lines.to_vec()],
             during_entry: true,
             cut_by_deadline: false,
         }

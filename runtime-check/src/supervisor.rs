@@ -4,8 +4,9 @@
 //! standard error and the harness's event pipe) under tokens derived from its input index.
 //! A [`BinaryHeap`] of timers drives everything time-based, and the poll timeout is the next
 //! timer:
-//! - `Deadline`: the current phase's deadline (start-up, then the probe's code, then
-//!   teardown, each [`Options::timeout`] long); at the deadline the group is killed.
+//! - `Deadline`: the current phase's deadline (start-up with [`Options::setup_budget`], then
+//!   the probe's code and teardown, each [`Options::timeout`] long); at the deadline the group
+//!   is killed.
 //! - `Sample`: a heartbeat gap is due for a stack sample (`SIGUSR1`).
 //! - `ExitCheck`: has the interpreter exited? (Checked every 10 ms, and right after the event
 //!   pipe reports end-of-file.)
@@ -188,7 +189,7 @@ impl Supervisor<'_> {
                 process,
                 heartbeat,
                 spawned_at: now,
-                deadline: now + self.opts.timeout,
+                deadline: now + self.opts.setup_budget(),
                 phase: Phase::Setup,
                 reached: false,
                 done: false,

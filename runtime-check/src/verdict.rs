@@ -136,16 +136,39 @@ impl Outcome {
             FindingKind::Blocking => {
                 if let Some(stall) = self.stall_at(line) {
                     let ms = stall.millis();
-                    let mut detail = if stall.cut_by_deadline {
-                        format!(
-                            "event loop blocked for at least {ms} ms at line {line}; the probe was killed at its {} deadline",
-                            secs(self.timeout)
-                        )
+                    let at_least = if stall.cut_by_deadline {
+                        "at least "
                     } else {
-                        format!("event loop blocked for {ms} ms at line {line}")
+                        ""
                     };
-                    if let Some(inner) = stall.line.filter(|&inner| inner != line) {
+                    let seen = stall
+                        .samples
+                        .iter()
+                        .filter(|sample| sample.contains(&line))
+                        .count();
+                    let mut detail = if seen == stall.samples.len() {
+                        format!("event loop blocked for {at_least}{ms} ms at line {line}")
+                    } else {
+                        // The stall also covered other code: say how much of it was this line.
+                        format!(
+                            "event loop blocked for {at_least}{ms} ms; line {line} was executing in {seen} of the {} stack samples taken during the stall",
+                            stall.samples.len()
+                        )
+                    };
+                    let inner = stall
+                        .samples
+                        .iter()
+                        .find(|sample| sample.contains(&line))
+                        .and_then(|sample| sample.first().copied());
+                    if let Some(inner) = inner.filter(|&inner| inner != line) {
                         let _ = write!(detail, " (blocking inside the call, at line {inner})");
+                    }
+                    if stall.cut_by_deadline {
+                        let _ = write!(
+                            detail,
+                            "; the probe was killed at its {} deadline",
+                            secs(self.timeout)
+                        );
                     }
                     return Confirmation::confirmed(detail, Some(ms));
                 }
@@ -226,10 +249,10 @@ impl Outcome {
         }
         if !self.started {
             return Some(match self.timed_out {
-                Some(Phase::Setup) => format!(
-                    "the probe did not start within {}; killed",
-                    secs(self.timeout)
-                ),
+                Some(Phase::Setup) => {
+                    "interpreter start-up or the probe module did not finish before the start-up deadline; killed"
+                        .to_owned()
+                }
                 _ => "the probe did not start".to_owned(),
             });
         }
@@ -348,6 +371,7 @@ pub(crate) mod tests {
             duration: Duration::from_millis(ms),
             line: lines.first().copied(),
             lines: lines.to_vec(),
+            samples: vec![lines.to_vec()],
             during_entry: true,
             cut_by_deadline: cut,
         }
@@ -374,6 +398,16 @@ pub(crate) mod tests {
         assert_eq!(c.verdict, Verdict::Confirmed);
         assert!(c.detail.contains("at line 30"), "{}", c.detail);
 
+        let mut mixed = stall(1800, &[9, 12], false);
+        mixed.samples = vec![vec![9], vec![9], vec![12], vec![]];
+        outcome.stalls = vec![mixed];
+        let c = outcome.confirm(FindingKind::Blocking);
+        assert_eq!(c.verdict, Verdict::Confirmed);
+        assert_eq!(
+            c.detail,
+            "event loop blocked for 1800 ms; line 12 was executing in 1 of the 4 stack samples taken during the stall"
+        );
+
         outcome.stalls = vec![stall(503, &[13], false), stall(900, &[], false)];
         let c = outcome.confirm(FindingKind::Blocking);
         assert_eq!(c.verdict, Verdict::NotConfirmed);
@@ -399,9 +433,9 @@ pub(crate) mod tests {
         outcome.stalls = vec![stall(1504, &[12], true)];
         let c = outcome.confirm(FindingKind::Blocking);
         assert_eq!(c.verdict, Verdict::Confirmed);
-        assert!(
-            c.detail
-                .starts_with("event loop blocked for at least 1504 ms at line 12")
+        assert_eq!(
+            c.detail,
+            "event loop blocked for at least 1504 ms at line 12; the probe was killed at its 1.5 s deadline"
         );
     }
 
