@@ -44,6 +44,9 @@ pub enum Error {
         #[source]
         source: io::Error,
     },
+    /// Probes need a Unix system (process groups, signals, pipes).
+    #[error("runtime-check is only supported on Unix systems")]
+    Unsupported,
     /// A bug in this crate; it is reported instead of panicking.
     #[error("runtime-check internal error: {0}")]
     Internal(String),

@@ -39,12 +39,18 @@
 //! # Ok::<(), runtime_check::Error>(())
 //! ```
 
+// Only the Unix build runs probes; elsewhere `run_probes` reports `Error::Unsupported`.
+#![cfg_attr(not(unix), allow(dead_code))]
+
+#[cfg(unix)]
 mod child;
 mod error;
 mod heartbeat;
+#[cfg(unix)]
 mod interpreter;
 mod outcome;
 mod protocol;
+#[cfg(unix)]
 mod supervisor;
 mod verdict;
 
@@ -158,8 +164,15 @@ pub fn run_probes(probes: Vec<Probe>, opts: &Options) -> Result<Vec<Outcome>, Er
     if probes.is_empty() {
         return Ok(Vec::new());
     }
-    let python = interpreter::resolve(&opts.python)?;
-    supervisor::run(probes, opts, &python)
+    #[cfg(unix)]
+    {
+        let python = interpreter::resolve(&opts.python)?;
+        supervisor::run(probes, opts, &python)
+    }
+    #[cfg(not(unix))]
+    {
+        Err(Error::Unsupported)
+    }
 }
 
 /// Runs one probe; see [`run_probes`].
@@ -167,6 +180,14 @@ pub fn run_probe(probe: Probe, opts: &Options) -> Result<Outcome, Error> {
     run_probes(vec![probe], opts)?
         .pop()
         .ok_or_else(|| Error::Internal("no outcome for the probe".to_owned()))
+}
+
+/// Runs one probe and decides whether it confirms a finding of `kind` at its flagged line.
+///
+/// Shorthand for [`run_probe`] followed by [`Outcome::confirm`]; use [`run_probes`] to run
+/// many probes in parallel and keep their outcomes.
+pub fn confirm(probe: Probe, kind: FindingKind, opts: &Options) -> Result<Confirmation, Error> {
+    Ok(run_probe(probe, opts)?.confirm(kind))
 }
 
 fn validate_options(opts: &Options) -> Result<(), Error> {

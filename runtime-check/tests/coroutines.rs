@@ -291,3 +291,23 @@ class Service:
         "{outcome:#?}"
     );
 }
+
+#[test]
+fn confirm_is_run_probe_plus_verdict() {
+    let source = "import asyncio\n\nasync def main():\n    asyncio.sleep(1)\n";
+    let confirmation = runtime_check::confirm(
+        probe(source, Entry::Function("main".into()), 4),
+        FindingKind::NeverAwaited,
+        &options(),
+    );
+    match confirmation {
+        Ok(c) => {
+            assert_eq!(c.verdict, Verdict::Confirmed, "{c:?}");
+            assert_eq!(
+                c.detail,
+                "coroutine `sleep` created at line 4 was never awaited (RuntimeWarning)"
+            );
+        }
+        Err(err) => panic!("{err}"),
+    }
+}
