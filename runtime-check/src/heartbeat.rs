@@ -139,20 +139,16 @@ impl Heartbeat {
         }
     }
 
-    /// The process is being killed at `now` (deadline): an open gap longer than the threshold
-    /// becomes a stall cut by the deadline. No further gaps are measured.
-    pub(crate) fn cut(&mut self, now: Instant) {
+    /// The process is being killed at its deadline (`by_deadline`) or was found dead at
+    /// `now`: an open gap longer than the threshold becomes a stall lasting until `now`. No
+    /// further gaps are measured.
+    pub(crate) fn cut(&mut self, now: Instant, by_deadline: bool) {
         if self.stopped {
             return;
         }
         if let Some(last) = self.last_alive {
-            self.close_gap(now.saturating_duration_since(last), true);
+            self.close_gap(now.saturating_duration_since(last), by_deadline);
         }
-        self.stopped = true;
-    }
-
-    /// The process is gone: no further gaps are measured.
-    pub(crate) fn halt(&mut self) {
         self.stopped = true;
     }
 
@@ -330,7 +326,7 @@ mod tests {
         hb.sample_requested();
         hb.stack_header();
         hb.frame(PROBE, 4);
-        hb.cut(t0 + ms(1502));
+        hb.cut(t0 + ms(1502), true);
         hb.tick(t0 + ms(1600));
         assert_eq!(hb.ticks(), 1);
         let stalls = hb.into_stalls();
@@ -346,7 +342,7 @@ mod tests {
         hb.tick(t0);
         hb.stop(t0 + ms(3));
         hb.tick(t0 + ms(500));
-        hb.cut(t0 + ms(900));
+        hb.cut(t0 + ms(900), true);
         assert!(hb.into_stalls().is_empty());
     }
 }

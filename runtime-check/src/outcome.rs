@@ -25,7 +25,8 @@ pub struct Stall {
     /// Whether the probe's code was running when the stall started (as opposed to harness
     /// start-up or teardown).
     pub during_entry: bool,
-    /// Whether the probe was killed at its deadline while this stall was still going on.
+    /// Whether the probe was killed at its deadline while this stall was still going on. (A
+    /// stall still going on when the probe died by itself ends at its death, unmarked.)
     pub cut_by_deadline: bool,
 }
 

@@ -304,7 +304,7 @@ impl Supervisor<'_> {
             return;
         }
         slot.timed_out = Some(slot.phase);
-        slot.heartbeat.cut(now);
+        slot.heartbeat.cut(now, true);
         self.begin_kill(pos, now);
     }
 
@@ -333,7 +333,10 @@ impl Supervisor<'_> {
             return;
         }
         if slot.process.has_exited() {
-            self.slots[pos].heartbeat.halt();
+            // Everything the probe wrote is in the pipe by now; take it in, then close a gap
+            // that was still open when the probe died: the loop did not run until then.
+            self.slots[pos].read_stream(EVENTS, self.poll.registry(), self.opts);
+            self.slots[pos].heartbeat.cut(now, false);
             self.begin_kill(pos, now);
         } else {
             let interval = if slot.process.events.is_none() {

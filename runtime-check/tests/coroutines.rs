@@ -311,3 +311,22 @@ fn confirm_is_run_probe_plus_verdict() {
         Err(err) => panic!("{err}"),
     }
 }
+
+#[test]
+fn a_block_ended_by_the_probe_dying_is_still_measured() {
+    let source = "\
+import os
+import time
+
+
+async def main():
+    time.sleep(0.3)
+    os._exit(3)
+";
+    let outcome = run(probe(source, Entry::Function("main".into()), 6), &options());
+    assert_eq!(outcome.crash.as_ref().and_then(|c| c.exit.code), Some(3));
+    let confirmation = outcome.confirm(FindingKind::Blocking);
+    assert_eq!(confirmation.verdict, Verdict::Confirmed, "{outcome:#?}");
+    let ms = confirmation.stall_ms.unwrap_or_default();
+    assert!((250..=600).contains(&ms), "{ms} ms");
+}
