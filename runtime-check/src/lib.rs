@@ -7,7 +7,7 @@
 //! [`Outcome::confirm`] for the kind of finding it is checking.
 //!
 //! # How a probe runs
-//! - A small event loop on `mio` (the *supervisor*, [`supervisor`]) spawns up to
+//! - A small event loop on `mio` (the *supervisor*) spawns up to
 //!   [`Options::jobs`] probe processes at once: `python -u -X dev -B harness.py ...` in its own
 //!   process group, with a minimal environment, a fresh temporary directory as working
 //!   directory, and memory, CPU and file-size limits.
