@@ -18,6 +18,8 @@ pub(crate) enum Command {
     Check(CheckArgs),
     /// Explain a rule: what it flags, why, an example and the fix.
     Rule(RuleArgs),
+    /// Run the language server over stdin/stdout (for editors).
+    Server(ServerArgs),
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
@@ -66,4 +68,15 @@ pub(crate) struct RuleArgs {
     /// Explain every rule.
     #[arg(long, conflicts_with = "rule")]
     pub all: bool,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct ServerArgs {
+    /// How much to log on stderr.
+    #[arg(long, default_value = "info", value_parser = ["error", "warn", "info", "debug", "trace"])]
+    pub log_level: String,
+
+    /// Accepted for editor clients that pass it; stdio is the only transport.
+    #[arg(long, hide = true)]
+    pub stdio: bool,
 }

@@ -16,6 +16,7 @@ fn main() -> ExitCode {
     let result = match app.command {
         Command::Check(args) => commands::check::run(&args),
         Command::Rule(args) => commands::rule::run(&args),
+        Command::Server(args) => commands::server::run(&args),
     };
     match result {
         Ok(code) => code,

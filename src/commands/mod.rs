@@ -2,3 +2,4 @@
 
 pub(crate) mod check;
 pub(crate) mod rule;
+pub(crate) mod server;

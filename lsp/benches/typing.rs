@@ -1,0 +1,3 @@
+//! Typing benchmark (filled in below).
+
+fn main() {}

@@ -1,0 +1,301 @@
+//! One open document: its text as a rope and its syntax tree, kept in step by incremental edits.
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use analyzer::{InputEdit, ParsedModule, SourceFile, SourceKind, TextRange};
+use ropey::Rope;
+use tower_lsp_server::ls_types::{TextDocumentContentChangeEvent, Uri};
+
+use crate::analysis::Analysis;
+use crate::convert::{PositionEncoding, from_proto};
+use crate::rope_ext::{RopeExt, point_after};
+
+#[derive(Debug)]
+pub(crate) struct Document {
+    pub uri: Uri,
+    /// The path handed to the analyzer (the file path when the URI has one).
+    pub path: String,
+    pub kind: SourceKind,
+    pub version: i32,
+    /// Tells this opening of `uri` apart from an earlier one that used the same versions.
+    pub epoch: u64,
+    pub rope: Rope,
+    parsed: Option<ParsedModule>,
+    /// Whether the text may hold a `\r` not followed by `\n` (see [`RopeExt::ts_point`]).
+    lone_cr: bool,
+    pub schedule: Schedule,
+    /// The newest analysis that was published, for hover and for skipping work.
+    pub latest: Option<Arc<Analysis>>,
+}
+
+/// When this document's diagnostics task runs (see `handlers::diagnostics`).
+#[derive(Debug)]
+pub(crate) struct Schedule {
+    /// A task is analysing or publishing this document; changes only need to wait for it.
+    pub running: bool,
+    pub last_change: Instant,
+}
+
+/// What an analysis run needs from a document: cheap clones taken under the lock.
+#[derive(Clone, Debug)]
+pub(crate) struct Snapshot {
+    pub uri: Uri,
+    pub path: String,
+    pub kind: SourceKind,
+    pub version: i32,
+    pub epoch: u64,
+    pub rope: Rope,
+    pub parsed: Option<ParsedModule>,
+}
+
+impl Snapshot {
+    /// The analyzer's view of the text. Copies the rope into one string.
+    pub(crate) fn source_file(&self) -> SourceFile {
+        let mut file = SourceFile::new(self.path.clone(), String::from(&self.rope));
+        file.kind = self.kind;
+        file
+    }
+}
+
+impl Document {
+    pub(crate) fn new(uri: Uri, version: i32, text: &str, epoch: u64) -> Self {
+        let (path, kind) = path_and_kind(&uri);
+        let rope = Rope::from_str(text);
+        let lone_cr = rope.has_lone_cr(0, rope.len_bytes());
+        Self {
+            uri,
+            path,
+            kind,
+            version,
+            epoch,
+            rope,
+            parsed: ParsedModule::parse(text),
+            lone_cr,
+            schedule: Schedule {
+                running: false,
+                last_change: Instant::now(),
+            },
+            latest: None,
+        }
+    }
+
+    /// Applies the changes of one `didChange` in order (each range is relative to the text
+    /// after the previous change), then reparses once, reusing the old tree.
+    pub(crate) fn apply_changes(
+        &mut self,
+        version: i32,
+        changes: &[TextDocumentContentChangeEvent],
+        encoding: PositionEncoding,
+    ) {
+        for change in changes {
+            match change.range {
+                None => self.replace_all(&change.text),
+                Some(range) => {
+                    let range = from_proto::text_range(&self.rope, encoding, range);
+                    self.replace(range, &change.text);
+                }
+            }
+        }
+        self.version = version;
+        self.reparse();
+    }
+
+    pub(crate) fn snapshot(&self) -> Snapshot {
+        Snapshot {
+            uri: self.uri.clone(),
+            path: self.path.clone(),
+            kind: self.kind,
+            version: self.version,
+            epoch: self.epoch,
+            rope: self.rope.clone(),
+            parsed: self.parsed.clone(),
+        }
+    }
+
+    fn replace_all(&mut self, text: &str) {
+        self.rope = Rope::from_str(text);
+        self.lone_cr = self.rope.has_lone_cr(0, self.rope.len_bytes());
+        self.parsed = ParsedModule::parse(text);
+    }
+
+    /// Replaces the bytes `range` (on character boundaries, as `from_proto` makes them) with
+    /// `text`, and records the edit in the tree.
+    fn replace(&mut self, range: TextRange, text: &str) {
+        let start_point = self.rope.ts_point(range.start, self.lone_cr);
+        let old_end_point = self.rope.ts_point(range.end, self.lone_cr);
+        let removed_cr = self.lone_cr && self.removes_cr(range);
+        let start_char = self.rope.byte_to_char(range.start);
+        let end_char = self.rope.byte_to_char(range.end);
+        self.rope.remove(start_char..end_char);
+        self.rope.insert(start_char, text);
+        let new_end = range.start + text.len();
+        if let Some(parsed) = &mut self.parsed {
+            parsed.edit(&InputEdit {
+                start_byte: range.start,
+                old_end_byte: range.end,
+                new_end_byte: new_end,
+                start_point,
+                old_end_point,
+                new_end_point: point_after(start_point, text),
+            });
+        }
+        if !self.lone_cr {
+            // A lone `\r` can only appear where the text changed, or just before it.
+            self.lone_cr = self
+                .rope
+                .has_lone_cr(range.start.saturating_sub(1), new_end + 1);
+        } else if removed_cr {
+            self.lone_cr = self.rope.has_lone_cr(0, self.rope.len_bytes());
+        }
+    }
+
+    fn removes_cr(&self, range: TextRange) -> bool {
+        self.rope
+            .get_byte_slice(range.start..range.end)
+            .is_some_and(|slice| slice.bytes().any(|b| b == b'\r'))
+    }
+
+    fn reparse(&mut self) {
+        let rope = &self.rope;
+        let reparsed = match &self.parsed {
+            Some(old) => old.reparse(&mut |offset| rope.chunk_from(offset)),
+            None => ParsedModule::parse(&String::from(rope)),
+        };
+        self.parsed = reparsed;
+    }
+
+    #[cfg(test)]
+    pub(crate) fn parsed(&self) -> Option<&ParsedModule> {
+        self.parsed.as_ref()
+    }
+}
+
+/// The analyzer path of a URI (its file path when it is a `file:` URI) and its kind of source.
+fn path_and_kind(uri: &Uri) -> (String, SourceKind) {
+    let path = uri.to_file_path().map_or_else(
+        || uri.as_str().to_string(),
+        |p| p.to_string_lossy().into_owned(),
+    );
+    let is_stub = std::path::Path::new(&path)
+        .extension()
+        .is_some_and(|e| e.eq_ignore_ascii_case("pyi"));
+    let kind = if is_stub {
+        SourceKind::Stub
+    } else {
+        SourceKind::Module
+    };
+    (path, kind)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use PositionEncoding::{Utf8, Utf16};
+    use analyzer::{Settings, check_parsed};
+    use tower_lsp_server::ls_types::{Position, Range};
+
+    fn uri() -> Uri {
+        "file:///tmp/doc.py".parse().expect("valid URI")
+    }
+
+    fn change(range: ((u32, u32), (u32, u32)), text: &str) -> TextDocumentContentChangeEvent {
+        TextDocumentContentChangeEvent {
+            range: Some(Range::new(
+                Position::new(range.0.0, range.0.1),
+                Position::new(range.1.0, range.1.1),
+            )),
+            range_length: None,
+            text: text.to_string(),
+        }
+    }
+
+    /// The document's text, and a check that its incremental tree agrees with a fresh parse:
+    /// the same root node with the same points, the same syntax errors, the same findings.
+    #[track_caller]
+    fn check(doc: &Document, expected: &str) {
+        assert_eq!(String::from(&doc.rope), expected);
+        let fresh = ParsedModule::parse(expected).expect("parses");
+        let incremental = doc.parsed().expect("has a tree");
+        assert_eq!(format!("{incremental:?}"), format!("{fresh:?}"));
+        let file = SourceFile::new("doc.py", expected);
+        let settings = Settings::default();
+        assert_eq!(
+            check_parsed(&file, incremental, &settings),
+            check_parsed(&file, &fresh, &settings)
+        );
+    }
+
+    #[test]
+    fn changes_apply_in_order_utf16() {
+        let mut doc = Document::new(uri(), 1, "x = '😊'\ny = 2\n", 0);
+        // Each range is relative to the text left by the previous change.
+        let changes = [
+            change(((0, 7), (0, 7)), "a"),       // after the emoji (2 UTF-16 units)
+            change(((1, 0), (1, 1)), "日本"),    // replace `y`
+            change(((1, 2), (1, 2)), "_z"),      // after the two CJK characters
+            change(((2, 0), (2, 0)), "w = 3\n"), // append a line
+        ];
+        doc.apply_changes(2, &changes, Utf16);
+        check(&doc, "x = '😊a'\n日本_z = 2\nw = 3\n");
+        assert_eq!(doc.version, 2);
+    }
+
+    #[test]
+    fn changes_apply_in_order_utf8() {
+        let mut doc = Document::new(uri(), 1, "x = 'é'\n", 0);
+        let changes = [
+            change(((0, 7), (0, 7)), "!"), // after `é` (2 bytes)
+            change(((0, 0), (0, 1)), "long_name"),
+        ];
+        doc.apply_changes(2, &changes, Utf8);
+        check(&doc, "long_name = 'é!'\n");
+    }
+
+    #[test]
+    fn crlf_and_lone_cr_documents_keep_the_tree_in_step() {
+        let mut doc = Document::new(uri(), 1, "a = 1\r\nb = 2\r\n", 0);
+        doc.apply_changes(2, &[change(((1, 0), (1, 1)), "bee")], Utf16);
+        check(&doc, "a = 1\r\nbee = 2\r\n");
+        // Deleting the `\n` of a `\r\n` leaves a lone `\r`: one LSP line break, no tree-sitter row.
+        doc.apply_changes(3, &[change(((0, 5), (0, 5)), "\r")], Utf16);
+        check(&doc, "a = 1\r\r\nbee = 2\r\n");
+        doc.apply_changes(4, &[change(((2, 3), (2, 3)), "s")], Utf16);
+        check(&doc, "a = 1\r\r\nbees = 2\r\n");
+    }
+
+    #[test]
+    fn full_replacement_and_out_of_range_edits() {
+        let mut doc = Document::new(uri(), 1, "a = 1\n", 0);
+        let full = TextDocumentContentChangeEvent {
+            range: None,
+            range_length: None,
+            text: "b = 2\n".into(),
+        };
+        doc.apply_changes(2, &[full, change(((50, 3), (99, 99)), "# end")], Utf16);
+        check(&doc, "b = 2\n# end");
+        // A reversed range is put in order rather than rejected.
+        doc.apply_changes(3, &[change(((0, 5), (0, 0)), "c = 3")], Utf16);
+        check(&doc, "c = 3\n# end");
+    }
+
+    #[test]
+    fn typing_burst_matches_a_fresh_parse() {
+        let start = "import time\n\nasync def f():\n    pass\n";
+        let mut doc = Document::new(uri(), 1, start, 0);
+        let mut expected = String::from(start);
+        let mut line = String::new();
+        for (version, ch) in (2..).zip("    s = '😊'; time.sleep(1)".chars()) {
+            let column = u32::try_from(line.encode_utf16().count()).unwrap_or_default();
+            doc.apply_changes(
+                version,
+                &[change(((4, column), (4, column)), &ch.to_string())],
+                Utf16,
+            );
+            line.push(ch);
+            expected.push(ch);
+            check(&doc, &expected);
+        }
+        assert!(doc.parsed().is_some_and(ParsedModule::is_valid));
+    }
+}

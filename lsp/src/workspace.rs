@@ -1,0 +1,124 @@
+//! The workspace: every Python file under the workspace folders, checked from disk.
+//!
+//! Each file is analysed on its own (the analyzer has no cross-file analysis yet). The index is
+//! keyed by path so that per-module summaries and a project index can plug in here later: a
+//! change to one file would then re-check the files that depend on it.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::sync::{Mutex, MutexGuard, PoisonError};
+
+use ignore::WalkBuilder;
+use tower_lsp_server::ls_types as lsp;
+
+/// Directories never walked into: environments, caches and build output.
+const EXCLUDED_DIRECTORIES: &[&str] = &[
+    ".git",
+    ".hg",
+    ".svn",
+    ".direnv",
+    ".eggs",
+    ".mypy_cache",
+    ".nox",
+    ".pytest_cache",
+    ".ruff_cache",
+    ".tox",
+    ".venv",
+    "__pycache__",
+    "__pypackages__",
+    "build",
+    "dist",
+    "node_modules",
+    "site-packages",
+    "venv",
+];
+
+#[derive(Debug, Default)]
+pub(crate) struct Workspace {
+    files: Mutex<HashMap<PathBuf, FileEntry>>,
+}
+
+/// What the server knows of one file on disk.
+#[derive(Clone, Debug)]
+pub(crate) struct FileEntry {
+    /// The file's diagnostics as last published (unversioned: the file is not open).
+    pub diagnostics: Vec<lsp::Diagnostic>,
+}
+
+impl Workspace {
+    pub(crate) fn update(&self, path: PathBuf, entry: FileEntry) {
+        self.lock().insert(path, entry);
+    }
+
+    pub(crate) fn remove(&self, path: &Path) -> Option<FileEntry> {
+        self.lock().remove(path)
+    }
+
+    pub(crate) fn get(&self, path: &Path) -> Option<FileEntry> {
+        self.lock().get(path).cloned()
+    }
+
+    fn lock(&self) -> MutexGuard<'_, HashMap<PathBuf, FileEntry>> {
+        self.files.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+}
+
+/// The `.py` files under `folders`, respecting `.gitignore` and `.ignore`, sorted.
+pub(crate) fn discover(folders: &[PathBuf]) -> Vec<PathBuf> {
+    let mut files = Vec::new();
+    for folder in folders {
+        let walker = WalkBuilder::new(folder)
+            .require_git(false)
+            .filter_entry(|entry| {
+                let is_dir = entry.file_type().is_some_and(|t| t.is_dir());
+                !(is_dir
+                    && entry.depth() > 0
+                    && EXCLUDED_DIRECTORIES.iter().any(|d| entry.file_name() == *d))
+            })
+            .build();
+        for entry in walker {
+            match entry {
+                Ok(entry) if entry.file_type().is_some_and(|t| t.is_file()) => {
+                    if is_python(entry.path()) {
+                        files.push(entry.into_path());
+                    }
+                }
+                Ok(_) => {}
+                Err(error) => tracing::warn!("workspace scan: {error}"),
+            }
+        }
+    }
+    files.sort();
+    files.dedup();
+    files
+}
+
+/// Whether the workspace scan and file watching look at `path` (`.pyi` stubs are never linted).
+pub(crate) fn is_python(path: &Path) -> bool {
+    path.extension().is_some_and(|e| e == "py")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn discovery_respects_gitignore_and_excluded_directories() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let root = dir.path();
+        for (path, text) in [
+            (".gitignore", "generated/\n"),
+            ("app/main.py", "x = 1\n"),
+            ("app/stub.pyi", "x: int\n"),
+            ("generated/out.py", "x = 1\n"),
+            (".venv/lib/site.py", "x = 1\n"),
+            ("notes.txt", "x\n"),
+        ] {
+            let path = root.join(path);
+            std::fs::create_dir_all(path.parent().expect("parent")).expect("mkdir");
+            std::fs::write(path, text).expect("write");
+        }
+        let found = discover(&[root.to_path_buf()]);
+        assert_eq!(found, vec![root.join("app/main.py")]);
+    }
+}

@@ -1,0 +1,465 @@
+//! End-to-end tests of `aiolint server`: the built binary, spoken to over stdin/stdout.
+
+mod lsp_client;
+
+use std::fmt::Write as _;
+use std::time::Duration;
+
+use lsp_client::{Client, Encoding, action_edits, apply_edits, file_uri, range_of};
+use serde_json::{Value, json};
+
+const SLEEPY: &str = "import time\n\nasync def poll():\n    label = \"日本😊\"; time.sleep(2)\n";
+
+fn doc_uri(name: &str) -> String {
+    format!("file:///tmp/aiolint-e2e/{name}")
+}
+
+/// The code actions for the document's diagnostics over its whole text.
+fn code_actions(
+    client: &mut Client,
+    uri: &str,
+    diagnostics: &[Value],
+    only: Option<&[&str]>,
+) -> Vec<Value> {
+    let mut context = json!({"diagnostics": diagnostics});
+    if let Some(only) = only {
+        context["only"] = json!(only);
+    }
+    let result = client
+        .request(
+            "textDocument/codeAction",
+            json!({
+                "textDocument": {"uri": uri},
+                "range": {"start": {"line": 0, "character": 0}, "end": {"line": 9999, "character": 0}},
+                "context": context,
+            }),
+        )
+        .unwrap_or_else(|e| panic!("codeAction failed: {e}"));
+    result.as_array().cloned().unwrap_or_default()
+}
+
+fn titled<'a>(actions: &'a [Value], prefix: &str) -> &'a Value {
+    actions
+        .iter()
+        .find(|a| a["title"].as_str().is_some_and(|t| t.starts_with(prefix)))
+        .unwrap_or_else(|| panic!("no action titled `{prefix}…` in {actions:#?}"))
+}
+
+/// Open, diagnose, fix through the quick fix, and see the diagnostic go, in one encoding. The
+/// line has CJK and an emoji before the finding, so columns differ between encodings.
+fn quick_fix_round_trip(offered: &[Encoding], expected: Encoding) {
+    let mut client = Client::initialized(offered, &[]);
+    assert_eq!(client.encoding, expected);
+    let uri = doc_uri(&format!("roundtrip_{}.py", expected.name()));
+    client.open(&uri, SLEEPY);
+    let diagnostics = client.diagnostics(&uri, Some(1));
+    assert_eq!(diagnostics.len(), 1, "{diagnostics:#?}");
+    let diagnostic = &diagnostics[0];
+    assert_eq!(diagnostic["code"], "AIO200");
+    assert_eq!(diagnostic["source"], "aiolint");
+    assert_eq!(diagnostic["severity"], 2);
+    assert_eq!(
+        diagnostic["range"],
+        range_of(SLEEPY, "time.sleep(2)", expected)
+    );
+    let actions = code_actions(&mut client, &uri, &diagnostics, None);
+    let fix = titled(&actions, "Replace");
+    assert_eq!(fix["kind"], "quickfix");
+    assert_eq!(fix["isPreferred"], true, "a safe fix is preferred");
+    assert!(titled(&actions, "Disable AIO200 for this line")["isPreferred"].is_null());
+    let edits = action_edits(fix, &uri);
+    let fixed = client.change(&uri, 2, SLEEPY, &edits);
+    assert!(
+        fixed.contains("label = \"日本😊\"; await asyncio.sleep(2)"),
+        "{fixed}"
+    );
+    assert!(fixed.contains("import asyncio"), "{fixed}");
+    assert_eq!(client.diagnostics(&uri, Some(2)), Vec::<Value>::new());
+    assert!(client.shutdown_and_exit().success());
+}
+
+#[test]
+fn quick_fix_round_trip_in_utf8() {
+    quick_fix_round_trip(&[Encoding::Utf16, Encoding::Utf8], Encoding::Utf8);
+}
+
+#[test]
+fn quick_fix_round_trip_in_utf16() {
+    quick_fix_round_trip(&[Encoding::Utf16], Encoding::Utf16);
+}
+
+#[test]
+fn hover_over_a_diagnostic_shows_the_rule_documentation() {
+    let mut client = Client::initialized(&[Encoding::Utf16], &[]);
+    let uri = doc_uri("hover.py");
+    client.open(&uri, SLEEPY);
+    let diagnostics = client.diagnostics(&uri, Some(1));
+    let start = diagnostics[0]["range"]["start"].clone();
+    let hover = client
+        .request(
+            "textDocument/hover",
+            json!({"textDocument": {"uri": uri}, "position": start}),
+        )
+        .unwrap_or_else(|e| panic!("hover failed: {e}"));
+    assert_eq!(hover["contents"]["kind"], "markdown");
+    let text = hover["contents"]["value"].as_str().unwrap_or_default();
+    assert!(
+        text.contains("AIO200") && text.contains("blocking-sleep"),
+        "{text}"
+    );
+    assert!(text.contains("## What it does"), "{text}");
+    assert_eq!(hover["range"], diagnostics[0]["range"]);
+    let nothing = client
+        .request(
+            "textDocument/hover",
+            json!({"textDocument": {"uri": uri}, "position": {"line": 0, "character": 2}}),
+        )
+        .unwrap_or_else(|e| panic!("hover failed: {e}"));
+    assert!(nothing.is_null());
+    assert!(client.shutdown_and_exit().success());
+}
+
+#[test]
+fn fix_all_applies_every_safe_fix() {
+    let text =
+        "import time\n\nasync def a():\n    time.sleep(1)\n\nasync def b():\n    time.sleep(2)\n";
+    let mut client = Client::initialized(&[Encoding::Utf8], &[]);
+    let uri = doc_uri("fixall.py");
+    client.open(&uri, text);
+    assert_eq!(client.diagnostics(&uri, Some(1)).len(), 2);
+    let actions = code_actions(&mut client, &uri, &[], Some(&["source.fixAll"]));
+    assert_eq!(actions.len(), 1, "{actions:#?}");
+    assert_eq!(actions[0]["kind"], "source.fixAll.aiolint");
+    let fixed = client.change(&uri, 2, text, &action_edits(&actions[0], &uri));
+    assert!(!fixed.contains("time.sleep"), "{fixed}");
+    assert_eq!(fixed.matches("await asyncio.sleep(").count(), 2, "{fixed}");
+    assert_eq!(client.diagnostics(&uri, Some(2)), Vec::<Value>::new());
+    // Nothing left to fix: no fixAll action, and quick fixes only when asked for.
+    assert!(code_actions(&mut client, &uri, &[], Some(&["source.fixAll"])).is_empty());
+    assert!(client.shutdown_and_exit().success());
+}
+
+#[test]
+fn noqa_action_appends_or_merges_the_code() {
+    let text = "import asyncio\nimport time\n\nasync def a():\n    time.sleep(1)\n    asyncio.create_task(a())  # noqa: AIO999\n";
+    let mut client = Client::initialized(&[Encoding::Utf16], &[]);
+    let uri = doc_uri("noqa.py");
+    client.open(&uri, text);
+    let diagnostics = client.diagnostics(&uri, Some(1));
+    let codes: Vec<&str> = diagnostics
+        .iter()
+        .filter_map(|d| d["code"].as_str())
+        .collect();
+    assert_eq!(codes, ["AIO200", "AIO101"], "{diagnostics:#?}");
+    let actions = code_actions(&mut client, &uri, &diagnostics, Some(&["quickfix"]));
+    let append = action_edits(titled(&actions, "Disable AIO200 for this line"), &uri);
+    let merge = action_edits(titled(&actions, "Disable AIO101 for this line"), &uri);
+    let mut edits = append;
+    edits.extend(merge);
+    let fixed = client.change(&uri, 2, text, &edits);
+    assert!(
+        fixed.contains("    time.sleep(1)  # noqa: AIO200\n"),
+        "{fixed}"
+    );
+    assert!(
+        fixed.contains("create_task(a())  # noqa: AIO999, AIO101\n"),
+        "{fixed}"
+    );
+    assert_eq!(client.diagnostics(&uri, Some(2)), Vec::<Value>::new());
+    assert!(client.shutdown_and_exit().success());
+}
+
+#[test]
+fn a_burst_of_200_incremental_edits_ends_with_the_right_diagnostics() {
+    let start = "import time\n\nasync def f():\n    pass\n";
+    let mut client = Client::initialized(&[Encoding::Utf16], &[]);
+    let uri = doc_uri("burst.py");
+    client.open(&uri, start);
+    assert!(client.diagnostics(&uri, Some(1)).is_empty());
+    // Type statements with emoji comments, one character per notification, sent as fast as
+    // the pipe takes them.
+    let statements: Vec<String> = (0..20)
+        .map(|i| format!("    time.sleep({i})  # 😊\n"))
+        .collect();
+    let typed: String = statements.concat().chars().take(200).collect();
+    let mut text = start.to_string();
+    let mut version = 1;
+    let (mut line, mut column) = (4_usize, 0_usize);
+    for ch in typed.chars() {
+        version += 1;
+        let at = json!({"line": line, "character": column});
+        let edit = json!({"range": {"start": at, "end": at}, "newText": ch.to_string()});
+        text = client.change(&uri, version, &text, &[edit]);
+        column += ch.len_utf16();
+        if ch == '\n' {
+            line += 1;
+            column = 0;
+        }
+    }
+    // Finish the statement being typed, in one more change.
+    let partial = typed.rsplit('\n').next().unwrap_or_default();
+    let statement = statements
+        .iter()
+        .find(|s| s.starts_with(partial))
+        .expect("the partial line starts a statement");
+    version += 1;
+    let at = json!({"line": line, "character": column});
+    let edit = json!({"range": {"start": at, "end": at}, "newText": &statement[partial.len()..]});
+    text = client.change(&uri, version, &text, &[edit]);
+    assert_eq!(version, 202);
+
+    let diagnostics = client.diagnostics(&uri, Some(version));
+    let expected: Vec<Value> = text
+        .match_indices("time.sleep(")
+        .map(|(at, _)| {
+            let end = at + text[at..].find(')').unwrap_or_default() + 1;
+            json!({
+                "start": lsp_client::position(&text, at, Encoding::Utf16),
+                "end": lsp_client::position(&text, end, Encoding::Utf16),
+            })
+        })
+        .collect();
+    let ranges: Vec<Value> = diagnostics.iter().map(|d| d["range"].clone()).collect();
+    assert_eq!(expected.len(), 9, "{text}");
+    assert_eq!(ranges, expected, "{text}");
+    assert!(client.shutdown_and_exit().success());
+}
+
+#[test]
+fn malformed_and_out_of_range_requests_get_errors_and_the_server_keeps_working() {
+    let mut client = Client::initialized(&[Encoding::Utf16], &[]);
+    let uri = doc_uri("robust.py");
+    client.open(&uri, SLEEPY);
+    assert_eq!(client.diagnostics(&uri, Some(1)).len(), 1);
+
+    // Parameters of the wrong shape.
+    let error = client
+        .request("textDocument/hover", json!({"position": "nowhere"}))
+        .expect_err("bad params are an error");
+    assert_eq!(error["code"], -32602);
+    // A method nobody implements.
+    let error = client
+        .request("aiolint/nonsense", json!({}))
+        .expect_err("unknown methods are an error");
+    assert_eq!(error["code"], -32601);
+    // A frame that is not JSON.
+    client.send_raw(b"Content-Length: 9\r\n\r\n{not json");
+    let parse_error = client.wait_for("parse error", |m| m["error"]["code"] == -32700);
+    assert!(parse_error["id"].is_null());
+    // JSON that is not JSON-RPC.
+    client.send(&json!({"id": 99, "method": 3}));
+    let invalid = client.wait_for("invalid request", |m| m["id"] == 99);
+    assert_eq!(invalid["error"]["code"], -32600);
+    // A notification with bad parameters has no one to answer; it is dropped.
+    client.notify("textDocument/didChange", json!({"textDocument": 5}));
+    // Commands: the executor is not wired yet, which is an error, not a fake success.
+    let error = client
+        .request(
+            "workspace/executeCommand",
+            json!({"command": "aiolint.confirm", "arguments": [{"uri": uri}]}),
+        )
+        .expect_err("confirm is not available yet");
+    assert!(
+        error["message"]
+            .as_str()
+            .is_some_and(|m| m.contains("not available yet")),
+        "{error}"
+    );
+    let error = client
+        .request("workspace/executeCommand", json!({"command": "rm -rf"}))
+        .expect_err("unknown commands are an error");
+    assert_eq!(error["code"], -32602);
+
+    // Positions past the end of a line and of the file are clamped.
+    let far = json!({"line": 9999, "character": 9999});
+    let hover = client
+        .request(
+            "textDocument/hover",
+            json!({"textDocument": {"uri": uri}, "position": far}),
+        )
+        .unwrap_or_else(|e| panic!("hover failed: {e}"));
+    assert!(hover.is_null());
+    let wide =
+        json!({"start": {"line": 3, "character": 500}, "end": {"line": 9999, "character": 1}});
+    let edit = json!({"range": wide, "text": "\nx = 1\n"});
+    client.notify(
+        "textDocument/didChange",
+        json!({"textDocument": {"uri": uri, "version": 2}, "contentChanges": [edit]}),
+    );
+    let diagnostics = client.diagnostics(&uri, Some(2));
+    assert_eq!(diagnostics.len(), 1, "{diagnostics:#?}");
+    // A stale version and an unknown document are ignored.
+    let stale = json!({"range": {"start": {"line": 0, "character": 0}, "end": {"line": 0, "character": 0}}, "text": "oops("});
+    client.notify(
+        "textDocument/didChange",
+        json!({"textDocument": {"uri": uri, "version": 2}, "contentChanges": [stale.clone()]}),
+    );
+    client.notify(
+        "textDocument/didChange",
+        json!({"textDocument": {"uri": doc_uri("unknown.py"), "version": 7}, "contentChanges": [stale]}),
+    );
+    // A code action for stale diagnostics (version 1) offers nothing for them.
+    let old = json!([{"range": {"start": {"line": 3, "character": 0}, "end": {"line": 3, "character": 4}},
+        "code": "AIO200", "source": "aiolint", "message": "m", "data": {"version": 1}}]);
+    let actions = code_actions(
+        &mut client,
+        &uri,
+        old.as_array().map_or(&[], Vec::as_slice),
+        Some(&["quickfix"]),
+    );
+    assert!(actions.is_empty(), "{actions:#?}");
+    // Still alive and still right: the stale change did not apply.
+    let hover = client
+        .request(
+            "textDocument/hover",
+            json!({"textDocument": {"uri": uri}, "position": diagnostics[0]["range"]["start"]}),
+        )
+        .unwrap_or_else(|e| panic!("hover failed: {e}"));
+    assert!(
+        hover["contents"]["value"]
+            .as_str()
+            .is_some_and(|v| v.contains("AIO200"))
+    );
+    assert!(client.is_running());
+    assert!(client.shutdown_and_exit().success());
+}
+
+#[test]
+fn a_50000_line_document_is_handled() {
+    let mut text = String::from("import time\n\nasync def f():\n");
+    for i in 0..50_000 {
+        let _ = writeln!(text, "    x{i} = {i}");
+    }
+    text.push_str("    time.sleep(1)\n");
+    let mut client = Client::initialized(&[Encoding::Utf16], &[]);
+    let uri = doc_uri("large.py");
+    client.open(&uri, &text);
+    let diagnostics = client.diagnostics(&uri, Some(1));
+    assert_eq!(diagnostics.len(), 1);
+    assert_eq!(diagnostics[0]["range"]["start"]["line"], 50_003);
+    let edit =
+        json!({"range": range_of(&text, "time.sleep(1)", Encoding::Utf16), "newText": "pass"});
+    client.change(&uri, 2, &text, &[edit]);
+    assert!(client.diagnostics(&uri, Some(2)).is_empty());
+    assert!(client.shutdown_and_exit().success());
+}
+
+#[test]
+fn workspace_scan_reports_progress_and_watched_files_are_rechecked() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let root = dir.path();
+    std::fs::write(root.join(".gitignore"), "ignored/\n").expect("write");
+    std::fs::create_dir_all(root.join("ignored")).expect("mkdir");
+    std::fs::write(root.join("ignored/skip.py"), SLEEPY).expect("write");
+    std::fs::write(root.join("app.py"), SLEEPY).expect("write");
+    std::fs::write(root.join("clean.py"), "x = 1\n").expect("write");
+    let mut client = Client::initialized(&[Encoding::Utf16], &[root]);
+    let app = file_uri(&root.join("app.py"));
+    let create = client.wait_for("progress create", |m| {
+        m["method"] == "window/workDoneProgress/create"
+    });
+    let token = create["params"]["token"].clone();
+    let begin = client.wait_for("progress begin", |m| {
+        m["method"] == "$/progress"
+            && m["params"]["token"] == token
+            && m["params"]["value"]["kind"] == "begin"
+    });
+    assert!(
+        begin["params"]["value"]["title"]
+            .as_str()
+            .is_some_and(|t| t.contains("aiolint"))
+    );
+    let diagnostics = client.diagnostics(&app, None);
+    assert_eq!(diagnostics.len(), 1);
+    assert_eq!(
+        diagnostics[0]["range"],
+        range_of(SLEEPY, "time.sleep(2)", Encoding::Utf16)
+    );
+    let end = client.wait_for("progress end", |m| {
+        m["method"] == "$/progress"
+            && m["params"]["token"] == token
+            && m["params"]["value"]["kind"] == "end"
+    });
+    assert!(
+        end["params"]["value"]["message"]
+            .as_str()
+            .is_some_and(|m| m.starts_with("2 files")),
+        "{end}"
+    );
+    let registration = client.wait_for("watcher registration", |m| {
+        m["method"] == "client/registerCapability"
+    });
+    assert_eq!(
+        registration["params"]["registrations"][0]["method"],
+        "workspace/didChangeWatchedFiles"
+    );
+    // Nothing for the ignored file or the clean one.
+    let others = client.collect_for(Duration::from_millis(300), |m| {
+        m["method"] == "textDocument/publishDiagnostics" && m["params"]["uri"] != app
+    });
+    assert!(others.is_empty(), "{others:#?}");
+
+    // The file is fixed on disk: the watcher's event clears its diagnostics.
+    std::fs::write(root.join("app.py"), "import asyncio\n").expect("write");
+    client.notify(
+        "workspace/didChangeWatchedFiles",
+        json!({"changes": [{"uri": app, "type": 2}]}),
+    );
+    assert!(client.diagnostics(&app, None).is_empty());
+    // A new file with a finding is picked up.
+    std::fs::write(root.join("new.py"), SLEEPY).expect("write");
+    let new = file_uri(&root.join("new.py"));
+    client.notify(
+        "workspace/didChangeWatchedFiles",
+        json!({"changes": [{"uri": new, "type": 1}]}),
+    );
+    assert_eq!(client.diagnostics(&new, None).len(), 1);
+    // Deleted: cleared.
+    std::fs::remove_file(root.join("new.py")).expect("remove");
+    client.notify(
+        "workspace/didChangeWatchedFiles",
+        json!({"changes": [{"uri": new, "type": 3}]}),
+    );
+    assert!(client.diagnostics(&new, None).is_empty());
+    assert!(client.shutdown_and_exit().success());
+}
+
+#[test]
+fn closing_a_document_clears_its_diagnostics() {
+    let mut client = Client::initialized(&[Encoding::Utf16], &[]);
+    let uri = doc_uri("close.py");
+    client.open(&uri, SLEEPY);
+    assert_eq!(client.diagnostics(&uri, Some(1)).len(), 1);
+    client.notify(
+        "textDocument/didClose",
+        json!({"textDocument": {"uri": uri}}),
+    );
+    assert!(client.diagnostics(&uri, None).is_empty());
+    assert!(client.shutdown_and_exit().success());
+}
+
+#[test]
+fn exit_without_shutdown_is_status_1() {
+    let client = Client::initialized(&[Encoding::Utf16], &[]);
+    assert_eq!(client.exit().code(), Some(1));
+}
+
+#[test]
+fn the_client_model_agrees_with_itself() {
+    // The test's own position arithmetic, checked once on the tricky characters.
+    let text = "a😊b\né\n日本";
+    for encoding in [Encoding::Utf8, Encoding::Utf16] {
+        for (i, _) in text.char_indices() {
+            let p = lsp_client::position(text, i, encoding);
+            let back = lsp_client::offset(
+                text,
+                p["line"].as_u64().unwrap_or_default(),
+                p["character"].as_u64().unwrap_or_default(),
+                encoding,
+            );
+            assert_eq!(back, i);
+        }
+    }
+    let edits = [json!({"range": range_of(text, "é", Encoding::Utf16), "newText": "e"})];
+    assert_eq!(apply_edits(text, &edits, Encoding::Utf16), "a😊b\ne\n日本");
+}
