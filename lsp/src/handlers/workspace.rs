@@ -4,6 +4,7 @@ use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
 
 use tower_lsp_server::ls_types::{
     self as lsp, DidChangeWatchedFilesParams, DidChangeWatchedFilesRegistrationOptions,
@@ -16,6 +17,9 @@ use crate::workspace::{FileEntry, discover, is_python};
 
 /// Files checked per trip to the blocking pool (and per progress report).
 const BATCH: usize = 16;
+
+/// How long to wait for the client to answer one of the server's requests.
+const CLIENT_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// Registers the file watcher and scans the workspace, in the background.
 pub(crate) fn start(state: &Arc<State>) {
@@ -41,8 +45,15 @@ async fn register_watcher(state: &State) {
         method: "workspace/didChangeWatchedFiles".to_string(),
         register_options: serde_json::to_value(options).ok(),
     };
-    if let Err(error) = state.client.register_capability(vec![registration]).await {
-        tracing::warn!("could not register the file watcher: {error}");
+    let registered = tokio::time::timeout(
+        CLIENT_TIMEOUT,
+        state.client.register_capability(vec![registration]),
+    )
+    .await;
+    match registered {
+        Ok(Ok(())) => {}
+        Ok(Err(error)) => tracing::warn!("could not register the file watcher: {error}"),
+        Err(_) => tracing::warn!("the client did not answer the file watcher registration"),
     }
 }
 
@@ -102,9 +113,21 @@ async fn begin_progress(
         "aiolint/scan/{}",
         NEXT.fetch_add(1, Ordering::Relaxed)
     ));
-    if let Err(error) = state.client.create_work_done_progress(token.clone()).await {
-        tracing::warn!("no work done progress: {error}");
-        return None;
+    let created = tokio::time::timeout(
+        CLIENT_TIMEOUT,
+        state.client.create_work_done_progress(token.clone()),
+    )
+    .await;
+    match created {
+        Ok(Ok(())) => {}
+        Ok(Err(error)) => {
+            tracing::warn!("no work done progress: {error}");
+            return None;
+        }
+        Err(_) => {
+            tracing::warn!("the client did not answer window/workDoneProgress/create");
+            return None;
+        }
     }
     Some(
         state
