@@ -168,7 +168,7 @@ fn analyzer_alone(text: &str) {
         parsed = parsed
             .reparse(&mut |offset| bytes.get(offset..).unwrap_or_default())
             .expect("reparses");
-        refull_parses.push(started.elapsed());
+        reparses.push(started.elapsed());
     }
     report("analyzer: full parse", &mut full_parses);
     report(
