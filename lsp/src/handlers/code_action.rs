@@ -23,7 +23,7 @@ use crate::capabilities::FIX_ALL;
 use crate::convert::{FixData, PositionEncoding, from_proto, to_proto};
 use crate::document::Snapshot;
 use crate::rope_ext::RopeExt;
-use crate::state::State;
+use crate::state::{Session, State};
 
 /// Rounds of "check, apply the safe fixes" before `fixAll` gives up converging.
 const MAX_FIX_ROUNDS: usize = 10;
@@ -42,49 +42,35 @@ pub(crate) async fn code_action(
     let mut actions = Vec::new();
     if wanted(only, &CodeActionKind::QUICKFIX) {
         for diagnostic in &params.context.diagnostics {
-            actions.extend(
-                quick_fixes(&snapshot, session.encoding, diagnostic)
-                    .into_iter()
-                    .map(|(title, fix_edits, preferred)| {
-                        CodeActionOrCommand::CodeAction(CodeAction {
-                            title,
-                            kind: Some(CodeActionKind::QUICKFIX),
-                            diagnostics: Some(vec![diagnostic.clone()]),
-                            edit: Some(workspace_edit(
-                                session.document_changes,
-                                &uri,
-                                snapshot.version,
-                                fix_edits,
-                            )),
-                            is_preferred: preferred,
-                            ..CodeAction::default()
-                        })
-                    }),
-            );
+            for (title, edits, is_preferred) in quick_fixes(&snapshot, session.encoding, diagnostic)
+            {
+                actions.push(CodeActionOrCommand::CodeAction(CodeAction {
+                    title,
+                    kind: Some(CodeActionKind::QUICKFIX),
+                    diagnostics: Some(vec![diagnostic.clone()]),
+                    edit: Some(workspace_edit(&session, &uri, snapshot.version, edits)),
+                    is_preferred,
+                    ..CodeAction::default()
+                }));
+            }
         }
     }
     if wanted(only, &FIX_ALL) && may_have_safe_fixes(latest.as_deref(), &snapshot) {
-        let settings = Arc::clone(&state.settings);
+        let (settings, version) = (Arc::clone(&state.settings), snapshot.version);
         let encoding = session.encoding;
-        let task_snapshot = snapshot.clone();
         let edit =
-            tokio::task::spawn_blocking(move || fix_all_edit(&task_snapshot, &settings, encoding))
+            tokio::task::spawn_blocking(move || fix_all_edit(&snapshot, &settings, encoding))
                 .await
                 .ok()
                 .flatten();
-        if let Some(edit) = edit {
-            actions.push(CodeActionOrCommand::CodeAction(CodeAction {
+        actions.extend(edit.map(|edit| {
+            CodeActionOrCommand::CodeAction(CodeAction {
                 title: "aiolint: Fix all safe fixes".to_string(),
                 kind: Some(FIX_ALL),
-                edit: Some(workspace_edit(
-                    session.document_changes,
-                    &uri,
-                    snapshot.version,
-                    vec![edit],
-                )),
+                edit: Some(workspace_edit(&session, &uri, version, vec![edit])),
                 ..CodeAction::default()
-            }));
-        }
+            })
+        }));
     }
     Ok(Some(actions))
 }
@@ -318,12 +304,12 @@ fn minimal_change<'a>(old: &str, new: &'a str) -> (TextRange, &'a str) {
 /// The edits as a `WorkspaceEdit`: versioned `documentChanges` when the client takes them (it
 /// then refuses to apply them to a changed document), plain `changes` otherwise.
 fn workspace_edit(
-    document_changes: bool,
+    session: &Session,
     uri: &Uri,
     version: i32,
     edits: Vec<TextEdit>,
 ) -> WorkspaceEdit {
-    if document_changes {
+    if session.document_changes {
         WorkspaceEdit {
             document_changes: Some(DocumentChanges::Edits(vec![TextDocumentEdit {
                 text_document: OptionalVersionedTextDocumentIdentifier {
