@@ -222,6 +222,17 @@ fn a_burst_of_200_incremental_edits_ends_with_the_right_diagnostics() {
     let ranges: Vec<Value> = diagnostics.iter().map(|d| d["range"].clone()).collect();
     assert_eq!(expected.len(), 9, "{text}");
     assert_eq!(ranges, expected, "{text}");
+    // Superseded results were dropped: few publications, in version order, none after the last.
+    let published: Vec<i64> = client
+        .collect_for(Duration::from_millis(200), |m| {
+            m["method"] == "textDocument/publishDiagnostics" && m["params"]["uri"] == uri
+        })
+        .iter()
+        .filter_map(|m| m["params"]["version"].as_i64())
+        .collect();
+    assert!(published.windows(2).all(|w| w[0] < w[1]), "{published:?}");
+    assert!(published.iter().all(|&v| v < version), "{published:?}");
+    assert!(published.len() < 100, "bursts are coalesced: {published:?}");
     assert!(client.shutdown_and_exit().success());
 }
 
@@ -320,6 +331,18 @@ fn malformed_and_out_of_range_requests_get_errors_and_the_server_keeps_working()
             .as_str()
             .is_some_and(|v| v.contains("AIO200"))
     );
+    // The stale change did not apply: the next version has no syntax error from `oops(`.
+    let noop = json!({"range": {"start": {"line": 0, "character": 0}, "end": {"line": 0, "character": 0}}, "text": ""});
+    client.notify(
+        "textDocument/didChange",
+        json!({"textDocument": {"uri": uri, "version": 3}, "contentChanges": [noop]}),
+    );
+    let codes: Vec<Value> = client
+        .diagnostics(&uri, Some(3))
+        .iter()
+        .map(|d| d["code"].clone())
+        .collect();
+    assert_eq!(codes, [json!("AIO200")]);
     assert!(client.is_running());
     assert!(client.shutdown_and_exit().success());
 }
