@@ -5,7 +5,9 @@
 
 use std::path::Path;
 
-use analyzer::{Diagnostic, Settings, SourceFile, SourceKind, check_file, check_parsed};
+use analyzer::{
+    Diagnostic, ParsedModule, Settings, SourceFile, SourceKind, check_file, check_parsed,
+};
 use ropey::Rope;
 use tower_lsp_server::ls_types::{self as lsp, Uri};
 
@@ -20,6 +22,8 @@ pub(crate) struct Analysis {
     pub diagnostics: Vec<Diagnostic>,
     /// `diagnostics` for the client, in the session's encoding.
     pub published: Vec<lsp::Diagnostic>,
+    /// The syntax tree the analysis used, for the document to reparse from next time.
+    pub parsed: Option<ParsedModule>,
 }
 
 impl Analysis {
@@ -35,7 +39,8 @@ pub(crate) fn analyze(
     encoding: PositionEncoding,
 ) -> Analysis {
     let file = snapshot.source_file();
-    let diagnostics = match &snapshot.parsed {
+    let parsed = snapshot.parse();
+    let diagnostics = match &parsed {
         Some(parsed) => check_parsed(&file, parsed, settings),
         None => check_file(&file, settings),
     };
@@ -57,6 +62,7 @@ pub(crate) fn analyze(
         epoch: snapshot.epoch,
         diagnostics,
         published,
+        parsed,
     }
 }
 

@@ -20,7 +20,7 @@ use crate::rope_ext::RopeExt;
 
 /// How LSP columns are counted in this session.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
-pub enum PositionEncoding {
+pub(crate) enum PositionEncoding {
     /// Bytes of UTF-8, offered by Neovim and Helix among others.
     Utf8,
     /// UTF-16 code units: the protocol's default, and the only one VS Code speaks.
@@ -30,7 +30,7 @@ pub enum PositionEncoding {
 
 impl PositionEncoding {
     /// UTF-8 when the client offers it (no conversion needed), else the mandatory UTF-16.
-    pub fn negotiate(offered: Option<&[PositionEncodingKind]>) -> Self {
+    pub(crate) fn negotiate(offered: Option<&[PositionEncodingKind]>) -> Self {
         if offered.is_some_and(|kinds| kinds.contains(&PositionEncodingKind::UTF8)) {
             PositionEncoding::Utf8
         } else {
@@ -38,7 +38,7 @@ impl PositionEncoding {
         }
     }
 
-    pub fn kind(self) -> PositionEncodingKind {
+    pub(crate) fn kind(self) -> PositionEncodingKind {
         match self {
             PositionEncoding::Utf8 => PositionEncodingKind::UTF8,
             PositionEncoding::Utf16 => PositionEncodingKind::UTF16,

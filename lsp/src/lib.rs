@@ -50,8 +50,6 @@ use std::sync::{Arc, OnceLock};
 use tokio::io::{AsyncRead, AsyncWrite};
 use tower_lsp_server::LspService;
 
-pub use convert::PositionEncoding;
-
 use crate::server::Server;
 use crate::state::State;
 

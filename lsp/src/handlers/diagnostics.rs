@@ -67,6 +67,9 @@ async fn run(state: Arc<State>, uri: Uri, epoch: u64) {
         let current = state.docs.with_epoch(&uri, epoch, |doc| {
             let current = doc.version == version;
             if current {
+                if let Some(parsed) = &analysis.parsed {
+                    doc.store_parse(version, parsed.clone());
+                }
                 doc.latest = Some(Arc::clone(&analysis));
             }
             current
