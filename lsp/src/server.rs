@@ -3,7 +3,7 @@
 use std::sync::Arc;
 
 use tower_lsp_server::LanguageServer;
-use tower_lsp_server::jsonrpc::Result;
+use tower_lsp_server::jsonrpc::{Error, Result};
 use tower_lsp_server::ls_types::{
     CodeActionParams, CodeActionResponse, DidChangeTextDocumentParams, DidChangeWatchedFilesParams,
     DidCloseTextDocumentParams, DidOpenTextDocumentParams, DidSaveTextDocumentParams,
@@ -48,11 +48,11 @@ impl LanguageServer for Server {
     }
 
     async fn code_action(&self, params: CodeActionParams) -> Result<Option<CodeActionResponse>> {
-        code_action::code_action(&self.0, params).await
+        guarded(code_action::code_action(Arc::clone(&self.0), params)).await
     }
 
     async fn hover(&self, params: HoverParams) -> Result<Option<Hover>> {
-        hover::hover(&self.0, params).await
+        guarded(hover::hover(Arc::clone(&self.0), params)).await
     }
 
     async fn did_change_watched_files(&self, params: DidChangeWatchedFilesParams) {
@@ -62,4 +62,15 @@ impl LanguageServer for Server {
     async fn execute_command(&self, params: ExecuteCommandParams) -> Result<Option<LSPAny>> {
         execute_command::execute_command(&params)
     }
+}
+
+/// Runs a request handler as a task of its own, so that a bug that makes it panic answers that
+/// request with an internal error instead of taking the server down.
+async fn guarded<T: Send + 'static>(
+    handler: impl Future<Output = Result<T>> + Send + 'static,
+) -> Result<T> {
+    tokio::spawn(handler).await.unwrap_or_else(|error| {
+        tracing::error!("request handler failed: {error}");
+        Err(Error::internal_error())
+    })
 }

@@ -29,7 +29,7 @@ use crate::state::{Session, State};
 const MAX_FIX_ROUNDS: usize = 10;
 
 pub(crate) async fn code_action(
-    state: &State,
+    state: Arc<State>,
     params: CodeActionParams,
 ) -> Result<Option<CodeActionResponse>> {
     let uri = params.text_document.uri;

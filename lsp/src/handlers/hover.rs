@@ -10,7 +10,7 @@ use crate::analysis::{Analysis, analyze};
 use crate::convert::{from_proto, to_proto};
 use crate::state::State;
 
-pub(crate) async fn hover(state: &State, params: HoverParams) -> Result<Option<Hover>> {
+pub(crate) async fn hover(state: Arc<State>, params: HoverParams) -> Result<Option<Hover>> {
     let position = params.text_document_position_params;
     let Some((snapshot, latest)) = state.docs.with(&position.text_document.uri, |d| {
         (d.snapshot(), d.latest.clone())
