@@ -131,6 +131,13 @@ pub(crate) fn classify<'t>(
         }
         "for_statement" | "for_in_clause" if is_field("right") => as_value("iterated over"),
         "assignment" if is_field("right") => match parent.field("left") {
+            // `global x` / `nonlocal x`: stored in an outer variable, used who knows where.
+            Some(left)
+                if left.kind() == "identifier"
+                    && model.declared_outer(scope, left.text(model.source)) =>
+            {
+                Use::Other
+            }
             Some(left) if left.kind() == "identifier" => Use::Bound(left),
             Some(left)
                 if matches!(

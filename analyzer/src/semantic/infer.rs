@@ -1,6 +1,8 @@
 //! Light inference: what an expression refers to, as far as this file and the bundled API tables
 //! can tell. Anything unsure is [`Value::Unknown`], and rules stay silent on it.
 
+use std::cell::Cell;
+
 use tree_sitter::Node;
 
 use super::model::{BindingKind, ClassId, FunctionId, Lookup, ScopeId, SemanticModel};
@@ -9,6 +11,32 @@ use crate::syntax::NodeExt;
 
 /// How deep inference follows bindings before giving up (guards against cycles like `x = x.y`).
 const MAX_DEPTH: u32 = 24;
+
+/// How many steps one query may take in all: a name bound many times from itself
+/// (`x = x.a(); x = x.b()`) would otherwise branch exponentially.
+const MAX_STEPS: u32 = 400;
+
+/// The depth of the current step and the steps left for the whole query.
+#[derive(Clone, Copy)]
+struct Budget<'a> {
+    depth: u32,
+    steps: &'a Cell<u32>,
+}
+
+impl Budget<'_> {
+    /// One step deeper, or `None` when the query has gone too deep or too long.
+    fn deeper(self) -> Option<Self> {
+        let left = self.steps.get();
+        if self.depth >= MAX_DEPTH || left == 0 {
+            return None;
+        }
+        self.steps.set(left - 1);
+        Some(Budget {
+            depth: self.depth + 1,
+            steps: self.steps,
+        })
+    }
+}
 
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub(crate) enum ClassRef {
@@ -45,17 +73,48 @@ impl Value {
     }
 }
 
+/// The value all of `values` agree on, evaluated lazily: `Unknown` at the first unknown or
+/// disagreeing one.
+fn agreed(mut values: impl Iterator<Item = Value>) -> Value {
+    let Some(first) = values.next() else {
+        return Value::Unknown;
+    };
+    if first == Value::Unknown {
+        return first;
+    }
+    for value in values {
+        if value != first {
+            return Value::Unknown;
+        }
+    }
+    first
+}
+
 impl<'t> SemanticModel<'t> {
     /// What `expr`, evaluated in `scope`, refers to.
     pub(crate) fn infer(&self, expr: Node<'t>, scope: ScopeId, known: &KnownApi) -> Value {
-        self.infer_at(expr, scope, known, 0)
+        let steps = Cell::new(MAX_STEPS);
+        self.infer_at(
+            expr,
+            scope,
+            known,
+            Budget {
+                depth: 0,
+                steps: &steps,
+            },
+        )
     }
 
-    fn infer_at(&self, expr: Node<'t>, scope: ScopeId, known: &KnownApi, depth: u32) -> Value {
-        if depth > MAX_DEPTH {
+    fn infer_at(
+        &self,
+        expr: Node<'t>,
+        scope: ScopeId,
+        known: &KnownApi,
+        depth: Budget<'_>,
+    ) -> Value {
+        let Some(depth) = depth.deeper() else {
             return Value::Unknown;
-        }
-        let depth = depth + 1;
+        };
         match expr.kind() {
             "identifier" => self.infer_name(expr.text(self.source), scope, known, depth),
             "parenthesized_expression" => {
@@ -99,7 +158,7 @@ impl<'t> SemanticModel<'t> {
         }
     }
 
-    fn infer_name(&self, name: &str, scope: ScopeId, known: &KnownApi, depth: u32) -> Value {
+    fn infer_name(&self, name: &str, scope: ScopeId, known: &KnownApi, depth: Budget<'_>) -> Value {
         match self.lookup(scope, name) {
             Lookup::Builtin => Value::External(format!("builtins.{name}")),
             Lookup::Unknown => Value::Unknown,
@@ -113,17 +172,11 @@ impl<'t> SemanticModel<'t> {
                 } else {
                     bindings
                 };
-                let mut values = candidates
-                    .iter()
-                    .map(|b| self.binding_value(&b.kind, found, known, depth));
-                let Some(first) = values.next() else {
-                    return Value::Unknown;
-                };
-                if values.all(|v| v == first) {
-                    first
-                } else {
-                    Value::Unknown
-                }
+                agreed(
+                    candidates
+                        .iter()
+                        .map(|b| self.binding_value(&b.kind, found, known, depth)),
+                )
             }
         }
     }
@@ -133,7 +186,7 @@ impl<'t> SemanticModel<'t> {
         kind: &BindingKind<'t>,
         scope: ScopeId,
         known: &KnownApi,
-        depth: u32,
+        depth: Budget<'_>,
     ) -> Value {
         match kind {
             BindingKind::Import(name) if !name.starts_with('.') => {
@@ -209,7 +262,7 @@ impl<'t> SemanticModel<'t> {
         annotation: Node<'t>,
         scope: ScopeId,
         known: &KnownApi,
-        depth: u32,
+        depth: Budget<'_>,
     ) -> Value {
         let mut expr = annotation;
         if expr.kind() == "type" {
@@ -266,7 +319,7 @@ impl<'t> SemanticModel<'t> {
     }
 
     /// What `object.name` is.
-    fn member(&self, object: &Value, name: &str, known: &KnownApi, depth: u32) -> Value {
+    fn member(&self, object: &Value, name: &str, known: &KnownApi, depth: Budget<'_>) -> Value {
         match object {
             Value::External(module) => {
                 Value::External(KnownApi::canonical(&format!("{module}.{name}")).into_owned())
@@ -348,30 +401,32 @@ impl<'t> SemanticModel<'t> {
         class: ClassId,
         name: &str,
         known: &KnownApi,
-        depth: u32,
+        depth: Budget<'_>,
     ) -> Value {
         let Some(bindings) = self.classes[class].attributes.get(name) else {
             return Value::Unknown;
         };
-        let mut values = bindings
-            .iter()
-            .map(|binding| match (binding.annotation, binding.value) {
-                (Some(annotation), _) => self.annotated(annotation, binding.scope, known, depth),
-                (None, Some(value)) => self.infer_at(value, binding.scope, known, depth),
-                (None, None) => Value::Unknown,
-            });
-        let Some(first) = values.next() else {
-            return Value::Unknown;
-        };
-        if values.all(|v| v == first) {
-            first
-        } else {
-            Value::Unknown
-        }
+        agreed(
+            bindings
+                .iter()
+                .map(|binding| match (binding.annotation, binding.value) {
+                    (Some(annotation), _) => {
+                        self.annotated(annotation, binding.scope, known, depth)
+                    }
+                    (None, Some(value)) => self.infer_at(value, binding.scope, known, depth),
+                    (None, None) => Value::Unknown,
+                }),
+        )
     }
 
     /// What calling `callee` returns (`awaited`: what awaiting that result gives).
-    fn call_result(&self, callee: &Value, known: &KnownApi, depth: u32, awaited: bool) -> Value {
+    fn call_result(
+        &self,
+        callee: &Value,
+        known: &KnownApi,
+        depth: Budget<'_>,
+        awaited: bool,
+    ) -> Value {
         let from_returns = |returns: Option<Returns>| match returns {
             Some(Returns::Class(class)) => Value::Instance(ClassRef::External(class)),
             Some(Returns::Tuple(classes)) => Value::Tuple(
@@ -472,7 +527,16 @@ impl<'t> SemanticModel<'t> {
 impl<'t> SemanticModel<'t> {
     /// What the bare name `name` refers to when read in `scope`.
     pub(crate) fn infer_name_from(&self, name: &str, scope: ScopeId, known: &KnownApi) -> Value {
-        self.infer_name(name, scope, known, 0)
+        let steps = Cell::new(MAX_STEPS);
+        self.infer_name(
+            name,
+            scope,
+            known,
+            Budget {
+                depth: 0,
+                steps: &steps,
+            },
+        )
     }
 
     /// Module-level names bound by importing `module` (`import asyncio as aio` gives `aio`).

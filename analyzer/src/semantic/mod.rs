@@ -13,3 +13,20 @@ mod model;
 
 pub(crate) use infer::{ClassRef, Value};
 pub(crate) use model::{FunctionId, ScopeId, ScopeKind, SemanticModel};
+
+#[cfg(test)]
+mod tests {
+    use crate::{Settings, SourceFile, check_file};
+
+    /// A name rebound from itself many times used to make inference branch exponentially.
+    #[test]
+    fn self_rebinding_names_stay_cheap() {
+        let mut source = String::from("import time\n\nasync def f(x):\n");
+        for i in 0..60 {
+            source.push_str(&format!("    x = x.step{i}()\n"));
+        }
+        source.push_str("    x.sleep(1)\n    time.sleep(1)\n");
+        let diagnostics = check_file(&SourceFile::new("t.py", source), &Settings::default());
+        assert_eq!(diagnostics.len(), 1);
+    }
+}

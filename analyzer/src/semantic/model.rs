@@ -232,6 +232,13 @@ impl<'t> SemanticModel<'t> {
         false
     }
 
+    /// Whether `scope` declares `name` `global` or `nonlocal`.
+    pub(crate) fn declared_outer(&self, scope: ScopeId, name: &str) -> bool {
+        self.scopes
+            .get(scope)
+            .is_some_and(|s| s.globals.contains(name) || s.nonlocals.contains(name))
+    }
+
     /// The number of bindings of `name` in `scope` itself.
     pub(crate) fn binding_count(&self, scope: ScopeId, name: &str) -> usize {
         self.scopes
