@@ -16,6 +16,8 @@ pub(crate) use model::{FunctionId, ScopeId, ScopeKind, SemanticModel};
 
 #[cfg(test)]
 mod tests {
+    use std::fmt::Write as _;
+
     use crate::{Settings, SourceFile, check_file};
 
     /// A name rebound from itself many times used to make inference branch exponentially.
@@ -23,7 +25,7 @@ mod tests {
     fn self_rebinding_names_stay_cheap() {
         let mut source = String::from("import time\n\nasync def f(x):\n");
         for i in 0..60 {
-            source.push_str(&format!("    x = x.step{i}()\n"));
+            let _ = writeln!(source, "    x = x.step{i}()");
         }
         source.push_str("    x.sleep(1)\n    time.sleep(1)\n");
         let diagnostics = check_file(&SourceFile::new("t.py", source), &Settings::default());
