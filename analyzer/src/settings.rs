@@ -141,6 +141,12 @@ pub(crate) fn matching(selector: &str) -> Result<Vec<Rule>, UnknownSelector> {
 pub struct Settings {
     pub rules: RuleSelection,
     pub target_version: PythonVersion,
+    /// `extra-blocking-calls` from the configuration: qualified names (`mylib.slow_io`) that
+    /// block like the built-in list.
+    pub extra_blocking_calls: Vec<String>,
+    /// `extra-coroutines` from the configuration: qualified names (`mylib.Client.fetch`) of
+    /// library coroutine functions and methods.
+    pub extra_coroutines: Vec<String>,
 }
 
 impl Default for Settings {
@@ -148,6 +154,8 @@ impl Default for Settings {
         Self {
             rules: RuleSelection::default(),
             target_version: PythonVersion::DEFAULT,
+            extra_blocking_calls: Vec::new(),
+            extra_coroutines: Vec::new(),
         }
     }
 }

@@ -1,7 +1,7 @@
 //! The rule registry: one line per rule, mapping its enum variant to its declaration. Where Ruff
 //! has a rule for the same pattern, its code is noted.
 
-use super::{RuleMeta, blocking, coroutines, errors, event_loop};
+use super::{RuleMeta, api, blocking, cancellation, coroutines, errors, event_loop, performance};
 use crate::diagnostic::Severity;
 
 macro_rules! registry {
@@ -29,6 +29,13 @@ registry! {
     DanglingTask => coroutines::dangling_task::DanglingTask,   // Ruff RUF006
     BlockingSleep => blocking::blocking_sleep::BlockingSleep,  // Ruff ASYNC251
     NestedRun => event_loop::nested_run::NestedRun,
+    RepeatedRun => event_loop::repeated_run::RepeatedRun,
+    CancelSwallowed => cancellation::cancel_swallowed::CancelSwallowed, // flake8-async ASYNC103/104 (trio)
+    UnknownApi => api::unknown_api::UnknownApi,
+    DeprecatedApi => api::deprecated_api::DeprecatedApi,
+    AsyncProtocol => api::async_protocol::AsyncProtocol,
+    AwaitOutsideAsync => api::await_outside_async::AwaitOutsideAsync, // Ruff PLE1142
+    SequentialAwait => performance::sequential_await::SequentialAwait,
     IoError => errors::io_error::IoError,                      // Ruff E902
     SyntaxError => errors::syntax_error::SyntaxErrorRule,      // Ruff E999
 }

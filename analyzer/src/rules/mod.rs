@@ -1,12 +1,15 @@
 //! The rules: their registry, the context they run in, and the single visitor that dispatches
 //! nodes to them. Each rule lives in its own file; its doc comment is its user documentation.
 
+mod api;
 mod blocking;
+mod cancellation;
 mod codes;
 mod context;
 mod coroutines;
 mod errors;
 mod event_loop;
+mod performance;
 pub(crate) mod usage;
 
 pub use codes::Rule;
@@ -152,6 +155,49 @@ impl<'t> Visitor<'t> for Dispatcher<'_, 't> {
                 if enabled(Rule::NestedRun) {
                     event_loop::nested_run::nested_run(&ctx, node, out);
                 }
+                if enabled(Rule::RepeatedRun) {
+                    event_loop::repeated_run::repeated_run(&ctx, node, out);
+                }
+                if enabled(Rule::DeprecatedApi) {
+                    api::deprecated_api::deprecated_api_call(&ctx, node, out);
+                }
+            }
+            "await" => {
+                if enabled(Rule::AwaitOutsideAsync) {
+                    api::await_outside_async::await_outside_async(&ctx, node, out);
+                }
+                if enabled(Rule::SequentialAwait) {
+                    performance::sequential_await::sequential_await(&ctx, node, out);
+                }
+            }
+            "for_statement" | "for_in_clause" if enabled(Rule::AwaitOutsideAsync) => {
+                api::await_outside_async::await_outside_async(&ctx, node, out);
+            }
+            "with_statement" => {
+                if enabled(Rule::AwaitOutsideAsync) {
+                    api::await_outside_async::await_outside_async(&ctx, node, out);
+                }
+                if enabled(Rule::AsyncProtocol) {
+                    api::async_protocol::async_protocol_with(&ctx, node, out);
+                }
+            }
+            "function_definition" if enabled(Rule::AsyncProtocol) => {
+                api::async_protocol::async_protocol_def(&ctx, node, out);
+            }
+            "raise_statement" if enabled(Rule::AsyncProtocol) => {
+                api::async_protocol::async_protocol_raise(&ctx, node, out);
+            }
+            "except_clause" if enabled(Rule::CancelSwallowed) => {
+                cancellation::cancel_swallowed::cancel_swallowed(&ctx, node, out);
+            }
+            "attribute" if enabled(Rule::UnknownApi) => {
+                api::unknown_api::unknown_api_attribute(&ctx, node, out);
+            }
+            "import_from_statement" if enabled(Rule::UnknownApi) => {
+                api::unknown_api::unknown_api_import(&ctx, node, out);
+            }
+            "decorator" if enabled(Rule::DeprecatedApi) => {
+                api::deprecated_api::deprecated_api_decorator(&ctx, node, out);
             }
             "comment" => {
                 let text = node.utf8_text(self.source.as_bytes()).unwrap_or("");

@@ -1,11 +1,17 @@
 //! Rules about starting event loops.
 
 pub(crate) mod nested_run;
+pub(crate) mod repeated_run;
 
 #[cfg(test)]
 mod tests {
     use crate::rules::Rule;
     use crate::test_support::check_fixture;
+
+    #[test]
+    fn repeated_run() {
+        insta::assert_snapshot!(check_fixture(Rule::RepeatedRun, "event_loop/AIO301.py"));
+    }
 
     #[test]
     fn nested_run() {

@@ -1,0 +1,355 @@
+use tree_sitter::Node;
+
+use crate::diagnostic::Diagnostic;
+use crate::fix::{Edit, Fix};
+use crate::rules::{Rule, RuleContext, declare_rule};
+use crate::semantic::{ClassRef, FunctionId, ScopeKind, Value};
+use crate::syntax::NodeExt;
+
+declare_rule! {
+    /// ## What it does
+    /// Checks for broken implementations and uses of the async protocols:
+    /// - `__aenter__`, `__aexit__` or `__anext__` defined with a plain `def` whose result is
+    ///   certainly not awaitable (it returns nothing, `None`, `self` or a literal);
+    /// - `__aiter__` defined with `async def` (and no `yield`);
+    /// - `raise StopIteration` in `__anext__` or in an async generator;
+    /// - `with` on an object that only supports `async with`: `asyncio.Lock`, `Semaphore`,
+    ///   `Condition`, `Barrier`, `timeout()`, `TaskGroup`, `Server`, `aiohttp.ClientSession`,
+    ///   and classes of the file that define `__aenter__` but no `__enter__`.
+    ///
+    /// ## Why is this bad?
+    /// `async with` awaits what `__aenter__`/`__aexit__` return and `async for` awaits what
+    /// `__anext__` returns, so a plain `def` makes them fail with `TypeError`. `__aiter__` must
+    /// return the async iterator itself, synchronously: since Python 3.7 an `async def
+    /// __aiter__` makes `async for` fail with `TypeError`. `StopIteration` raised in a
+    /// coroutine becomes a `RuntimeError` instead of ending the iteration (use
+    /// `StopAsyncIteration` in `__anext__`, and `return` in an async generator). A plain `with`
+    /// on an async-only context manager fails at runtime with `TypeError` or `AttributeError`.
+    ///
+    /// ## Example
+    /// ```python
+    /// class Ticker:
+    ///     def __aiter__(self):
+    ///         return self
+    ///
+    ///     async def __anext__(self):
+    ///         if self.done:
+    ///             raise StopIteration
+    ///         return await self.tick()
+    ///
+    /// async def update(lock):
+    ///     with lock:
+    ///         ...
+    /// ```
+    ///
+    /// Use instead:
+    /// ```python
+    /// class Ticker:
+    ///     def __aiter__(self):
+    ///         return self
+    ///
+    ///     async def __anext__(self):
+    ///         if self.done:
+    ///             raise StopAsyncIteration
+    ///         return await self.tick()
+    ///
+    /// async def update(lock):
+    ///     async with lock:
+    ///         ...
+    /// ```
+    ///
+    /// ## Fix safety
+    /// Safe: `def __aenter__` becomes `async def __aenter__`; `raise StopIteration` becomes
+    /// `raise StopAsyncIteration` in `__anext__` and `return` in an async generator; `with`
+    /// becomes `async with` in a coroutine (only for a `with` of a single item). No fix for
+    /// `async def __aiter__`, whose body may need rewriting.
+    pub(crate) struct AsyncProtocol {
+        code: "AIO502",
+        name: "async-protocol",
+        severity: Error,
+    }
+}
+
+/// Context manager classes that support `async with` but not `with`, besides the classes the
+/// bundled tables describe with an `aenter` and no `enter`.
+const ASYNC_ONLY_CLASSES: &[&str] = &["aiohttp.ClientSession", "aiohttp.client.ClientSession"];
+
+/// AIO502 on a `def`: async dunder methods defined with the wrong kind of `def`.
+pub(crate) fn async_protocol_def<'t>(
+    ctx: &RuleContext<'_, 't>,
+    def: Node<'t>,
+    out: &mut Vec<Diagnostic>,
+) {
+    let Some(ScopeKind::Function(id)) = ctx
+        .model
+        .scope_opened_by(def)
+        .map(|scope| ctx.model.scopes[scope].kind)
+    else {
+        return;
+    };
+    let info = &ctx.model.functions[id];
+    let Some(class) = info.class else {
+        return;
+    };
+    let Some(name_node) = def.field("name") else {
+        return;
+    };
+    let class_name = ctx.model.classes[class].name;
+    match info.name {
+        "__aenter__" | "__aexit__" | "__anext__" if !info.is_async && !info.is_generator => {
+            if !returns_only_non_awaitables(ctx, id) {
+                return;
+            }
+            let message = format!(
+                "`{class_name}.{}` is defined with plain `def`; the async protocol awaits its result, so it must be `async def`",
+                info.name
+            );
+            let fix = Fix::safe(
+                "Make it `async def`",
+                vec![Edit::insert(name_keyword_start(def), "async ")],
+            );
+            out.push(
+                Diagnostic::new(Rule::AsyncProtocol, name_node.byte_range().into(), message)
+                    .with_fix(Some(fix)),
+            );
+        }
+        "__aiter__" if info.is_async && !info.is_generator => {
+            let message = format!(
+                "`{class_name}.__aiter__` is `async def`; it must return the async iterator synchronously (`def __aiter__(self): return self`)"
+            );
+            out.push(Diagnostic::new(
+                Rule::AsyncProtocol,
+                name_node.byte_range().into(),
+                message,
+            ));
+        }
+        _ => {}
+    }
+}
+
+/// Where the `def` keyword starts (after any `async`, which a plain `def` lacks).
+fn name_keyword_start(def: Node<'_>) -> usize {
+    def.child(0).map_or(def.start_byte(), |first| first.start_byte())
+}
+
+/// Whether every `return` of the function gives a value that cannot be awaitable (nothing,
+/// `None`, `self`, a literal), and its body is more than a stub (`...`, `pass`, a docstring,
+/// `raise NotImplementedError`).
+fn returns_only_non_awaitables(ctx: &RuleContext<'_, '_>, function: FunctionId) -> bool {
+    let info = &ctx.model.functions[function];
+    let Some(body) = info.node.field("body") else {
+        return false;
+    };
+    let statements = body.named_children_vec();
+    let stub = statements.iter().all(|s| {
+        let first = s.named_child(0);
+        match s.kind() {
+            "pass_statement" | "raise_statement" => true,
+            "expression_statement" => {
+                first.is_some_and(|e| matches!(e.kind(), "ellipsis" | "string"))
+            }
+            _ => false,
+        }
+    });
+    if stub || !info.decorators.is_empty() {
+        return false;
+    }
+    let mut stack = statements;
+    while let Some(node) = stack.pop() {
+        match node.kind() {
+            "function_definition" | "class_definition" | "lambda" => {}
+            "return_statement" => {
+                if let Some(value) = node.named_child(0) {
+                    let plain = matches!(
+                        value.kind(),
+                        "none"
+                            | "true"
+                            | "false"
+                            | "integer"
+                            | "float"
+                            | "string"
+                            | "tuple"
+                            | "list"
+                            | "dictionary"
+                    ) || (value.kind() == "identifier" && ctx.text(value) == "self");
+                    if !plain {
+                        return false;
+                    }
+                }
+            }
+            _ => stack.extend(node.named_children_vec()),
+        }
+    }
+    true
+}
+
+/// AIO502 on `raise StopIteration` in `__anext__` or an async generator.
+pub(crate) fn async_protocol_raise<'t>(
+    ctx: &RuleContext<'_, 't>,
+    raise: Node<'t>,
+    out: &mut Vec<Diagnostic>,
+) {
+    let ScopeKind::Function(id) = ctx.model.scopes[ctx.scope].kind else {
+        return;
+    };
+    let info = &ctx.model.functions[id];
+    let in_anext = info.name == "__anext__" && info.class.is_some();
+    let in_async_generator = info.is_async && info.is_generator;
+    if !info.is_async || !(in_anext || in_async_generator) {
+        return;
+    }
+    let Some(raised) = raise.named_child(0).filter(|_| raise.field("cause").is_none()) else {
+        return;
+    };
+    let (exception, called) = match raised.kind() {
+        "call" => (raised.field("function"), true),
+        _ => (Some(raised), false),
+    };
+    let Some(exception) = exception else {
+        return;
+    };
+    if ctx.infer(exception).external() != Some("builtins.StopIteration") {
+        return;
+    }
+    let no_arguments = !called
+        || raised
+            .field("arguments")
+            .is_some_and(|a| a.named_children_vec().is_empty());
+    let (message, fix) = if in_async_generator {
+        let fix = no_arguments.then(|| {
+            Fix::safe(
+                "Replace with `return`",
+                vec![Edit::replace(raise.byte_range().into(), "return")],
+            )
+        });
+        (
+            format!(
+                "`raise StopIteration` in async generator `{}` becomes a `RuntimeError`; use `return` to end it",
+                ctx.function_name(id)
+            ),
+            fix,
+        )
+    } else {
+        let builtin_visible = ctx
+            .model
+            .infer_name_from("StopAsyncIteration", ctx.scope, ctx.known)
+            .external()
+            == Some("builtins.StopAsyncIteration");
+        let fix = builtin_visible.then(|| {
+            Fix::safe(
+                "Replace with `StopAsyncIteration`",
+                vec![Edit::replace(
+                    exception.byte_range().into(),
+                    "StopAsyncIteration",
+                )],
+            )
+        });
+        (
+            format!(
+                "`raise StopIteration` in `{}` becomes a `RuntimeError`; `__anext__` must raise `StopAsyncIteration`",
+                ctx.function_name(id)
+            ),
+            fix,
+        )
+    };
+    out.push(Diagnostic::new(Rule::AsyncProtocol, raised.byte_range().into(), message).with_fix(fix));
+}
+
+/// AIO502 on a plain `with` whose context manager only supports `async with`.
+pub(crate) fn async_protocol_with<'t>(
+    ctx: &RuleContext<'_, 't>,
+    with: Node<'t>,
+    out: &mut Vec<Diagnostic>,
+) {
+    if with.child(0).is_some_and(|c| c.kind() == "async") {
+        return;
+    }
+    let Some(clause) = with
+        .named_children_vec()
+        .into_iter()
+        .find(|c| c.kind() == "with_clause")
+    else {
+        return;
+    };
+    let items = clause.named_children_vec();
+    for item in &items {
+        let Some(mut value) = item.field("value").map(NodeExt::unparenthesized) else {
+            continue;
+        };
+        // `with X() as name`.
+        if value.kind() == "as_pattern" {
+            let Some(inner) = value.named_child(0) else {
+                continue;
+            };
+            value = inner.unparenthesized();
+        }
+        let Some(class) = async_only_class(ctx, value) else {
+            continue;
+        };
+        let fix = (items.len() == 1 && ctx.can_insert_await()).then(|| {
+            Fix::safe(
+                "Use `async with`",
+                vec![Edit::insert(with.start_byte(), "async ")],
+            )
+        });
+        let message =
+            format!("`{class}` only supports `async with`; a plain `with` fails at runtime");
+        out.push(
+            Diagnostic::new(Rule::AsyncProtocol, value.byte_range().into(), message).with_fix(fix),
+        );
+    }
+}
+
+/// The name of the async-only context manager class `value` is an instance of, if it is one.
+fn async_only_class<'t>(ctx: &RuleContext<'_, 't>, value: Node<'t>) -> Option<String> {
+    let is_async_only = |class: &str| {
+        ASYNC_ONLY_CLASSES.contains(&class)
+            || (ctx.known.enter(class, true).is_some() && ctx.known.enter(class, false).is_none())
+    };
+    let short = |class: &str| class.rsplit('.').next().unwrap_or(class).to_string();
+    match ctx.infer(value) {
+        Value::Instance(ClassRef::External(class)) if is_async_only(&class) => {
+            return Some(short(&class));
+        }
+        Value::Instance(ClassRef::Local(class)) => {
+            let info = &ctx.model.classes[class];
+            return (ctx.model.class_method(class, "__aenter__").is_some()
+                && lacks_method(ctx, class, "__enter__"))
+            .then(|| info.name.to_string());
+        }
+        _ => {}
+    }
+    // A constructor the tables do not describe: `with aiohttp.ClientSession() as s`.
+    if value.kind() == "call"
+        && let Some(Value::External(class)) = value.field("function").map(|f| ctx.infer(f))
+        && ASYNC_ONLY_CLASSES.contains(&class.as_str())
+    {
+        return Some(short(&class));
+    }
+    None
+}
+
+/// Whether the class of this file and all its bases (which must all be of this file, or
+/// `object`) certainly lack `name`.
+fn lacks_method(ctx: &RuleContext<'_, '_>, class: usize, name: &str) -> bool {
+    let mut stack = vec![class];
+    let mut visited = 0;
+    while let Some(current) = stack.pop() {
+        visited += 1;
+        if visited > 32 {
+            return false;
+        }
+        let info = &ctx.model.classes[current];
+        if info.methods.contains_key(name) || info.attributes.contains_key(name) {
+            return false;
+        }
+        for base in &info.bases {
+            match ctx.model.infer(*base, info.parent_scope, ctx.known) {
+                Value::Class(id) => stack.push(id),
+                Value::External(name) if name == "builtins.object" => {}
+                _ => return false,
+            }
+        }
+    }
+    true
+}

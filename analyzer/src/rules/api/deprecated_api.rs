@@ -1,0 +1,204 @@
+use tree_sitter::Node;
+
+use crate::diagnostic::Diagnostic;
+use crate::fix::{Edit, Fix};
+use crate::rules::{Rule, RuleContext, declare_rule};
+use crate::settings::PythonVersion;
+use crate::syntax::NodeExt;
+
+declare_rule! {
+    /// ## What it does
+    /// Checks for asyncio APIs that are deprecated or gone:
+    /// - `asyncio.get_event_loop()` in a coroutine (use `asyncio.get_running_loop()`), and
+    ///   outside a coroutine when the target is Python 3.14+, where it raises `RuntimeError`
+    ///   if no event loop is set;
+    /// - `@asyncio.coroutine` generator-based coroutines (deprecated in 3.8, removed in 3.11);
+    /// - the `loop=` keyword argument of asyncio's high-level API (`sleep`, `gather`,
+    ///   `wait_for`, `Queue`, `Lock`, `open_connection`, ...), deprecated in 3.8 and removed
+    ///   in 3.10.
+    ///
+    /// ## Why is this bad?
+    /// `get_event_loop()` has confusing semantics (it may create a loop, or return a loop that
+    /// is not running) and is deprecated outside a running loop; inside a coroutine,
+    /// `get_running_loop()` says what is meant and always works. Removed APIs fail on newer
+    /// Pythons: `@asyncio.coroutine` raises `AttributeError` and `loop=` raises `TypeError`.
+    ///
+    /// ## Example
+    /// ```python
+    /// async def start(handler):
+    ///     loop = asyncio.get_event_loop()
+    ///     await asyncio.sleep(1, loop=loop)
+    /// ```
+    ///
+    /// Use instead:
+    /// ```python
+    /// async def start(handler):
+    ///     loop = asyncio.get_running_loop()
+    ///     await asyncio.sleep(1)
+    /// ```
+    ///
+    /// ## Fix safety
+    /// Safe in a coroutine: `get_event_loop()` becomes `get_running_loop()` (the same loop
+    /// there). Removing `loop=` is safe in a coroutine, where the running loop is the one
+    /// passed, and unsafe elsewhere. No fix for `@asyncio.coroutine`, which needs rewriting
+    /// `yield from` as `await`.
+    pub(crate) struct DeprecatedApi {
+        code: "AIO501",
+        name: "deprecated-api",
+        severity: Warning,
+    }
+}
+
+/// APIs whose `loop` parameter was removed in Python 3.10.
+const LOOP_PARAMETER_REMOVED: &[&str] = &[
+    "asyncio.sleep",
+    "asyncio.gather",
+    "asyncio.shield",
+    "asyncio.wait_for",
+    "asyncio.wait",
+    "asyncio.as_completed",
+    "asyncio.open_connection",
+    "asyncio.open_unix_connection",
+    "asyncio.start_server",
+    "asyncio.start_unix_server",
+    "asyncio.create_subprocess_exec",
+    "asyncio.create_subprocess_shell",
+    "asyncio.Queue",
+    "asyncio.PriorityQueue",
+    "asyncio.LifoQueue",
+    "asyncio.Lock",
+    "asyncio.Event",
+    "asyncio.Condition",
+    "asyncio.Semaphore",
+    "asyncio.BoundedSemaphore",
+];
+
+const PY314: PythonVersion = PythonVersion {
+    major: 3,
+    minor: 14,
+};
+
+/// AIO501 on calls: `get_event_loop()` and `loop=`.
+pub(crate) fn deprecated_api_call<'t>(
+    ctx: &RuleContext<'_, 't>,
+    call: Node<'t>,
+    out: &mut Vec<Diagnostic>,
+) {
+    let callee = ctx.callee(call);
+    let Some(name) = callee.external() else {
+        return;
+    };
+    if name == "asyncio.get_event_loop" {
+        get_event_loop(ctx, call, out);
+    } else if LOOP_PARAMETER_REMOVED.contains(&name) {
+        loop_keyword(ctx, call, name, out);
+    }
+}
+
+fn get_event_loop<'t>(ctx: &RuleContext<'_, 't>, call: Node<'t>, out: &mut Vec<Diagnostic>) {
+    let Some(function) = call.field("function") else {
+        return;
+    };
+    if call
+        .field("arguments")
+        .is_none_or(|a| !a.named_children_vec().is_empty())
+    {
+        return;
+    }
+    if let Some(coroutine) = ctx.enclosing_coroutine() {
+        let message = format!(
+            "`asyncio.get_event_loop()` in coroutine `{}`: use `asyncio.get_running_loop()`",
+            ctx.function_name(coroutine)
+        );
+        let fix = running_loop_fix(ctx, function);
+        out.push(
+            Diagnostic::new(Rule::DeprecatedApi, call.byte_range().into(), message).with_fix(fix),
+        );
+    } else if ctx.settings.target_version >= PY314 {
+        let message = format!(
+            "`asyncio.get_event_loop()` raises `RuntimeError` when no event loop is set (Python 3.14+, target {}); create one with `asyncio.new_event_loop()` or use `asyncio.run()`",
+            ctx.settings.target_version
+        );
+        out.push(Diagnostic::new(
+            Rule::DeprecatedApi,
+            call.byte_range().into(),
+            message,
+        ));
+    }
+}
+
+/// `asyncio.get_event_loop` -> `asyncio.get_running_loop`.
+fn running_loop_fix(ctx: &RuleContext<'_, '_>, function: Node<'_>) -> Option<Fix> {
+    let edit = if function.kind() == "attribute" {
+        let attribute = function.field("attribute")?;
+        Edit::replace(attribute.byte_range().into(), "get_running_loop")
+    } else {
+        let asyncio = ctx.asyncio_name()?;
+        Edit::replace(
+            function.byte_range().into(),
+            format!("{asyncio}.get_running_loop"),
+        )
+    };
+    Some(Fix::safe("Use `get_running_loop()`", vec![edit]))
+}
+
+fn loop_keyword<'t>(
+    ctx: &RuleContext<'_, 't>,
+    call: Node<'t>,
+    name: &str,
+    out: &mut Vec<Diagnostic>,
+) {
+    let Some(arguments) = call.field("arguments").filter(|a| a.kind() == "argument_list") else {
+        return;
+    };
+    let all = arguments.named_children_vec();
+    let Some(index) = all.iter().position(|a| {
+        a.kind() == "keyword_argument" && a.field("name").map(|n| ctx.text(n)) == Some("loop")
+    }) else {
+        return;
+    };
+    let keyword = all[index];
+    let message = format!(
+        "the `loop` argument of `{name}` was removed in Python 3.10 (deprecated since 3.8)"
+    );
+    // The keyword and the comma that separates it from its neighbour (or, when it is the only
+    // argument, everything between the parentheses).
+    let (start, end) = match (index.checked_sub(1).map(|i| all[i]), all.get(index + 1)) {
+        (Some(previous), _) => (previous.end_byte(), keyword.end_byte()),
+        (None, Some(next)) => (keyword.start_byte(), next.start_byte()),
+        (None, None) => (
+            arguments.start_byte() + 1,
+            arguments.end_byte().saturating_sub(1).max(keyword.end_byte()),
+        ),
+    };
+    let edits = vec![Edit::replace((start..end).into(), "")];
+    let fix = if ctx.enclosing_coroutine().is_some() {
+        Fix::safe("Remove the `loop` argument", edits)
+    } else {
+        Fix::unsafe_("Remove the `loop` argument", edits)
+    };
+    out.push(
+        Diagnostic::new(Rule::DeprecatedApi, keyword.byte_range().into(), message)
+            .with_fix(Some(fix)),
+    );
+}
+
+/// AIO501 on decorators: `@asyncio.coroutine`.
+pub(crate) fn deprecated_api_decorator<'t>(
+    ctx: &RuleContext<'_, 't>,
+    decorator: Node<'t>,
+    out: &mut Vec<Diagnostic>,
+) {
+    let Some(expression) = decorator.named_child(0) else {
+        return;
+    };
+    if ctx.infer(expression).external() != Some("asyncio.coroutine") {
+        return;
+    }
+    let message = "`@asyncio.coroutine` generator-based coroutines were removed in Python 3.11 (deprecated since 3.8); use `async def` and `await`";
+    out.push(Diagnostic::new(
+        Rule::DeprecatedApi,
+        decorator.byte_range().into(),
+        message,
+    ));
+}

@@ -1,0 +1,260 @@
+use tree_sitter::Node;
+
+use crate::diagnostic::Diagnostic;
+use crate::fix::{Edit, Fix};
+use crate::rules::{Rule, RuleContext, declare_rule};
+use crate::syntax::NodeExt;
+
+declare_rule! {
+    /// ## What it does
+    /// Checks, in a coroutine, for `except asyncio.CancelledError`, `except BaseException` and
+    /// bare `except:` handlers whose `try` body awaits (`await`, `async for`, `async with`) and
+    /// that neither re-raise (a `raise` anywhere in the handler counts) nor call `.uncancel()`
+    /// or `.cancel()`. `except Exception` is fine: `CancelledError` is a `BaseException` since
+    /// Python 3.8.
+    ///
+    /// Not reported: the idiom that waits for a task it has just cancelled
+    /// (`task.cancel()` then `try: await task` / `except CancelledError: pass`), where the
+    /// `CancelledError` is normally the task's own.
+    ///
+    /// ## Why is this bad?
+    /// Cancellation is delivered as a `CancelledError` raised at the `await` the task is
+    /// suspended in. A handler that swallows it makes the task carry on as if nothing happened:
+    /// `task.cancel()` no longer stops it, `asyncio.timeout()` and `wait_for` stop working, a
+    /// `TaskGroup` cannot shut down, and the program hangs on exit.
+    ///
+    /// ## Example
+    /// ```python
+    /// async def worker(queue):
+    ///     while True:
+    ///         try:
+    ///             item = await queue.get()
+    ///         except asyncio.CancelledError:
+    ///             log.info("stopping")
+    /// ```
+    ///
+    /// Use instead:
+    /// ```python
+    /// async def worker(queue):
+    ///     while True:
+    ///         try:
+    ///             item = await queue.get()
+    ///         except asyncio.CancelledError:
+    ///             log.info("stopping")
+    ///             raise
+    /// ```
+    ///
+    /// ## Fix safety
+    /// Unsafe: adds `raise` at the end of the handler, which changes the control flow of the
+    /// code that follows. Not offered when the handler ends with `return`, `break` or
+    /// `continue`, or sits on one line with its `except`.
+    pub(crate) struct CancelSwallowed {
+        code: "AIO400",
+        name: "cancel-swallowed",
+        severity: Warning,
+    }
+}
+
+/// AIO400
+pub(crate) fn cancel_swallowed<'t>(
+    ctx: &RuleContext<'_, 't>,
+    handler: Node<'t>,
+    out: &mut Vec<Diagnostic>,
+) {
+    let Some(coroutine) = ctx.enclosing_coroutine() else {
+        return;
+    };
+    let Some(try_statement) = handler.parent().filter(|p| p.kind() == "try_statement") else {
+        return;
+    };
+    let Some(caught) = catches_cancellation(ctx, handler) else {
+        return;
+    };
+    let Some(body) = handler
+        .named_children_vec()
+        .into_iter()
+        .find(|c| c.kind() == "block")
+    else {
+        return;
+    };
+    let Some(try_body) = try_statement.field("body") else {
+        return;
+    };
+    if !awaits(try_body) || propagates(ctx, body) || waits_for_cancelled_task(ctx, try_statement)
+    {
+        return;
+    }
+    let message = format!(
+        "`{caught}` handler in coroutine `{}` swallows the task's cancellation; re-raise it (`raise`) after cleaning up",
+        ctx.function_name(coroutine)
+    );
+    let values = caught_values(handler);
+    let keyword_start = handler.start_byte();
+    let end = values.last().map_or_else(
+        || handler.child(0).map_or(keyword_start, |k| k.end_byte()),
+        Node::end_byte,
+    );
+    let range = keyword_start..end;
+    out.push(
+        Diagnostic::new(Rule::CancelSwallowed, range.into(), message)
+            .with_fix(add_raise(ctx, handler, body)),
+    );
+}
+
+/// The exception expressions of an `except` clause (none for a bare `except:`).
+fn caught_values(handler: Node<'_>) -> Vec<Node<'_>> {
+    let mut cursor = handler.walk();
+    handler
+        .children_by_field_name("value", &mut cursor)
+        .filter(|c| c.is_named() && c.kind() != "comment")
+        .collect()
+}
+
+/// How the handler names what it catches, when that includes the task's cancellation.
+fn catches_cancellation<'t>(ctx: &RuleContext<'_, 't>, handler: Node<'t>) -> Option<String> {
+    let values = caught_values(handler);
+    if values.is_empty() {
+        return Some("except:".to_string());
+    }
+    let mut stack = values;
+    while let Some(node) = stack.pop() {
+        match node.kind() {
+            "tuple" | "parenthesized_expression" | "expression_list" => {
+                stack.extend(node.named_children_vec());
+            }
+            // `except E as name`.
+            "as_pattern" => stack.extend(node.named_child(0)),
+            _ => {
+                if matches!(
+                    ctx.infer(node).external(),
+                    Some("asyncio.CancelledError" | "builtins.BaseException")
+                ) {
+                    return Some(format!("except {}", ctx.text(node)));
+                }
+            }
+        }
+    }
+    None
+}
+
+/// Whether `node` contains an `await`, `async for` or `async with` of the current function
+/// (nested functions and lambdas are not run here).
+fn awaits(node: Node<'_>) -> bool {
+    let mut stack = vec![node];
+    while let Some(current) = stack.pop() {
+        match current.kind() {
+            "await" => return true,
+            "for_statement" | "with_statement" | "for_in_clause"
+                if current.child(0).is_some_and(|c| c.kind() == "async") =>
+            {
+                return true;
+            }
+            "function_definition" | "lambda" | "class_definition" => {}
+            _ => stack.extend(current.named_children_vec()),
+        }
+    }
+    false
+}
+
+/// Whether the handler re-raises somewhere, or un-cancels or re-cancels the task.
+fn propagates(ctx: &RuleContext<'_, '_>, body: Node<'_>) -> bool {
+    let mut stack = vec![body];
+    while let Some(current) = stack.pop() {
+        match current.kind() {
+            "raise_statement" => return true,
+            "call" => {
+                let method = current
+                    .field("function")
+                    .filter(|f| f.kind() == "attribute")
+                    .and_then(|f| f.field("attribute"))
+                    .map(|a| ctx.text(a));
+                if matches!(method, Some("uncancel" | "cancel")) {
+                    return true;
+                }
+                stack.extend(current.named_children_vec());
+            }
+            "function_definition" | "lambda" | "class_definition" => {}
+            _ => stack.extend(current.named_children_vec()),
+        }
+    }
+    false
+}
+
+/// `task.cancel()` earlier in the function, then `try: await task`: the handler catches the
+/// cancelled task's `CancelledError`.
+fn waits_for_cancelled_task(ctx: &RuleContext<'_, '_>, try_statement: Node<'_>) -> bool {
+    let Some(body) = try_statement.field("body") else {
+        return false;
+    };
+    let statements = body.named_children_vec();
+    let awaited: Vec<&str> = statements
+        .iter()
+        .filter_map(|s| {
+            let expr = s.named_child(0).filter(|_| s.kind() == "expression_statement")?;
+            let expr = if expr.kind() == "assignment" {
+                expr.field("right")?
+            } else {
+                expr
+            };
+            let inner = expr.named_child(0).filter(|_| expr.kind() == "await")?;
+            let inner = inner.unparenthesized();
+            matches!(inner.kind(), "identifier" | "attribute").then(|| ctx.text(inner))
+        })
+        .collect();
+    if awaited.is_empty() || awaited.len() != statements.len() {
+        return false;
+    }
+    let Some(function) = ctx
+        .ancestors
+        .iter()
+        .rev()
+        .find(|a| a.kind() == "function_definition")
+    else {
+        return false;
+    };
+    // A `.cancel()` call on the awaited expression before the `try`.
+    let mut stack = vec![*function];
+    while let Some(node) = stack.pop() {
+        if node.start_byte() >= try_statement.start_byte() {
+            continue;
+        }
+        if node.kind() == "call"
+            && let Some(function) = node.field("function").filter(|f| f.kind() == "attribute")
+            && function.field("attribute").map(|a| ctx.text(a)) == Some("cancel")
+            && function
+                .field("object")
+                .is_some_and(|o| awaited.contains(&ctx.text(o)))
+        {
+            return true;
+        }
+        stack.extend(node.named_children_vec());
+    }
+    false
+}
+
+/// Adds `raise` as the handler's last statement.
+fn add_raise(ctx: &RuleContext<'_, '_>, handler: Node<'_>, body: Node<'_>) -> Option<Fix> {
+    let statements = body.named_children_vec();
+    let first = statements.first()?;
+    let last = statements.last()?;
+    if matches!(
+        last.kind(),
+        "return_statement" | "break_statement" | "continue_statement"
+    ) {
+        return None;
+    }
+    let line_start = ctx.source[..first.start_byte()].rfind('\n')? + 1;
+    let indent = &ctx.source[line_start..first.start_byte()];
+    if !indent.chars().all(|c| c == ' ' || c == '\t') || line_start <= handler.start_byte() {
+        return None;
+    }
+    let edit = if last.kind() == "pass_statement" {
+        Edit::replace(last.byte_range().into(), "raise")
+    } else {
+        Edit::insert(last.end_byte(), format!("\n{indent}raise"))
+    };
+    Some(Fix::unsafe_(
+        "Re-raise the cancellation at the end of the handler",
+        vec![edit],
+    ))
+}
