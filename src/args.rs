@@ -30,9 +30,14 @@ pub(crate) enum OutputFormat {
     Concise,
     /// A JSON array, one object per finding (the stable machine contract).
     Json,
+    /// SARIF 2.1.0, for code scanning services (GitHub code scanning and others).
+    Sarif,
+    /// GitHub Actions workflow commands: annotations on the pull request's diff.
+    Github,
 }
 
 #[derive(Debug, Args)]
+#[allow(clippy::struct_excessive_bools, reason = "each flag is a command-line switch")]
 pub(crate) struct CheckArgs {
     /// Files or directories to check (directories are walked, respecting `.gitignore`).
     #[arg(default_value = ".")]
@@ -57,6 +62,20 @@ pub(crate) struct CheckArgs {
     /// Print a count of findings per rule instead of the findings.
     #[arg(long)]
     pub statistics: bool,
+
+    /// Apply the safe fixes and write the files (only when the result still parses); the
+    /// findings left are reported as usual.
+    #[arg(long)]
+    pub fix: bool,
+
+    /// Also apply the unsafe fixes (with `--fix` or `--diff`).
+    #[arg(long)]
+    pub unsafe_fixes: bool,
+
+    /// Print the changes `--fix` would make as a unified diff and write nothing; exits with 1
+    /// when there would be changes.
+    #[arg(long)]
+    pub diff: bool,
 }
 
 #[derive(Debug, Args)]

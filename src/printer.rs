@@ -3,10 +3,12 @@
 use std::fmt::Write as _;
 use std::io::{self, Write};
 
-use analyzer::{Diagnostic, LineColumn, Rule, SourceFile, TextRange};
+use analyzer::{Applicability, Diagnostic, LineColumn, Rule, Severity, SourceFile, TextRange};
 use serde_json::{Value, json};
 
 use crate::args::OutputFormat;
+
+mod sarif;
 
 /// One checked file and its findings.
 pub(crate) struct FileReport {
@@ -69,6 +71,7 @@ pub(crate) fn findings(reports: &[FileReport], format: OutputFormat) -> io::Resu
                 );
             }
             text.push_str(&summary(sorted.len()));
+            text.push_str(&fixable_hint(sorted.iter().map(|(_, d)| *d)));
             text
         }
         OutputFormat::Text => {
@@ -77,9 +80,95 @@ pub(crate) fn findings(reports: &[FileReport], format: OutputFormat) -> io::Resu
                 text_finding(&mut text, &report.file, diagnostic);
             }
             text.push_str(&summary(sorted.len()));
+            text.push_str(&fixable_hint(sorted.iter().map(|(_, d)| *d)));
+            text
+        }
+        OutputFormat::Sarif => {
+            let mut text =
+                serde_json::to_string_pretty(&sarif::log(&sorted)).map_err(io::Error::other)?;
+            text.push('\n');
+            text
+        }
+        OutputFormat::Github => {
+            let mut text = String::new();
+            for (report, diagnostic) in &sorted {
+                github_annotation(&mut text, &report.file, diagnostic);
+            }
             text
         }
     };
+    emit(&text)
+}
+
+/// `N fixable with --fix.` under the text summary, when some findings have a safe fix.
+fn fixable_hint<'d>(diagnostics: impl Iterator<Item = &'d Diagnostic>) -> String {
+    let (safe, unsafe_) = fixable_counts(diagnostics);
+    match (safe, unsafe_) {
+        (0, 0) => String::new(),
+        (safe, 0) => format!("{safe} fixable with `--fix`.\n"),
+        (0, unsafe_) => format!("{unsafe_} fixable with `--fix --unsafe-fixes`.\n"),
+        (safe, unsafe_) => {
+            format!("{safe} fixable with `--fix`, {unsafe_} more with `--fix --unsafe-fixes`.\n")
+        }
+    }
+}
+
+/// How many of `diagnostics` have a safe fix, and how many an unsafe one.
+fn fixable_counts<'d>(diagnostics: impl Iterator<Item = &'d Diagnostic>) -> (usize, usize) {
+    let mut counts = (0, 0);
+    for fix in diagnostics.filter_map(|d| d.fix.as_ref()) {
+        match fix.applicability {
+            Applicability::Safe => counts.0 += 1,
+            Applicability::Unsafe => counts.1 += 1,
+        }
+    }
+    counts
+}
+
+/// One GitHub Actions workflow command: `::warning file=...,line=...::message`.
+fn github_annotation(out: &mut String, file: &SourceFile, diagnostic: &Diagnostic) {
+    let (start, end) = json_range(file, diagnostic.range);
+    let command = match diagnostic.severity() {
+        Severity::Error => "error",
+        Severity::Warning => "warning",
+        Severity::Info => "notice",
+    };
+    let _ = writeln!(
+        out,
+        "::{command} file={},line={},col={},endLine={},endColumn={},title={}::{}",
+        github_property(&file.path),
+        start.line,
+        start.column,
+        end.line,
+        end.column,
+        github_property(&format!("aiolint ({})", diagnostic.code())),
+        github_data(&diagnostic.message)
+    );
+}
+
+/// Escapes a workflow command's message the way the Actions runner unescapes it.
+fn github_data(text: &str) -> String {
+    text.replace('%', "%25")
+        .replace('\r', "%0D")
+        .replace('\n', "%0A")
+}
+
+/// Escapes a workflow command's property value (`,` and `:` delimit properties).
+fn github_property(text: &str) -> String {
+    github_data(text).replace(':', "%3A").replace(',', "%2C")
+}
+
+/// `--diff`: a unified diff per changed file, as `(path, before, after)`.
+pub(crate) fn diffs(files: &[(&str, &str, &str)]) -> io::Result<()> {
+    let mut text = String::new();
+    for (path, before, after) in files {
+        let diff = similar::TextDiff::from_lines(*before, *after);
+        let _ = write!(
+            text,
+            "{}",
+            diff.unified_diff().context_radius(3).header(path, path)
+        );
+    }
     emit(&text)
 }
 
@@ -203,6 +292,14 @@ pub(crate) fn statistics(reports: &[FileReport]) -> io::Result<()> {
             None => counts.push((diagnostic.rule, 1)),
         }
     }
+    let fixable_of = |rule: Rule| {
+        fixable_counts(
+            reports
+                .iter()
+                .flat_map(|r| &r.diagnostics)
+                .filter(|d| d.rule == rule),
+        )
+    };
     counts.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
     let width = counts
         .iter()
@@ -211,9 +308,21 @@ pub(crate) fn statistics(reports: &[FileReport]) -> io::Result<()> {
         .unwrap_or(1);
     let mut text = String::new();
     for (rule, count) in &counts {
-        let _ = writeln!(text, "{count:>width$}  {:<7} {}", rule.code(), rule.name());
+        let fixable = match fixable_of(*rule) {
+            (0, 0) => String::new(),
+            (safe, 0) => format!(" ({safe} fixable)"),
+            (0, unsafe_) => format!(" ({unsafe_} fixable with --unsafe-fixes)"),
+            (safe, unsafe_) => format!(" ({safe} fixable, {unsafe_} with --unsafe-fixes)"),
+        };
+        let _ = writeln!(
+            text,
+            "{count:>width$}  {:<7} {}{fixable}",
+            rule.code(),
+            rule.name()
+        );
     }
     text.push_str(&summary(counts.iter().map(|(_, n)| n).sum()));
+    text.push_str(&fixable_hint(reports.iter().flat_map(|r| &r.diagnostics)));
     emit(&text)
 }
 
@@ -237,4 +346,21 @@ pub(crate) fn rule_docs(rules: &[Rule]) -> io::Result<()> {
         text.push('\n');
     }
     emit(&text)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn workflow_command_values_are_escaped_like_the_actions_toolkit_does() {
+        assert_eq!(
+            github_data("50% done\r\nnext: a,b"),
+            "50%25 done%0D%0Anext: a,b"
+        );
+        assert_eq!(
+            github_property("50% done\r\nnext: a,b"),
+            "50%25 done%0D%0Anext%3A a%2Cb"
+        );
+    }
 }

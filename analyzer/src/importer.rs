@@ -1,4 +1,4 @@
-//! Adding an import to a module as part of a fix.
+//! Adding an import, or another module-level statement, to a module as part of a fix.
 
 use tree_sitter::Node;
 
@@ -8,6 +8,12 @@ use crate::syntax::NodeExt;
 /// An edit that adds `import {module}` on its own line: after the leading block of top-level
 /// imports if there is one, else after the module docstring and `from __future__` imports.
 pub(crate) fn add_import(root: Node<'_>, source: &str, module: &str) -> Edit {
+    insert_after_imports(root, source, &format!("import {module}"))
+}
+
+/// An edit that adds `new_statement`, one module-level line,, where [`add_import`] would put an
+/// import: below the leading imports, so that everything after them can use it.
+pub(crate) fn insert_after_imports(root: Node<'_>, source: &str, new_statement: &str) -> Edit {
     let statements = root.named_children_vec();
     let mut insert_after: Option<Node<'_>> = None;
     let mut seen_import = false;
@@ -48,9 +54,9 @@ pub(crate) fn add_import(root: Node<'_>, source: &str, module: &str) -> Edit {
             .find('\n')
             .map_or(source.len(), |i| end + i + 1);
         if line_end == source.len() && !source.ends_with('\n') {
-            Edit::insert(line_end, format!("{newline}import {module}"))
+            Edit::insert(line_end, format!("{newline}{new_statement}"))
         } else {
-            Edit::insert(line_end, format!("import {module}{newline}"))
+            Edit::insert(line_end, format!("{new_statement}{newline}"))
         }
     } else {
         // At the top, below a shebang or encoding comment.
@@ -64,6 +70,6 @@ pub(crate) fn add_import(root: Node<'_>, source: &str, module: &str) -> Edit {
                 break;
             }
         }
-        Edit::insert(offset, format!("import {module}{newline}"))
+        Edit::insert(offset, format!("{new_statement}{newline}"))
     }
 }

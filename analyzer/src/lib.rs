@@ -22,7 +22,9 @@ mod text_range;
 mod test_support;
 
 pub use diagnostic::{Diagnostic, Related, Severity};
-pub use fix::{Applicability, Edit, Fix, apply_fixes};
+pub use fix::{
+    Applicability, Edit, Fix, FixOutcome, MAX_FIX_ROUNDS, apply_fixes, fix_until_stable,
+};
 pub use line_index::{LineColumn, LineIndex};
 pub use parse::{InputEdit, ParsedModule, Point};
 pub use rules::{Rule, RuleMeta};

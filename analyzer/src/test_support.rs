@@ -4,9 +4,10 @@
 use std::fmt::Write as _;
 use std::path::Path;
 
-use crate::{Rule, RuleSelection, Settings, SourceFile, apply_fixes, check_file, parses_cleanly};
-
-const MAX_FIX_ROUNDS: usize = 10;
+use crate::{
+    Diagnostic, Edit, Fix, MAX_FIX_ROUNDS, Rule, RuleSelection, Settings, SourceFile, TextRange,
+    apply_fixes, check_file, parses_cleanly,
+};
 
 /// Runs `rule` over `resources/test/fixtures/<path>` and renders its findings and fixes.
 ///
@@ -94,22 +95,25 @@ pub(crate) fn check_fixture(rule: Rule, path: &str) -> String {
     out
 }
 
-/// Applies the rule's fixes round after round; panics on a syntax error or no convergence.
+/// Applies the rule's fixes (safe and unsafe) round after round; panics on a syntax error, on
+/// a fix that leaves its own finding behind, or when fixing does not converge.
 #[track_caller]
 fn fix_until_stable(rule: Rule, text: &str, settings: &Settings, path: &str) -> String {
     let mut current = text.to_string();
     for _ in 0..MAX_FIX_ROUNDS {
         let file = SourceFile::new(path, current.as_str());
         let diagnostics = check_file(&file, settings);
-        let fixes: Vec<_> = diagnostics
+        let fixable: Vec<&Diagnostic> = diagnostics
             .iter()
-            .filter(|d| d.rule == rule)
-            .filter_map(|d| d.fix.as_ref())
+            .filter(|d| d.rule == rule && d.fix.is_some())
             .collect();
-        if fixes.is_empty() {
+        if fixable.is_empty() {
             return current;
         }
-        let (next, applied) = apply_fixes(&current, fixes);
+        for diagnostic in &fixable {
+            check_fix_alone(diagnostic, &current, settings, path);
+        }
+        let (next, applied) = apply_fixes(&current, fixable.iter().filter_map(|d| d.fix.as_ref()));
         assert!(applied > 0, "{path}: fixes exist but none could be applied");
         assert!(
             parses_cleanly(&next) || !parses_cleanly(&current),
@@ -118,4 +122,120 @@ fn fix_until_stable(rule: Rule, text: &str, settings: &Settings, path: &str) -> 
         current = next;
     }
     panic!("{path}: fixes did not converge after {MAX_FIX_ROUNDS} rounds");
+}
+
+/// Applies the fix of `diagnostic` on its own and panics when the result does not parse or
+/// still has a finding of the same rule where the fix was made.
+#[track_caller]
+fn check_fix_alone(diagnostic: &Diagnostic, text: &str, settings: &Settings, path: &str) {
+    let Some(fix) = &diagnostic.fix else {
+        return;
+    };
+    let (fixed, applied) = apply_fixes(text, [fix]);
+    assert_eq!(
+        applied, 1,
+        "{path}: the fix `{}` cannot be applied",
+        fix.title
+    );
+    let file = SourceFile::new(path, fixed.as_str());
+    let at = file
+        .line_index
+        .line_of(diagnostic.range.start.min(fixed.len()));
+    assert!(
+        parses_cleanly(&fixed),
+        "{path}:{}: the fix `{}` introduced a syntax error:\n{fixed}",
+        at + 1,
+        fix.title
+    );
+    let after = check_file(&file, settings);
+    if let Some(left) = leftover_finding(diagnostic, fix, &after) {
+        let line = file.line_index.line_of(left.range.start) + 1;
+        panic!(
+            "{path}:{line}: the fix `{}` left its own finding behind: {}\n{fixed}",
+            fix.title, left.message
+        );
+    }
+}
+
+/// A finding in `after` (the diagnostics of the text with `fix` applied) of the same rule as
+/// `diagnostic` whose range overlaps where `diagnostic` was, mapped through the fix's edits (an
+/// insertion at the finding's start or end counts as part of it).
+fn leftover_finding<'d>(
+    diagnostic: &Diagnostic,
+    fix: &Fix,
+    after: &'d [Diagnostic],
+) -> Option<&'d Diagnostic> {
+    let start = map_offset(diagnostic.range.start, &fix.edits, false);
+    let end = map_offset(diagnostic.range.end, &fix.edits, true);
+    let fixed_range = TextRange::new(start, end.max(start));
+    after.iter().find(|d| {
+        d.rule == diagnostic.rule
+            && (d.range.overlaps(fixed_range)
+                || (d.range.start >= fixed_range.start && d.range.end <= fixed_range.end))
+    })
+}
+
+/// Where `offset` lands after `edits` (sorted, non-overlapping) are applied. An insertion at
+/// `offset` goes before it when `after_insertions`, after it otherwise; an offset inside a
+/// replaced range maps to the replacement's start (or end, when `after_insertions`).
+fn map_offset(offset: usize, edits: &[Edit], after_insertions: bool) -> usize {
+    let mut delta: isize = 0;
+    for edit in edits {
+        let range = edit.range;
+        let grown = edit.content.len().cast_signed() - range.len().cast_signed();
+        let before =
+            range.end < offset || (range.end == offset && (!range.is_empty() || after_insertions));
+        if before {
+            delta += grown;
+        } else if range.start < offset && offset < range.end {
+            let start = range.start.saturating_add_signed(delta);
+            return if after_insertions {
+                start + edit.content.len()
+            } else {
+                start
+            };
+        } else {
+            break;
+        }
+    }
+    offset.saturating_add_signed(delta)
+}
+
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn finding(rule: Rule, start: usize, end: usize) -> Diagnostic {
+        Diagnostic::new(rule, TextRange::new(start, end), "m")
+    }
+
+    #[test]
+    fn offsets_move_with_the_edits_before_them() {
+        let edits = [
+            Edit::insert(4, "await "),
+            Edit::replace(TextRange::new(10, 12), "x"),
+        ];
+        assert_eq!(map_offset(4, &edits, false), 4);
+        assert_eq!(map_offset(4, &edits, true), 10);
+        assert_eq!(map_offset(8, &edits, true), 14);
+        assert_eq!(map_offset(11, &edits, false), 16);
+        assert_eq!(map_offset(11, &edits, true), 17);
+        assert_eq!(map_offset(20, &edits, false), 25);
+    }
+
+    #[test]
+    fn a_finding_left_where_the_fix_was_made_is_caught() {
+        // `fetch()` at 4..11 gets `await ` inserted; the call is then at 10..17.
+        let diagnostic = finding(Rule::MissingAwait, 4, 11);
+        let fix = Fix::safe("Add `await`", vec![Edit::insert(4, "await ")]);
+        let left = [finding(Rule::MissingAwait, 10, 17)];
+        assert!(leftover_finding(&diagnostic, &fix, &left).is_some());
+        // Another rule's finding there, or the same rule's elsewhere, is not a leftover.
+        let elsewhere = [
+            finding(Rule::BlockingSleep, 10, 17),
+            finding(Rule::MissingAwait, 30, 37),
+        ];
+        assert!(leftover_finding(&diagnostic, &fix, &elsewhere).is_none());
+    }
 }

@@ -7,6 +7,7 @@ use analyzer::{Diagnostic, RuleSelection, Settings, SourceFile, SourceKind, chec
 use rayon::prelude::*;
 
 use crate::args::CheckArgs;
+use crate::commands::fix;
 use crate::discover::python_files;
 use crate::printer::{self, FileReport};
 
@@ -19,6 +20,9 @@ pub(crate) fn run(args: &CheckArgs) -> anyhow::Result<ExitCode> {
     let discovered = python_files(&args.paths);
     for error in &discovered.errors {
         eprintln!("aiolint: error: {error}");
+    }
+    if let Some(mode) = fix::Mode::from_args(args) {
+        return fix::run(args, mode, &discovered, &settings);
     }
     let mut reports: Vec<FileReport> = discovered
         .files
@@ -43,6 +47,17 @@ pub(crate) fn run(args: &CheckArgs) -> anyhow::Result<ExitCode> {
 
 /// Reads and checks one file; unreadable or undecodable files become an `E902` finding.
 fn check_path(path: &Path, settings: &Settings) -> FileReport {
+    let file = match read_source(path) {
+        Ok(file) => file,
+        Err(report) => return report,
+    };
+    let diagnostics: Vec<Diagnostic> = check_file(&file, settings);
+    FileReport { file, diagnostics }
+}
+
+/// Reads one file for checking; an unreadable or undecodable file becomes a report with its
+/// `E902` finding.
+pub(crate) fn read_source(path: &Path) -> Result<SourceFile, FileReport> {
     let display = path.display().to_string();
     let text = match std::fs::read(path) {
         Ok(bytes) => match String::from_utf8(bytes) {
@@ -50,17 +65,19 @@ fn check_path(path: &Path, settings: &Settings) -> FileReport {
             Err(error) => {
                 let offset = error.utf8_error().valid_up_to();
                 let message = format!("file is not valid UTF-8 (invalid byte at offset {offset})");
-                return FileReport::unreadable(display, io_error(message));
+                return Err(FileReport::unreadable(display, io_error(message)));
             }
         },
         Err(error) => {
-            return FileReport::unreadable(display, io_error(format!("cannot read file: {error}")));
+            return Err(FileReport::unreadable(
+                display,
+                io_error(format!("cannot read file: {error}")),
+            ));
         }
     };
     let mut file = SourceFile::new(display, text);
     if path.extension().is_some_and(|e| e == "pyi") {
         file.kind = SourceKind::Stub;
     }
-    let diagnostics: Vec<Diagnostic> = check_file(&file, settings);
-    FileReport { file, diagnostics }
+    Ok(file)
 }

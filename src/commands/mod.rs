@@ -1,5 +1,6 @@
 //! One module per subcommand.
 
 pub(crate) mod check;
+pub(crate) mod fix;
 pub(crate) mod rule;
 pub(crate) mod server;

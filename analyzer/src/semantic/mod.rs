@@ -12,7 +12,9 @@ mod infer;
 mod model;
 
 pub(crate) use infer::{ClassRef, Value};
-pub(crate) use model::{FunctionId, ScopeId, ScopeKind, SemanticModel};
+pub(crate) use model::{
+    BindingKind, FunctionId, Lookup, MODULE_SCOPE, ScopeId, ScopeKind, SemanticModel,
+};
 
 #[cfg(test)]
 mod tests {

@@ -17,4 +17,12 @@ mod tests {
     fn dangling_task() {
         insta::assert_snapshot!(check_fixture(Rule::DanglingTask, "coroutines/AIO101.py"));
     }
+
+    #[test]
+    fn dangling_task_fix() {
+        insta::assert_snapshot!(check_fixture(
+            Rule::DanglingTask,
+            "coroutines/AIO101_fix.py"
+        ));
+    }
 }
