@@ -263,19 +263,14 @@ fn malformed_and_out_of_range_requests_get_errors_and_the_server_keeps_working()
     assert_eq!(invalid["error"]["code"], -32600);
     // A notification with bad parameters has no one to answer; it is dropped.
     client.notify("textDocument/didChange", json!({"textDocument": 5}));
-    // Commands: the executor is not wired yet, which is an error, not a fake success.
+    // Commands: confirm with arguments of the wrong shape is an error.
     let error = client
         .request(
             "workspace/executeCommand",
             json!({"command": "aiolint.confirm", "arguments": [{"uri": uri}]}),
         )
-        .expect_err("confirm is not available yet");
-    assert!(
-        error["message"]
-            .as_str()
-            .is_some_and(|m| m.contains("not available yet")),
-        "{error}"
-    );
+        .expect_err("confirm needs [uri, {range, code}]");
+    assert_eq!(error["code"], -32602, "{error}");
     let error = client
         .request("workspace/executeCommand", json!({"command": "rm -rf"}))
         .expect_err("unknown commands are an error");
@@ -485,4 +480,65 @@ fn the_client_model_agrees_with_itself() {
     }
     let edits = [json!({"range": range_of(text, "é", Encoding::Utf16), "newText": "e"})];
     assert_eq!(apply_edits(text, &edits, Encoding::Utf16), "a😊b\ne\n日本");
+}
+
+/// `aiolint.confirm` runs the finding in real Python, answers with the confirmation, and
+/// republishes the diagnostic with the evidence; the code action list offers it.
+#[test]
+fn confirm_command_runs_the_finding_and_republishes_the_evidence() {
+    let text = "import time\n\nasync def poll():\n    time.sleep(0.4)\n";
+    let mut client = Client::initialized(&[Encoding::Utf16], &[]);
+    let uri = doc_uri("confirm.py");
+    client.open(&uri, text);
+    let diagnostics = client.diagnostics(&uri, Some(1));
+    assert_eq!(diagnostics.len(), 1, "{diagnostics:#?}");
+    let actions = code_actions(&mut client, &uri, &diagnostics, None);
+    let command = &titled(&actions, "aiolint: Confirm AIO200 by running it")["command"];
+    assert_eq!(command["command"], "aiolint.confirm");
+    let arguments = command["arguments"].clone();
+    assert_eq!(
+        arguments,
+        json!([uri, {"range": diagnostics[0]["range"], "code": "AIO200"}])
+    );
+    // Not a quick fix: absent when only quick fixes are asked for.
+    let quick = code_actions(&mut client, &uri, &diagnostics, Some(&["quickfix"]));
+    assert!(quick.iter().all(|a| a.get("command").is_none()), "{quick:#?}");
+
+    let result = client
+        .request(
+            "workspace/executeCommand",
+            json!({"command": "aiolint.confirm", "arguments": arguments}),
+        )
+        .unwrap_or_else(|e| panic!("confirm failed: {e}"));
+    assert_eq!(result["verdict"], "confirmed", "{result}");
+    let stall = result["stall_ms"].as_u64().unwrap_or_default();
+    assert!((350..=700).contains(&stall), "{result}");
+    assert!(
+        result["detail"]
+            .as_str()
+            .is_some_and(|d| d.ends_with("at line 4")),
+        "{result}"
+    );
+    let republished = client.diagnostics(&uri, Some(1));
+    assert_eq!(republished.len(), 1, "{republished:#?}");
+    let message = republished[0]["message"].as_str().unwrap_or_default();
+    assert!(
+        message.starts_with(diagnostics[0]["message"].as_str().unwrap_or("?")),
+        "{message}"
+    );
+    assert!(
+        message.contains(" — confirmed: event loop blocked for "),
+        "{message}"
+    );
+    assert_eq!(republished[0]["range"], diagnostics[0]["range"]);
+
+    // A range where there is no such diagnostic is a failed request, not a guess.
+    let error = client
+        .request(
+            "workspace/executeCommand",
+            json!({"command": "aiolint.confirm", "arguments": [uri, {"range": {"start": {"line": 0, "character": 0}, "end": {"line": 0, "character": 1}}, "code": "AIO200"}]}),
+        )
+        .expect_err("no diagnostic there");
+    assert_eq!(error["code"], -32803, "{error}");
+    assert!(client.shutdown_and_exit().success());
 }

@@ -10,6 +10,7 @@ mod importer;
 mod known;
 mod line_index;
 mod parse;
+mod probe;
 mod rules;
 mod semantic;
 mod settings;
@@ -27,6 +28,7 @@ pub use fix::{
 };
 pub use line_index::{LineColumn, LineIndex};
 pub use parse::{InputEdit, ParsedModule, Point};
+pub use probe::{PROBE_ENTRY, Planned, ProbeEntry, ProbeKind, ProbePlan, plan_probes};
 pub use rules::{Rule, RuleMeta};
 pub use settings::{PythonVersion, RuleSelection, Settings, UnknownSelector};
 pub use source::{SourceFile, SourceKind};

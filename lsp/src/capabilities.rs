@@ -15,7 +15,7 @@ use crate::state::Session;
 /// The kind of the action that applies every safe fix of a document.
 pub(crate) const FIX_ALL: CodeActionKind = CodeActionKind::new("source.fixAll.aiolint");
 
-/// Runs the reference executor on one diagnostic (not wired into the server yet).
+/// Runs the reference executor on one diagnostic (see `handlers/execute_command.rs`).
 pub(crate) const CONFIRM_COMMAND: &str = "aiolint.confirm";
 
 pub(crate) fn session(params: &InitializeParams) -> Session {

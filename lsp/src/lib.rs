@@ -24,6 +24,8 @@
 //!   tree, edited incrementally).
 //! - `convert.rs`, `rope_ext.rs`: the only places that know positions can be UTF-16.
 //! - `analysis.rs`: running the analyzer; `workspace.rs`: the per-file index of the workspace.
+//! - `confirm.rs`: confirming findings with the reference executor (`runtime-check`), shared
+//!   with `aiolint confirm`.
 //!
 //! # Invariants
 //!
@@ -35,6 +37,7 @@
 
 mod analysis;
 mod capabilities;
+pub mod confirm;
 mod convert;
 mod document;
 mod document_store;

@@ -60,7 +60,7 @@ impl LanguageServer for Server {
     }
 
     async fn execute_command(&self, params: ExecuteCommandParams) -> Result<Option<LSPAny>> {
-        execute_command::execute_command(&params)
+        guarded(execute_command::execute_command(Arc::clone(&self.0), params)).await
     }
 }
 

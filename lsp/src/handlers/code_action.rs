@@ -19,7 +19,7 @@ use tower_lsp_server::ls_types::{
 };
 
 use crate::analysis::Analysis;
-use crate::capabilities::FIX_ALL;
+use crate::capabilities::{CONFIRM_COMMAND, FIX_ALL};
 use crate::convert::{FixData, PositionEncoding, from_proto, to_proto};
 use crate::document::Snapshot;
 use crate::rope_ext::RopeExt;
@@ -55,6 +55,16 @@ pub(crate) async fn code_action(
             }
         }
     }
+    if only.is_none() {
+        // Not a fix, so only offered when the client asks for every kind of action.
+        actions.extend(
+            params
+                .context
+                .diagnostics
+                .iter()
+                .filter_map(|d| confirm_action(&uri, d)),
+        );
+    }
     if wanted(only, &FIX_ALL) && may_have_safe_fixes(latest.as_deref(), &snapshot) {
         let (settings, version) = (Arc::clone(&state.settings), snapshot.version);
         let encoding = session.encoding;
@@ -73,6 +83,32 @@ pub(crate) async fn code_action(
         }));
     }
     Ok(Some(actions))
+}
+
+/// "Confirm by running it" for an aiolint diagnostic whose rule the executor can confirm: a
+/// command action for `aiolint.confirm` (see `execute_command.rs` for the arguments).
+fn confirm_action(uri: &Uri, diagnostic: &lsp::Diagnostic) -> Option<CodeActionOrCommand> {
+    let Some(NumberOrString::String(code)) = &diagnostic.code else {
+        return None;
+    };
+    if diagnostic.source.as_deref() != Some(to_proto::SOURCE) {
+        return None;
+    }
+    analyzer::ProbeKind::for_rule(analyzer::Rule::find(code)?)?;
+    let title = format!("aiolint: Confirm {code} by running it");
+    Some(CodeActionOrCommand::CodeAction(CodeAction {
+        title: title.clone(),
+        diagnostics: Some(vec![diagnostic.clone()]),
+        command: Some(lsp::Command {
+            title,
+            command: CONFIRM_COMMAND.to_string(),
+            arguments: Some(vec![
+                serde_json::json!(uri.as_str()),
+                serde_json::json!({"range": diagnostic.range, "code": code}),
+            ]),
+        }),
+        ..CodeAction::default()
+    }))
 }
 
 /// Whether an action of `kind` passes the request's `only` filter (kinds are hierarchical:
