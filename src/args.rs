@@ -20,6 +20,8 @@ pub(crate) enum Command {
     Rule(RuleArgs),
     /// Run the language server over stdin/stdout (for editors).
     Server(ServerArgs),
+    /// Check, then run each confirmable finding in real Python to prove it (runs your code).
+    Confirm(ConfirmArgs),
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
@@ -98,4 +100,55 @@ pub(crate) struct ServerArgs {
     /// Accepted for editor clients that pass it; stdio is the only transport.
     #[arg(long, hide = true)]
     pub stdio: bool,
+}
+
+/// How `confirm` prints its verdicts.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub(crate) enum ConfirmFormat {
+    /// One line per finding, then its verdict and evidence.
+    Text,
+    /// The JSON array of `check`, each finding with a `confirmation` object.
+    Json,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct ConfirmArgs {
+    /// Files or directories to check and confirm (as for `check`).
+    #[arg(default_value = ".")]
+    pub paths: Vec<PathBuf>,
+
+    /// The Python interpreter that runs the probes (3.8 or newer): a path or a name on `PATH`.
+    #[arg(long, default_value = "python3", value_name = "PATH")]
+    pub python: PathBuf,
+
+    /// How long each probe may run, in seconds; it is killed at the deadline.
+    #[arg(long, default_value_t = 5.0, value_name = "SECS", value_parser = parse_timeout)]
+    pub timeout: f64,
+
+    /// How many probes run at once (default: the number of cores).
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..))]
+    pub jobs: Option<u16>,
+
+    /// How to print the verdicts.
+    #[arg(long, value_enum, default_value_t = ConfirmFormat::Text)]
+    pub output_format: ConfirmFormat,
+
+    /// Only these rules (same forms as for `check`).
+    #[arg(long, value_delimiter = ',', value_name = "RULES")]
+    pub select: Option<Vec<String>>,
+
+    /// Leave these rules out (same forms as `--select`).
+    #[arg(long, value_delimiter = ',', value_name = "RULES")]
+    pub ignore: Vec<String>,
+}
+
+fn parse_timeout(text: &str) -> Result<f64, String> {
+    let secs: f64 = text
+        .parse()
+        .map_err(|_| format!("`{text}` is not a number of seconds"))?;
+    if secs.is_finite() && secs > 0.0 && secs <= 86_400.0 {
+        Ok(secs)
+    } else {
+        Err("the timeout must be more than 0 and at most 86400 seconds".to_string())
+    }
 }

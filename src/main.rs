@@ -17,6 +17,7 @@ fn main() -> ExitCode {
         Command::Check(args) => commands::check::run(&args),
         Command::Rule(args) => commands::rule::run(&args),
         Command::Server(args) => commands::server::run(&args),
+        Command::Confirm(args) => commands::confirm::run(&args),
     };
     match result {
         Ok(code) => code,

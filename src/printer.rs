@@ -364,3 +364,92 @@ mod tests {
         );
     }
 }
+
+/// `aiolint confirm`: every finding with its verdict, in file order (each report's findings
+/// are sorted and paired with their confirmations).
+pub(crate) fn confirmations(
+    reports: &[(&FileReport, Vec<runtime_check::Confirmation>)],
+    format: crate::args::ConfirmFormat,
+) -> io::Result<()> {
+    use runtime_check::Verdict;
+    let pairs = reports.iter().flat_map(|(report, confirmations)| {
+        report
+            .diagnostics
+            .iter()
+            .zip(confirmations)
+            .map(move |(d, c)| (&report.file, d, c))
+    });
+    let text = match format {
+        crate::args::ConfirmFormat::Json => {
+            let array: Vec<Value> = pairs
+                .map(|(file, diagnostic, confirmation)| {
+                    let mut object = json_finding(file, diagnostic);
+                    object["confirmation"] = json!({
+                        "verdict": confirmation.verdict.as_str(),
+                        "detail": confirmation.detail,
+                        "stall_ms": confirmation.stall_ms,
+                    });
+                    object
+                })
+                .collect();
+            let mut text = serde_json::to_string_pretty(&array).map_err(io::Error::other)?;
+            text.push('\n');
+            text
+        }
+        crate::args::ConfirmFormat::Text => {
+            let mut text = String::new();
+            let mut counts = [0_usize; 3];
+            for (file, diagnostic, confirmation) in pairs {
+                let start = position(file, diagnostic.range.start);
+                let _ = writeln!(
+                    text,
+                    "{}:{}:{}: {} {}\n  {}: {}",
+                    file.path,
+                    start.line,
+                    start.column,
+                    diagnostic.code(),
+                    diagnostic.message,
+                    confirmation.verdict.as_str().replace('-', " "),
+                    confirmation.detail
+                );
+                counts[match confirmation.verdict {
+                    Verdict::Confirmed => 0,
+                    Verdict::NotConfirmed => 1,
+                    Verdict::Skipped => 2,
+                }] += 1;
+            }
+            let total: usize = counts.iter().sum();
+            if total == 0 {
+                text.push_str("All checks passed!\n");
+            } else {
+                let _ = writeln!(
+                    text,
+                    "{}: {} confirmed, {} not confirmed, {} skipped.",
+                    summary(total).trim_end().trim_end_matches('.'),
+                    counts[0],
+                    counts[1],
+                    counts[2]
+                );
+            }
+            text
+        }
+    };
+    emit(&text)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn workflow_command_values_are_escaped_like_the_actions_toolkit_does() {
+        assert_eq!(
+            github_data("50% done\r\nnext: a,b"),
+            "50%25 done%0D%0Anext: a,b"
+        );
+        assert_eq!(
+            github_property("50% done\r\nnext: a,b"),
+            "50%25 done%0D%0Anext%3A a%2Cb"
+        );
+    }
+}

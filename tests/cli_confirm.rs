@@ -1,0 +1,279 @@
+//! End-to-end tests of `aiolint confirm`: the built binary, real `CPython` (`python3`), and the
+//! fixtures in `tests/fixtures/confirm/`, whose comments say what each finding must get.
+
+mod common;
+
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+use common::{aiolint, code, json, project, stderr, stdout};
+use serde_json::Value;
+
+fn fixtures() -> PathBuf {
+    common::root().join("tests/fixtures/confirm")
+}
+
+/// `(path, line, code, verdict, detail, stall_ms)` of every finding of JSON output.
+fn verdicts(
+    output: &std::process::Output,
+) -> Vec<(String, u64, String, String, String, Option<u64>)> {
+    json(output)
+        .iter()
+        .map(|f| {
+            let c = &f["confirmation"];
+            (
+                f["path"].as_str().unwrap_or_default().to_string(),
+                f["line"].as_u64().unwrap_or_default(),
+                f["code"].as_str().unwrap_or_default().to_string(),
+                c["verdict"].as_str().unwrap_or_default().to_string(),
+                c["detail"].as_str().unwrap_or_default().to_string(),
+                c["stall_ms"].as_u64(),
+            )
+        })
+        .collect()
+}
+
+/// Every fixture but the one that hangs, in one run with four probes at a time.
+#[test]
+fn fixture_findings_get_the_verdicts_their_comments_promise() {
+    let started = Instant::now();
+    let output = aiolint(
+        &fixtures(),
+        &[
+            "confirm",
+            "--jobs",
+            "4",
+            "--timeout",
+            "3",
+            "--output-format",
+            "json",
+            "blocking.py",
+            "not_blocking.py",
+            "coroutines.py",
+            "needs_args.py",
+            "missing_import.py",
+        ],
+    );
+    assert_eq!(code(&output), 1, "{}", stderr(&output));
+    let found = verdicts(&output);
+    let summary: Vec<(&str, u64, &str, &str)> = found
+        .iter()
+        .map(|(p, l, c, v, _, _)| (p.as_str(), *l, c.as_str(), v.as_str()))
+        .collect();
+    assert_eq!(
+        summary,
+        [
+            // `await asyncio.sleep(0.5)` (line 20) is no finding at all.
+            ("blocking.py", 16, "AIO200", "confirmed"),
+            ("blocking.py", 28, "AIO200", "confirmed"),
+            ("coroutines.py", 11, "AIO100", "confirmed"),
+            ("coroutines.py", 15, "AIO300", "confirmed"),
+            ("missing_import.py", 9, "AIO200", "confirmed"),
+            ("needs_args.py", 8, "AIO200", "confirmed"),
+            ("needs_args.py", 12, "AIO200", "skipped"),
+            ("not_blocking.py", 9, "AIO200", "not-confirmed"),
+            ("not_blocking.py", 14, "AIO200", "skipped"),
+        ],
+        "{found:#?}"
+    );
+    let detail = |path: &str, line: u64| {
+        found
+            .iter()
+            .find(|f| f.0 == path && f.1 == line)
+            .map(|f| (f.4.clone(), f.5))
+            .unwrap_or_default()
+    };
+    // The 0.5 s sleep is measured, and attributed to its line.
+    let (text, stall) = detail("blocking.py", 16);
+    let stall = stall.unwrap_or_default();
+    assert!((450..=700).contains(&stall), "{stall} ms: {text}");
+    assert!(text.ends_with("at line 16"), "{text}");
+    // A method runs on an instance built without arguments.
+    let (text, stall) = detail("blocking.py", 28);
+    assert!(stall.is_some_and(|ms| (350..=650).contains(&ms)), "{text}");
+    // Runtime evidence for the other kinds of finding.
+    let (text, stall) = detail("coroutines.py", 11);
+    assert!(
+        text.contains("`fetch`") && text.contains("never awaited"),
+        "{text}"
+    );
+    assert_eq!(stall, None);
+    let (text, _) = detail("coroutines.py", 15);
+    assert!(text.contains("RuntimeError at line 15"), "{text}");
+    // A coroutine that needs arguments: the literal statement alone, or the reason.
+    let (text, stall) = detail("needs_args.py", 8);
+    assert!(stall.is_some_and(|ms| (250..=600).contains(&ms)), "{text}");
+    let (text, _) = detail("needs_args.py", 12);
+    assert_eq!(
+        text,
+        "`wait` needs arguments (`seconds`); the arguments of `time.sleep(...)` are not literals (`seconds`)"
+    );
+    // A module that cannot be imported falls back to the statement alone, and says so.
+    let (text, _) = detail("missing_import.py", 9);
+    assert!(text.contains("ModuleNotFoundError"), "{text}");
+    assert!(text.contains("statement run alone"), "{text}");
+    // Code that runs without blocking, and code that does not run.
+    let (text, stall) = detail("not_blocking.py", 9);
+    assert!(text.contains("without blocking the loop"), "{text}");
+    assert_eq!(stall, None);
+    let (text, _) = detail("not_blocking.py", 14);
+    assert_eq!(text, "line 14 was never executed by the probe");
+    // Nine findings, four probes at a time: not the sum of their sleeps plus start-ups.
+    assert!(
+        started.elapsed() < Duration::from_secs(20),
+        "{:?}",
+        started.elapsed()
+    );
+}
+
+#[test]
+fn an_hour_of_sleep_is_cut_at_the_deadline_and_reported_as_blocked_until_then() {
+    let started = Instant::now();
+    let output = aiolint(
+        &fixtures(),
+        &[
+            "confirm",
+            "--timeout",
+            "1",
+            "--output-format",
+            "json",
+            "forever.py",
+        ],
+    );
+    let elapsed = started.elapsed();
+    assert_eq!(code(&output), 1, "{}", stderr(&output));
+    let found = verdicts(&output);
+    assert_eq!(found.len(), 1, "{found:#?}");
+    let (_, line, _, verdict, detail, stall) = &found[0];
+    assert_eq!((*line, verdict.as_str()), (7, "confirmed"), "{detail}");
+    assert!(stall.is_some_and(|ms| ms >= 950), "{stall:?}: {detail}");
+    assert!(
+        detail.contains("at least") && detail.contains("deadline"),
+        "{detail}"
+    );
+    assert!(elapsed < Duration::from_secs(10), "{elapsed:?}");
+}
+
+#[test]
+fn text_output_prints_each_finding_with_its_verdict() {
+    let output = aiolint(
+        &fixtures(),
+        &[
+            "confirm",
+            "--jobs",
+            "2",
+            "--select",
+            "AIO1,AIO3",
+            "coroutines.py",
+        ],
+    );
+    assert_eq!(code(&output), 1, "{}", stderr(&output));
+    let text = stdout(&output);
+    let lines: Vec<&str> = text.lines().collect();
+    assert_eq!(lines.len(), 5, "{text}");
+    assert!(
+        lines[0].starts_with("coroutines.py:11:5: AIO100 "),
+        "{text}"
+    );
+    assert!(
+        lines[1].starts_with("  confirmed: coroutine `fetch` created at line 11"),
+        "{text}"
+    );
+    assert!(
+        lines[2].starts_with("coroutines.py:15:5: AIO300 "),
+        "{text}"
+    );
+    assert!(
+        lines[3].starts_with("  confirmed: RuntimeError at line 15"),
+        "{text}"
+    );
+    assert_eq!(
+        lines[4],
+        "Found 2 findings: 2 confirmed, 0 not confirmed, 0 skipped."
+    );
+    // `--ignore` applies as for `check`.
+    let output = aiolint(
+        &fixtures(),
+        &["confirm", "--ignore", "AIO100,AIO300", "coroutines.py"],
+    );
+    assert_eq!(code(&output), 0, "{}", stderr(&output));
+    assert_eq!(stdout(&output), "All checks passed!\n");
+}
+
+#[test]
+fn json_output_is_the_check_contract_plus_the_confirmation() {
+    let check = aiolint(
+        &fixtures(),
+        &["check", "--output-format", "json", "needs_args.py"],
+    );
+    let confirm = aiolint(
+        &fixtures(),
+        &["confirm", "--output-format", "json", "needs_args.py"],
+    );
+    assert_eq!(code(&confirm), 1, "{}", stderr(&confirm));
+    let mut confirmed = json(&confirm);
+    for finding in &mut confirmed {
+        let confirmation = finding
+            .as_object_mut()
+            .and_then(|o| o.remove("confirmation"))
+            .expect("every finding has a confirmation");
+        let keys: Vec<&String> = confirmation
+            .as_object()
+            .map(|o| o.keys().collect())
+            .unwrap_or_default();
+        assert_eq!(keys, ["verdict", "detail", "stall_ms"]);
+        assert!(matches!(
+            confirmation["verdict"].as_str(),
+            Some("confirmed" | "not-confirmed" | "skipped")
+        ));
+        if confirmation["verdict"] == "skipped" {
+            assert_eq!(confirmation["stall_ms"], Value::Null);
+        }
+    }
+    assert_eq!(confirmed, json(&check));
+}
+
+#[test]
+fn a_missing_interpreter_is_a_clear_error_with_status_2() {
+    let output = aiolint(
+        &fixtures(),
+        &[
+            "confirm",
+            "--python",
+            "/nonexistent/python3",
+            "coroutines.py",
+        ],
+    );
+    assert_eq!(code(&output), 2);
+    let message = stderr(&output);
+    assert!(
+        message.contains("python interpreter not found at `/nonexistent/python3`"),
+        "{message}"
+    );
+    assert!(!message.contains("panicked"), "{message}");
+    assert_eq!(stdout(&output), "");
+}
+
+#[test]
+fn nothing_runs_without_findings_and_check_never_runs_code() {
+    // The module would write a marker file if any of it ran.
+    let source = b"import pathlib\nimport time\n\npathlib.Path('ran').write_text('x')\n\nasync def poll():\n    pathlib.Path('ran').write_text('x')\n    time.sleep(0.1)\n";
+    let dir = project(&[("app.py", source)]);
+    let output = aiolint(dir.path(), &["check", "app.py"]);
+    assert_eq!(code(&output), 1);
+    assert!(!dir.path().join("ran").exists());
+    // `confirm` runs the coroutine, but in a temporary directory of its own.
+    let output = aiolint(dir.path(), &["confirm", "app.py"]);
+    assert_eq!(code(&output), 1, "{}", stderr(&output));
+    assert!(!dir.path().join("ran").exists());
+    let clean = project(&[(
+        "clean.py",
+        b"import asyncio\n\nasync def f():\n    await asyncio.sleep(0.5)\n",
+    )]);
+    let output = aiolint(
+        clean.path(),
+        &["confirm", "--python", "/nonexistent/python3"],
+    );
+    assert_eq!(code(&output), 0, "{}", stderr(&output));
+    assert_eq!(stdout(&output), "All checks passed!\n");
+}
