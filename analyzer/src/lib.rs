@@ -4,11 +4,13 @@
 //! The analyzer does no IO: callers hand it source text and settings and get diagnostics back.
 //! No tree-sitter type crosses this API.
 
+mod config;
 mod diagnostic;
 mod fix;
 mod importer;
 mod known;
 mod line_index;
+mod notebook;
 mod parse;
 mod probe;
 mod rules;
@@ -22,11 +24,13 @@ mod text_range;
 #[cfg(test)]
 mod test_support;
 
+pub use config::{Config, ConfigError, requires_python_lower_bound};
 pub use diagnostic::{Diagnostic, Related, Severity};
 pub use fix::{
     Applicability, Edit, Fix, FixOutcome, MAX_FIX_ROUNDS, apply_fixes, fix_until_stable,
 };
 pub use line_index::{LineColumn, LineIndex};
+pub use notebook::{CellLine, Notebook, NotebookError};
 pub use parse::{InputEdit, ParsedModule, Point};
 pub use probe::{PROBE_ENTRY, Planned, ProbeEntry, ProbeKind, ProbePlan, plan_probes};
 pub use rules::{Rule, RuleMeta};

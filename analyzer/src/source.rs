@@ -23,6 +23,8 @@ pub struct SourceFile {
     pub text: Arc<str>,
     pub line_index: LineIndex,
     pub kind: SourceKind,
+    /// For a notebook, the map from lines of `text` back to its cells.
+    pub notebook: Option<Arc<crate::notebook::Notebook>>,
 }
 
 impl SourceFile {
@@ -34,6 +36,7 @@ impl SourceFile {
             text,
             line_index,
             kind: SourceKind::Module,
+            notebook: None,
         }
     }
 }

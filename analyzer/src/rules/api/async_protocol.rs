@@ -129,7 +129,8 @@ pub(crate) fn async_protocol_def<'t>(
 
 /// Where the `def` keyword starts (after any `async`, which a plain `def` lacks).
 fn name_keyword_start(def: Node<'_>) -> usize {
-    def.child(0).map_or(def.start_byte(), |first| first.start_byte())
+    def.child(0)
+        .map_or(def.start_byte(), |first| first.start_byte())
 }
 
 /// Whether every `return` of the function gives a value that cannot be awaitable (nothing,
@@ -198,7 +199,10 @@ pub(crate) fn async_protocol_raise<'t>(
     if !info.is_async || !(in_anext || in_async_generator) {
         return;
     }
-    let Some(raised) = raise.named_child(0).filter(|_| raise.field("cause").is_none()) else {
+    let Some(raised) = raise
+        .named_child(0)
+        .filter(|_| raise.field("cause").is_none())
+    else {
         return;
     };
     let (exception, called) = match raised.kind() {
@@ -252,7 +256,9 @@ pub(crate) fn async_protocol_raise<'t>(
             fix,
         )
     };
-    out.push(Diagnostic::new(Rule::AsyncProtocol, raised.byte_range().into(), message).with_fix(fix));
+    out.push(
+        Diagnostic::new(Rule::AsyncProtocol, raised.byte_range().into(), message).with_fix(fix),
+    );
 }
 
 /// AIO502 on a plain `with` whose context manager only supports `async with`.

@@ -111,7 +111,10 @@ fn outside_async(ctx: &RuleContext<'_, '_>, scope: ScopeId) -> Option<String> {
             }
             ScopeKind::Lambda => return Some("in a lambda".to_string()),
             ScopeKind::Class(class) => {
-                return Some(format!("in the body of class `{}`", ctx.model.classes[class].name));
+                return Some(format!(
+                    "in the body of class `{}`",
+                    ctx.model.classes[class].name
+                ));
             }
             ScopeKind::Module => {
                 return (ctx.file.kind != SourceKind::Notebook)

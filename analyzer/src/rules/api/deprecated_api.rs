@@ -148,7 +148,10 @@ fn loop_keyword<'t>(
     name: &str,
     out: &mut Vec<Diagnostic>,
 ) {
-    let Some(arguments) = call.field("arguments").filter(|a| a.kind() == "argument_list") else {
+    let Some(arguments) = call
+        .field("arguments")
+        .filter(|a| a.kind() == "argument_list")
+    else {
         return;
     };
     let all = arguments.named_children_vec();
@@ -168,7 +171,10 @@ fn loop_keyword<'t>(
         (None, Some(next)) => (keyword.start_byte(), next.start_byte()),
         (None, None) => (
             arguments.start_byte() + 1,
-            arguments.end_byte().saturating_sub(1).max(keyword.end_byte()),
+            arguments
+                .end_byte()
+                .saturating_sub(1)
+                .max(keyword.end_byte()),
         ),
     };
     let edits = vec![Edit::replace((start..end).into(), "")];

@@ -60,14 +60,12 @@ impl AsyncioNames {
     fn get() -> &'static AsyncioNames {
         static NAMES: OnceLock<AsyncioNames> = OnceLock::new();
         NAMES.get_or_init(|| {
-            AsyncioNames::parse(include_str!("../../known/asyncio_api.toml")).unwrap_or_else(
-                || {
-                    debug_assert!(false, "asyncio_api.toml does not parse");
-                    AsyncioNames {
-                        names: FxHashMap::default(),
-                    }
-                },
-            )
+            AsyncioNames::parse(include_str!("../../known/asyncio_api.toml")).unwrap_or_else(|| {
+                debug_assert!(false, "asyncio_api.toml does not parse");
+                AsyncioNames {
+                    names: FxHashMap::default(),
+                }
+            })
         })
     }
 
@@ -296,9 +294,16 @@ fn guarded(ctx: &RuleContext<'_, '_>) -> bool {
 
 fn is_version_check(condition: &str) -> bool {
     let lower = condition.to_ascii_lowercase();
-    ["version", "hasattr", "type_checking", "py3", "py_3", "python3"]
-        .iter()
-        .any(|word| lower.contains(word))
+    [
+        "version",
+        "hasattr",
+        "type_checking",
+        "py3",
+        "py_3",
+        "python3",
+    ]
+    .iter()
+    .any(|word| lower.contains(word))
 }
 
 fn catches_missing_names(ctx: &RuleContext<'_, '_>, try_statement: Node<'_>) -> bool {
@@ -374,7 +379,9 @@ mod tests {
         assert_eq!(messages(source, "py311"), Vec::<String>::new());
         assert_eq!(
             messages(source, "py314"),
-            ["`asyncio.SafeChildWatcher` does not exist in the target version py314: it was removed in Python 3.14"]
+            [
+                "`asyncio.SafeChildWatcher` does not exist in the target version py314: it was removed in Python 3.14"
+            ]
         );
     }
 

@@ -14,8 +14,10 @@ declare_rule! {
     /// Python 3.8.
     ///
     /// Not reported: the idiom that waits for a task it has just cancelled
-    /// (`task.cancel()` then `try: await task` / `except CancelledError: pass`), where the
-    /// `CancelledError` is normally the task's own.
+    /// (`task.cancel()` then `try: await task` / `except CancelledError: pass`, also through
+    /// `wait_for(task, ...)` or under `async with asyncio.timeout(...)`), where the
+    /// `CancelledError` is normally the task's own; and handlers that hand the exception on
+    /// (`errors.append(error)`, `future.set_exception(error)`) for someone else to raise.
     ///
     /// ## Why is this bad?
     /// Cancellation is delivered as a `CancelledError` raised at the `await` the task is
@@ -80,7 +82,10 @@ pub(crate) fn cancel_swallowed<'t>(
     let Some(try_body) = try_statement.field("body") else {
         return;
     };
-    if !awaits(try_body) || propagates(ctx, body) || waits_for_cancelled_task(ctx, try_statement)
+    if !awaits(try_body)
+        || propagates(ctx, body)
+        || hands_exception_on(ctx, handler, body)
+        || waits_for_cancelled_task(ctx, try_statement)
     {
         return;
     }
@@ -180,30 +185,14 @@ fn propagates(ctx: &RuleContext<'_, '_>, body: Node<'_>) -> bool {
     false
 }
 
-/// `task.cancel()` earlier in the function, then `try: await task`: the handler catches the
-/// cancelled task's `CancelledError`.
+/// `task.cancel()` earlier in the function, then `try: await task` (or
+/// `await asyncio.wait_for(task, ...)`, possibly under `async with asyncio.timeout(...)`): the
+/// handler catches the cancelled task's `CancelledError`. Every `await` of the `try` body must
+/// wait for a task cancelled before it.
 fn waits_for_cancelled_task(ctx: &RuleContext<'_, '_>, try_statement: Node<'_>) -> bool {
     let Some(body) = try_statement.field("body") else {
         return false;
     };
-    let statements = body.named_children_vec();
-    let awaited: Vec<&str> = statements
-        .iter()
-        .filter_map(|s| {
-            let expr = s.named_child(0).filter(|_| s.kind() == "expression_statement")?;
-            let expr = if expr.kind() == "assignment" {
-                expr.field("right")?
-            } else {
-                expr
-            };
-            let inner = expr.named_child(0).filter(|_| expr.kind() == "await")?;
-            let inner = inner.unparenthesized();
-            matches!(inner.kind(), "identifier" | "attribute").then(|| ctx.text(inner))
-        })
-        .collect();
-    if awaited.is_empty() || awaited.len() != statements.len() {
-        return false;
-    }
     let Some(function) = ctx
         .ancestors
         .iter()
@@ -212,22 +201,118 @@ fn waits_for_cancelled_task(ctx: &RuleContext<'_, '_>, try_statement: Node<'_>) 
     else {
         return false;
     };
-    // A `.cancel()` call on the awaited expression before the `try`.
-    let mut stack = vec![*function];
+    let mut awaited = Vec::new();
+    let mut stack = vec![body];
     while let Some(node) = stack.pop() {
-        if node.start_byte() >= try_statement.start_byte() {
+        match node.kind() {
+            "await" if node.is_named() => {
+                let Some(operand) = node.named_child(0).map(NodeExt::unparenthesized) else {
+                    return false;
+                };
+                let waited = match operand.kind() {
+                    "identifier" | "attribute" => Some(operand),
+                    "call" => operand
+                        .field("arguments")
+                        .and_then(|a| a.named_children_vec().into_iter().next())
+                        .filter(|a| matches!(a.kind(), "identifier" | "attribute")),
+                    _ => None,
+                };
+                let Some(waited) = waited else {
+                    return false;
+                };
+                awaited.push((ctx.text(waited), node.start_byte()));
+            }
+            "for_statement" | "for_in_clause"
+                if node.child(0).is_some_and(|c| c.kind() == "async") =>
+            {
+                return false;
+            }
+            "function_definition" | "lambda" | "class_definition" => {}
+            _ => stack.extend(node.named_children_vec()),
+        }
+    }
+    !awaited.is_empty()
+        && awaited
+            .iter()
+            .all(|(name, at)| cancelled_before(ctx, *function, name, *at))
+}
+
+/// Whether `function` calls `name.cancel()` before byte offset `at`.
+fn cancelled_before(ctx: &RuleContext<'_, '_>, function: Node<'_>, name: &str, at: usize) -> bool {
+    let mut stack = vec![function];
+    while let Some(node) = stack.pop() {
+        if node.start_byte() >= at {
             continue;
         }
         if node.kind() == "call"
-            && let Some(function) = node.field("function").filter(|f| f.kind() == "attribute")
-            && function.field("attribute").map(|a| ctx.text(a)) == Some("cancel")
-            && function
-                .field("object")
-                .is_some_and(|o| awaited.contains(&ctx.text(o)))
+            && let Some(callee) = node.field("function").filter(|f| f.kind() == "attribute")
+            && callee.field("attribute").map(|a| ctx.text(a)) == Some("cancel")
+            && callee.field("object").is_some_and(|o| ctx.text(o) == name)
         {
             return true;
         }
         stack.extend(node.named_children_vec());
+    }
+    false
+}
+
+/// `except BaseException as error:` that hands `error` on (`errors.append(error)`,
+/// `future.set_exception(error)`, `saved = error`): the exception is propagated later, by
+/// whoever receives it. Logging it does not count.
+fn hands_exception_on(ctx: &RuleContext<'_, '_>, handler: Node<'_>, body: Node<'_>) -> bool {
+    let Some(alias) = caught_values(handler)
+        .into_iter()
+        .find(|v| v.kind() == "as_pattern")
+        .and_then(|p| p.named_child(1))
+        .map(|target| ctx.text(target).trim())
+        .or_else(|| handler.field("alias").map(|a| ctx.text(a)))
+    else {
+        return false;
+    };
+    let mut stack = vec![body];
+    while let Some(node) = stack.pop() {
+        match node.kind() {
+            "assignment" => {
+                if node.field("right").is_some_and(|r| ctx.text(r) == alias) {
+                    return true;
+                }
+                stack.extend(node.named_children_vec());
+            }
+            "call" => {
+                let method = node.field("function").map_or("", |f| match f.kind() {
+                    "attribute" => f.field("attribute").map_or("", |a| ctx.text(a)),
+                    _ => ctx.text(f),
+                });
+                let logs = matches!(
+                    method,
+                    "debug"
+                        | "info"
+                        | "warning"
+                        | "warn"
+                        | "error"
+                        | "exception"
+                        | "critical"
+                        | "log"
+                        | "print"
+                        | "str"
+                        | "repr"
+                        | "format"
+                        | "isinstance"
+                );
+                let passes_alias = node.field("arguments").is_some_and(|arguments| {
+                    arguments
+                        .named_children_vec()
+                        .iter()
+                        .any(|a| ctx.text(*a) == alias)
+                });
+                if passes_alias && !logs {
+                    return true;
+                }
+                stack.extend(node.named_children_vec());
+            }
+            "function_definition" | "lambda" | "class_definition" => {}
+            _ => stack.extend(node.named_children_vec()),
+        }
     }
     false
 }

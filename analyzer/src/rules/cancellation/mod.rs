@@ -9,6 +9,9 @@ mod tests {
 
     #[test]
     fn cancel_swallowed() {
-        insta::assert_snapshot!(check_fixture(Rule::CancelSwallowed, "cancellation/AIO400.py"));
+        insta::assert_snapshot!(check_fixture(
+            Rule::CancelSwallowed,
+            "cancellation/AIO400.py"
+        ));
     }
 }

@@ -12,7 +12,8 @@ declare_rule! {
     /// Checks for `asyncio.run(...)`, `loop.run_until_complete(...)` and `Runner.run(...)`
     /// where an event loop is already running: in a coroutine, and in a callback handed to the
     /// loop (a `lambda` or function passed to `call_soon`, `call_soon_threadsafe`,
-    /// `call_later`, `call_at`, or a task's `add_done_callback`). Module level and
+    /// `call_later`, `call_at`, or a task's `add_done_callback`). In a Jupyter notebook, top-level code of
+    /// a cell counts too: the notebook's loop is already running. Module level and
     /// `if __name__ == "__main__":` are fine.
     ///
     /// ## Why is this bad?
@@ -58,6 +59,15 @@ pub(crate) fn nested_run<'t>(ctx: &RuleContext<'_, 't>, call: Node<'t>, out: &mu
     } else if let Some(scheduler) = scheduling_callback(ctx) {
         (
             format!("inside a callback scheduled with `{scheduler}()`"),
+            None,
+        )
+    } else if ctx.file.kind == crate::source::SourceKind::Notebook
+        && ctx.model.enclosing_function(ctx.scope).is_none()
+        && !matches!(ctx.model.scopes[ctx.scope].kind, ScopeKind::Lambda)
+    {
+        // Jupyter runs every cell inside its own running event loop.
+        (
+            "in a notebook cell: use top-level `await`".to_string(),
             None,
         )
     } else {

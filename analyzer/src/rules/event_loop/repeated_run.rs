@@ -86,11 +86,7 @@ pub(crate) fn repeated_run<'t>(
     }
     let name = ctx.function_name(id);
     // The ancestors from the function's body down to the call.
-    let Some(body_index) = ctx
-        .ancestors
-        .iter()
-        .rposition(|a| a.id() == info.node.id())
-    else {
+    let Some(body_index) = ctx.ancestors.iter().rposition(|a| a.id() == info.node.id()) else {
         return;
     };
     let path = &ctx.ancestors[body_index + 1..];

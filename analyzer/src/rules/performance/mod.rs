@@ -9,6 +9,9 @@ mod tests {
 
     #[test]
     fn sequential_await() {
-        insta::assert_snapshot!(check_fixture(Rule::SequentialAwait, "performance/AIO600.py"));
+        insta::assert_snapshot!(check_fixture(
+            Rule::SequentialAwait,
+            "performance/AIO600.py"
+        ));
     }
 }

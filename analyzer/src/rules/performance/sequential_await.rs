@@ -10,13 +10,15 @@ declare_rule! {
     /// Opt-in (select `AIO600` or `sequential-await`). Checks for loops and comprehensions that
     /// await independent calls one by one: `[await fetch(u) for u in urls]`, or a `for` loop
     /// whose body is simple statements with a single `await` of a call whose arguments use the
-    /// loop variable and nothing computed in the loop (`for u in urls:
-    /// results.append(await fetch(u))`).
+    /// loop variable and nothing computed in the loop, and whose result is collected
+    /// (`for u in urls: results.append(await fetch(u))`, `by_url[u] = await fetch(u)`,
+    /// `total += await size(u)`).
     ///
     /// Not reported: loops that may stop early (`break`, `return`, `continue`), calls whose
     /// arguments change inside the loop (pagination: `page = await fetch(page.next)`), calls
-    /// that do not use the loop variable (`await queue.get()`), `asyncio.sleep`, and methods
-    /// whose order usually matters (`send`, `write`, `put`, `publish`, ...).
+    /// that do not use the loop variable (`await queue.get()`), calls made for their effect
+    /// (a bare `await send(x)`), `asyncio.sleep`, and methods whose order usually matters
+    /// (`send`, `write`, `put`, `publish`, ...).
     ///
     /// ## Why is this bad?
     /// Each iteration waits for the previous call to finish, so ten 100 ms requests take a
@@ -90,7 +92,7 @@ pub(crate) fn sequential_await<'t>(
     }
     let independent = match ctx.model.scopes[ctx.scope].kind {
         ScopeKind::Comprehension { generator: false } => in_comprehension(ctx, await_node, call),
-        ScopeKind::Function(_) => in_for_loop(ctx, call),
+        ScopeKind::Function(_) => collected(ctx, await_node) && in_for_loop(ctx, call),
         _ => false,
     };
     if !independent {
@@ -148,13 +150,44 @@ fn in_comprehension<'t>(ctx: &RuleContext<'_, 't>, await_node: Node<'t>, call: N
     let Some(body) = comprehension.field("body") else {
         return false;
     };
-    let in_body = body.start_byte() <= await_node.start_byte()
-        && await_node.end_byte() <= body.end_byte();
+    let in_body =
+        body.start_byte() <= await_node.start_byte() && await_node.end_byte() <= body.end_byte();
     if !in_body || count_awaits(*comprehension) != 1 {
         return false;
     }
     let targets = clause.field("left").map(names_in).unwrap_or_default();
     uses_only_loop_values(ctx, call, &targets, &[])
+}
+
+/// Whether the awaited result is collected: `results.append(await ...)` (or `add`,
+/// `extend`), `by_key[k] = await ...`, `total += await ...`. A bare `await send(x)` is done for
+/// its effect, where order usually matters.
+fn collected<'t>(ctx: &RuleContext<'_, 't>, await_node: Node<'t>) -> bool {
+    let mut child = await_node;
+    let mut parent = await_node.parent();
+    while let Some(p) = parent.filter(|p| p.kind() == "parenthesized_expression") {
+        child = p;
+        parent = p.parent();
+    }
+    let Some(parent) = parent else {
+        return false;
+    };
+    match parent.kind() {
+        "argument_list" => parent
+            .parent()
+            .and_then(|call| call.field("function"))
+            .filter(|f| f.kind() == "attribute")
+            .and_then(|f| f.field("attribute"))
+            .is_some_and(|m| matches!(ctx.text(m), "append" | "add" | "extend" | "appendleft")),
+        "assignment" => {
+            parent.field("right").is_some_and(|r| r.id() == child.id())
+                && parent
+                    .field("left")
+                    .is_some_and(|l| l.kind() == "subscript")
+        }
+        "augmented_assignment" => parent.field("right").is_some_and(|r| r.id() == child.id()),
+        _ => false,
+    }
 }
 
 /// `for x in xs:` whose body is simple statements with this single await.
@@ -191,10 +224,12 @@ fn in_for_loop<'t>(ctx: &RuleContext<'_, 't>, call: Node<'t>) -> bool {
     // The await itself must be at the statement level (an expression, an assignment's value, or
     // an argument of a call such as `append`), not inside a lambda or conditional expression.
     let path = &ctx.ancestors[block_index + 1..];
-    if path
-        .iter()
-        .any(|a| matches!(a.kind(), "conditional_expression" | "boolean_operator" | "lambda"))
-    {
+    if path.iter().any(|a| {
+        matches!(
+            a.kind(),
+            "conditional_expression" | "boolean_operator" | "lambda"
+        )
+    }) {
         return false;
     }
     let targets = loop_node.field("left").map(names_in).unwrap_or_default();
@@ -272,8 +307,13 @@ fn names_in(pattern: Node<'_>) -> Vec<Node<'_>> {
     while let Some(node) = stack.pop() {
         match node.kind() {
             "identifier" => found.push(node),
-            "pattern_list" | "tuple_pattern" | "list_pattern" | "tuple" | "list"
-            | "parenthesized_expression" | "list_splat_pattern" => {
+            "pattern_list"
+            | "tuple_pattern"
+            | "list_pattern"
+            | "tuple"
+            | "list"
+            | "parenthesized_expression"
+            | "list_splat_pattern" => {
                 stack.extend(node.named_children_vec());
             }
             _ => {}
