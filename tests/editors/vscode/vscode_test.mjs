@@ -117,6 +117,40 @@ async function waitFor(what, predicate, timeout = STEP_TIMEOUT, interval = 250) 
   throw new Error(`timed out after ${timeout} ms waiting for ${what}${last ? ` (last error: ${last.message})` : ""}`);
 }
 
+/** The text of the "aiolint" output channel, as VS Code logs it. */
+function outputChannel() {
+  let text = "";
+  const walk = (dir) => {
+    for (const entry of fs.readdirSync(dir, { withFileTypes: true })) {
+      const file = path.join(dir, entry.name);
+      if (entry.isDirectory()) {
+        walk(file);
+      } else if (/^\d+-aiolint\.log$/.test(entry.name)) {
+        text += fs.readFileSync(file, "utf8");
+      }
+    }
+  };
+  if (logsDir && fs.existsSync(logsDir)) {
+    walk(logsDir);
+  }
+  return text;
+}
+
+/** Runs a command by its title from the Command Palette (F1). */
+async function runCommand(page, title) {
+  const input = page.locator(".quick-input-widget input");
+  await waitFor(`the Command Palette for ${title}`, async () => {
+    if (!(await input.isVisible())) {
+      await page.keyboard.press("F1");
+      await input.waitFor({ state: "visible", timeout: 5_000 });
+    }
+    return true;
+  });
+  await input.fill(`>${title}`);
+  await page.locator(".quick-input-list .monaco-list-row").filter({ hasText: title }).first().waitFor();
+  await page.keyboard.press("Enter");
+}
+
 async function main() {
   for (const [what, file] of [["the .vsix", vsix], ["aiolint", aiolint], ["chromium", chromiumPath], ["code-server", codeServer]]) {
     if (!fs.existsSync(file)) {
@@ -311,6 +345,54 @@ async function main() {
   await page.screenshot({ path: screenshot });
   log(`screenshot: ${screenshot}`);
 
+  // "aiolint: Confirm finding" on the diagnostic under the cursor (the click above put the
+  // cursor there) reaches the server's `aiolint.confirm`, whose answer — a verdict or an error —
+  // is shown in a notification.
+  await runCommand(page, "aiolint: Confirm finding");
+  const confirmToast = page
+    .locator(".notifications-toasts .notification-list-item")
+    .filter({ hasText: /aiolint: (AIO200: |confirming AIO200 failed: )/ });
+  await confirmToast.first().waitFor({ state: "visible" });
+  log(`confirm: ${(await confirmToast.first().innerText()).replace(/\s+/g, " ")}`);
+  await page.screenshot({ path: path.join(artifacts, "vscode-confirm.png") });
+  await page.keyboard.press("Escape");
+
+  // "aiolint: Restart server" starts a new server, which publishes the finding again.
+  await runCommand(page, "aiolint: Restart server");
+  const starts = () => outputChannel().split("\n").filter((line) => line.startsWith("starting ")).length;
+  await waitFor("a second `starting` line in the aiolint output channel", () => starts() >= 2);
+  await waitFor("the Problems panel to show AIO200 after the restart", async () => (await row.count()) > 0);
+  log("restarted; the finding is back");
+
+  // The quick fix from the light bulb menu (Ctrl+.) rewrites the call.
+  await page.locator(".monaco-editor .view-lines").getByText("time.sleep(5)").click();
+  const fixItem = page.locator(".action-widget .monaco-list-row").filter({ hasText: "Replace with" });
+  await waitFor("the quick fix in the Ctrl+. menu", async () => {
+    if (!(await fixItem.count())) {
+      await page.keyboard.press("Control+Period");
+      await fixItem.first().waitFor({ state: "visible", timeout: 5_000 });
+    }
+    return true;
+  });
+  const menu = (await page.locator(".action-widget").innerText()).replace(/\s+/g, " ");
+  log(`code actions: ${menu}`);
+  if (!menu.includes("Disable AIO200 for this line")) {
+    throw new Error("the Ctrl+. menu does not offer \"Disable AIO200 for this line\"");
+  }
+  // The fix is the preferred action, so the menu opens with it focused: Enter applies it.
+  const focused = page.locator(".action-widget .monaco-list-row.focused");
+  const focusedText = await focused.first().innerText();
+  if (!focusedText.includes("Replace with")) {
+    throw new Error(`the Ctrl+. menu opened on ${JSON.stringify(focusedText)}, not on the fix`);
+  }
+  await page.keyboard.press("Enter");
+  await page.locator(".monaco-editor .view-lines").filter({ hasText: "await asyncio.sleep(5)" }).waitFor({ state: "visible" });
+  await page.locator(".monaco-editor .view-lines").filter({ hasText: "import asyncio" }).waitFor({ state: "visible" });
+  // The server re-checks the edited text and withdraws the finding.
+  await waitFor("the Problems panel to drop AIO200", async () => (await row.count()) === 0);
+  log("quick fix applied: `await asyncio.sleep(5)`, and the finding is gone");
+  await page.screenshot({ path: path.join(artifacts, "vscode-fixed.png") });
+
   // A missing executable is reported in a notification, not silently ignored.
   const missing = path.join(tmp, "no-such-dir", "aiolint");
   // Set "aiolint.path" the way a user does, in the Settings editor (a write to settings.json
@@ -332,7 +414,7 @@ async function main() {
   await pathInput.waitFor({ state: "visible" });
   await pathInput.fill(missing);
   await pathInput.press("Tab");
-  const toast = page.locator(".notifications-toasts").filter({ hasText: "was not found" });
+  const toast = page.locator(".notifications-toasts .notification-list-item").filter({ hasText: "was not found" });
   await toast.first().waitFor({ state: "visible" });
   const toastText = await toast.first().innerText();
   log(`notification: ${toastText.replace(/\s+/g, " ")}`);
@@ -349,4 +431,4 @@ try {
 }
 clearTimeout(watchdog);
 await cleanup();
-log("PASS: the extension runs in code-server, the Problems panel shows AIO200, a missing executable is reported");
+log("PASS: the extension runs in code-server: Problems panel shows AIO200, Confirm finding answers, the quick fix applies, a missing executable is reported");
