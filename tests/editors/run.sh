@@ -14,6 +14,11 @@ case $target in /*) ;; *) target=$root/$target ;; esac
 artifacts=$target/editor-artifacts
 mkdir -p "$artifacts"
 export npm_config_audit=false npm_config_fund=false npm_config_update_notifier=false
+# Native modules (keytar, node-pty, spdlog, ...) build against the installed Node's headers;
+# node-gyp would otherwise try to download them, which cannot work here.
+if [ -z "${npm_config_nodedir:-}" ] && [ -f /usr/include/node/node.h ]; then
+  export npm_config_nodedir=/usr
+fi
 
 step() { printf '\n== editors: %s (%ss)\n' "$1" "$SECONDS"; }
 

@@ -16,6 +16,11 @@ cd "$(dirname "$self")"
 
 export npm_config_yes=true         # node-pty's post-install runs `npx node-gyp`
 export npm_config_audit=false npm_config_fund=false npm_config_update_notifier=false
+# Native modules (keytar, node-pty, spdlog, ...) build against the installed Node's headers;
+# node-gyp would otherwise try to download them, which cannot work here.
+if [ -z "${npm_config_nodedir:-}" ] && [ -f /usr/include/node/node.h ]; then
+  export npm_config_nodedir=/usr
+fi
 
 major=$(node -p 'process.versions.node.split(".")[0]')
 [ "$major" = 20 ] || { echo "code-server 4.100 needs node 20, found $(node --version)" >&2; exit 1; }
