@@ -66,7 +66,8 @@ local function run()
   -- The client attaches.
   local client
   vim.wait(timeout, function()
-    for _, c in pairs(vim.lsp.buf_get_clients(buf)) do
+    local attached = vim.lsp.get_clients and vim.lsp.get_clients({ bufnr = buf }) or vim.lsp.buf_get_clients(buf)
+    for _, c in pairs(attached) do
       if c.name == "aiolint" then
         client = c
       end
