@@ -39,7 +39,10 @@ pub(crate) enum OutputFormat {
 }
 
 #[derive(Debug, Args)]
-#[allow(clippy::struct_excessive_bools, reason = "each flag is a command-line switch")]
+#[allow(
+    clippy::struct_excessive_bools,
+    reason = "each flag is a command-line switch"
+)]
 pub(crate) struct CheckArgs {
     /// Files or directories to check (directories are walked, respecting `.gitignore`).
     #[arg(default_value = ".")]
@@ -64,6 +67,16 @@ pub(crate) struct CheckArgs {
     /// Print a count of findings per rule instead of the findings.
     #[arg(long)]
     pub statistics: bool,
+
+    /// Use this configuration file (`aiolint.toml`, or a `pyproject.toml` with
+    /// `[tool.aiolint]`) for every file, instead of the nearest one to each file.
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+
+    /// The Python version to check against: py38 ... py314 (default: the configuration's
+    /// `target-version`, else the lower bound of `requires-python`, else py311).
+    #[arg(long, value_name = "VERSION", value_parser = parse_version)]
+    pub target_version: Option<analyzer::PythonVersion>,
 
     /// Apply the safe fixes and write the files (only when the result still parses); the
     /// findings left are reported as usual.
@@ -151,4 +164,9 @@ fn parse_timeout(text: &str) -> Result<f64, String> {
     } else {
         Err("the timeout must be more than 0 and at most 86400 seconds".to_string())
     }
+}
+
+fn parse_version(text: &str) -> Result<analyzer::PythonVersion, String> {
+    analyzer::PythonVersion::parse(text)
+        .ok_or_else(|| format!("`{text}` is not a supported version: expected py38 ... py314"))
 }

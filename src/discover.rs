@@ -1,12 +1,13 @@
 //! Finding the Python files to check.
 
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use ignore::WalkBuilder;
 
 /// Directories never walked into (they hold environments, caches and build output). A path
 /// given explicitly on the command line is still checked.
-const EXCLUDED_DIRECTORIES: &[&str] = &[
+pub(crate) const EXCLUDED_DIRECTORIES: &[&str] = &[
     ".bzr",
     ".direnv",
     ".eggs",
@@ -45,6 +46,28 @@ pub(crate) struct Discovered {
 /// directories (respecting `.gitignore`, `.ignore` and the excluded directories), in a stable
 /// order without duplicates.
 pub(crate) fn python_files(paths: &[PathBuf]) -> Discovered {
+    let excluded = |entry: &Path, is_dir: bool| {
+        is_dir
+            && entry
+                .file_name()
+                .is_some_and(|name| EXCLUDED_DIRECTORIES.iter().any(|d| name == *d))
+    };
+    walk(paths, Arc::new(excluded), is_python)
+}
+
+/// Decides whether walking skips a file or directory (`true` for a directory).
+pub(crate) type Exclude = Arc<dyn Fn(&Path, bool) -> bool + Send + Sync>;
+
+/// Like [`python_files`], also finding Jupyter notebooks (`.ipynb`), and skipping what
+/// `excluded` says (the configuration's `exclude`/`extend-exclude`) instead of the built-in
+/// list. Explicitly named files are always kept.
+pub(crate) fn python_and_notebook_files(paths: &[PathBuf], excluded: Exclude) -> Discovered {
+    walk(paths, excluded, |path| {
+        is_python(path) || path.extension().is_some_and(|e| e == "ipynb")
+    })
+}
+
+fn walk(paths: &[PathBuf], excluded: Exclude, wanted: fn(&Path) -> bool) -> Discovered {
     let mut found = Discovered::default();
     for path in paths {
         if !path.exists() {
@@ -59,18 +82,18 @@ pub(crate) fn python_files(paths: &[PathBuf]) -> Discovered {
         }
         let walker = WalkBuilder::new(path)
             .require_git(false)
-            .filter_entry(|entry| {
-                let is_dir = entry.file_type().is_some_and(|t| t.is_dir());
-                !(is_dir
-                    && entry.depth() > 0
-                    && EXCLUDED_DIRECTORIES.iter().any(|d| entry.file_name() == *d))
+            .filter_entry({
+                let excluded = excluded.clone();
+                move |entry| {
+                    let is_dir = entry.file_type().is_some_and(|t| t.is_dir());
+                    entry.depth() == 0 || !excluded(entry.path(), is_dir)
+                }
             })
             .build();
         for entry in walker {
             match entry {
                 Ok(entry)
-                    if entry.file_type().is_some_and(|t| t.is_file())
-                        && is_python(entry.path()) =>
+                    if entry.file_type().is_some_and(|t| t.is_file()) && wanted(entry.path()) =>
                 {
                     found.files.push(entry.into_path());
                 }

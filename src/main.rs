@@ -2,8 +2,10 @@
 
 mod args;
 mod commands;
+mod config;
 mod discover;
 mod printer;
+mod project;
 
 use std::process::ExitCode;
 

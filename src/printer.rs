@@ -59,11 +59,11 @@ pub(crate) fn findings(reports: &[FileReport], format: OutputFormat) -> io::Resu
         OutputFormat::Concise => {
             let mut text = String::new();
             for (report, diagnostic) in &sorted {
-                let start = position(&report.file, diagnostic.range.start);
+                let (cell, start) = shown(&report.file, diagnostic.range.start);
                 let _ = writeln!(
                     text,
                     "{}:{}:{}: {} {}",
-                    report.file.path,
+                    located(&report.file.path, cell),
                     start.line,
                     start.column,
                     diagnostic.code(),
@@ -184,15 +184,44 @@ fn position(file: &SourceFile, offset: usize) -> LineColumn {
     file.line_index.line_column(offset, &file.text)
 }
 
+/// Where an offset is shown to the user: in a notebook, the 1-based cell and the line within
+/// that cell; elsewhere, the line of the file.
+fn shown(file: &SourceFile, offset: usize) -> (Option<usize>, LineColumn) {
+    let at = position(file, offset);
+    match file
+        .notebook
+        .as_ref()
+        .and_then(|notebook| notebook.cell_line(at.line - 1))
+    {
+        Some(cell) => (
+            Some(cell.cell),
+            LineColumn {
+                line: cell.line,
+                column: at.column,
+            },
+        ),
+        None => (None, at),
+    }
+}
+
+/// `path`, or `path:cell N` for a notebook cell.
+fn located(path: &str, cell: Option<usize>) -> String {
+    match cell {
+        Some(cell) => format!("{path}:cell {cell}"),
+        None => path.to_string(),
+    }
+}
+
 /// `path:line:col: CODE message`, the source line with the range underlined, and the fix.
 fn text_finding(out: &mut String, file: &SourceFile, diagnostic: &Diagnostic) {
     let start = position(file, diagnostic.range.start);
     let end = position(file, diagnostic.range.end);
+    let (cell, shown_start) = shown(file, diagnostic.range.start);
     let _ = writeln!(
         out,
         "{}:{}:{}: {} {}",
-        file.path,
-        start.line,
+        located(&file.path, cell),
+        shown_start.line,
         start.column,
         diagnostic.code(),
         diagnostic.message
@@ -202,7 +231,7 @@ fn text_finding(out: &mut String, file: &SourceFile, diagnostic: &Diagnostic) {
         return;
     }
     let line_text = file.line_index.line_text(start.line - 1, &file.text);
-    let number = start.line.to_string();
+    let number = shown_start.line.to_string();
     let gutter = " ".repeat(number.len());
     let shown: String = line_text
         .chars()
@@ -234,14 +263,14 @@ fn text_finding(out: &mut String, file: &SourceFile, diagnostic: &Diagnostic) {
     }
     for related in &diagnostic.related {
         let path = related.path.as_deref().unwrap_or(&file.path);
-        let line = position(file, related.range.start).line;
+        let line = related.start.line;
         let _ = writeln!(out, "{gutter} = note: {path}:{line}: {}", related.message);
     }
     out.push('\n');
 }
 
 fn json_range(file: &SourceFile, range: TextRange) -> (LineColumn, LineColumn) {
-    (position(file, range.start), position(file, range.end))
+    (shown(file, range.start).1, shown(file, range.end).1)
 }
 
 /// One finding as the JSON contract of SPEC.md describes it.
@@ -263,12 +292,12 @@ fn json_finding(file: &SourceFile, diagnostic: &Diagnostic) -> Value {
         .related
         .iter()
         .map(|related| {
-            let at = position(file, related.range.start);
+            let at = related.start;
             json!({"path": related.path.as_deref().unwrap_or(&file.path), "line": at.line,
                    "column": at.column, "message": related.message})
         })
         .collect();
-    json!({
+    let mut finding = json!({
         "path": file.path,
         "line": start.line,
         "column": start.column,
@@ -280,7 +309,15 @@ fn json_finding(file: &SourceFile, diagnostic: &Diagnostic) -> Value {
         "message": diagnostic.message,
         "fix": fix,
         "related": related,
-    })
+    });
+    // In a notebook, lines count within the cell named by `cell` (1-based, all cells counted).
+    if let (Some(cell), Some(object)) = (
+        shown(file, diagnostic.range.start).0,
+        finding.as_object_mut(),
+    ) {
+        object.insert("cell".to_string(), json!(cell));
+    }
+    finding
 }
 
 /// `--statistics`: a count per rule, most frequent first.
@@ -346,23 +383,6 @@ pub(crate) fn rule_docs(rules: &[Rule]) -> io::Result<()> {
         text.push('\n');
     }
     emit(&text)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn workflow_command_values_are_escaped_like_the_actions_toolkit_does() {
-        assert_eq!(
-            github_data("50% done\r\nnext: a,b"),
-            "50%25 done%0D%0Anext: a,b"
-        );
-        assert_eq!(
-            github_property("50% done\r\nnext: a,b"),
-            "50%25 done%0D%0Anext%3A a%2Cb"
-        );
-    }
 }
 
 /// `aiolint confirm`: every finding with its verdict, in file order (each report's findings

@@ -502,7 +502,10 @@ fn confirm_command_runs_the_finding_and_republishes_the_evidence() {
     );
     // Not a quick fix: absent when only quick fixes are asked for.
     let quick = code_actions(&mut client, &uri, &diagnostics, Some(&["quickfix"]));
-    assert!(quick.iter().all(|a| a.get("command").is_none()), "{quick:#?}");
+    assert!(
+        quick.iter().all(|a| a.get("command").is_none()),
+        "{quick:#?}"
+    );
 
     let result = client
         .request(

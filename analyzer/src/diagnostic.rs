@@ -1,6 +1,7 @@
 //! Diagnostics: what a rule reports.
 
 use crate::fix::Fix;
+use crate::line_index::LineColumn;
 use crate::rules::Rule;
 use crate::text_range::TextRange;
 
@@ -27,6 +28,8 @@ pub struct Related {
     /// The file, when it is not the diagnostic's own.
     pub path: Option<String>,
     pub range: TextRange,
+    /// Where `range` starts (1-based), computed from the related file's own text.
+    pub start: LineColumn,
     pub message: String,
 }
 

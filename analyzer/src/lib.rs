@@ -4,10 +4,12 @@
 //! The analyzer does no IO: callers hand it source text and settings and get diagnostics back.
 //! No tree-sitter type crosses this API.
 
+mod calls;
 mod config;
 mod diagnostic;
 mod fix;
 mod importer;
+mod index;
 mod known;
 mod line_index;
 mod notebook;
@@ -29,6 +31,7 @@ pub use diagnostic::{Diagnostic, Related, Severity};
 pub use fix::{
     Applicability, Edit, Fix, FixOutcome, MAX_FIX_ROUNDS, apply_fixes, fix_until_stable,
 };
+pub use index::{ModuleName, ModuleSummary, ProjectIndex, module_names, summarize};
 pub use line_index::{LineColumn, LineIndex};
 pub use notebook::{CellLine, Notebook, NotebookError};
 pub use parse::{InputEdit, ParsedModule, Point};
@@ -61,6 +64,26 @@ pub fn check_parsed(
     parsed: &ParsedModule,
     settings: &Settings,
 ) -> Vec<Diagnostic> {
+    check_in_project(
+        file,
+        parsed,
+        &ModuleName::default(),
+        ProjectIndex::empty(),
+        settings,
+    )
+}
+
+/// Checks module `module` of a project: names imported from other modules are resolved
+/// through `index` (built from every module's [`summarize`]), and findings that cross modules
+/// (a coroutine of another module called without `await`, a helper that blocks further down)
+/// are reported.
+pub fn check_in_project(
+    file: &SourceFile,
+    parsed: &ParsedModule,
+    module: &ModuleName,
+    index: &ProjectIndex,
+    settings: &Settings,
+) -> Vec<Diagnostic> {
     if file.kind == SourceKind::Stub {
         return Vec::new();
     }
@@ -76,7 +99,8 @@ pub fn check_parsed(
     } else if let Some(first) = parsed.syntax_errors.first() {
         diagnostics.push(rules::syntax_error(first, text));
     }
-    let (found, suppressions) = rules::check_module(file, parsed.root(), text, settings);
+    let (found, suppressions) =
+        rules::check_module(file, parsed.root(), text, settings, module, index);
     if !suppressions.disable_file {
         diagnostics.extend(found.into_iter().filter(|d| {
             !suppressions.suppresses(file.line_index.line_of(d.range.start), d.code())

@@ -5,8 +5,9 @@ use std::fmt::Write as _;
 use std::path::Path;
 
 use crate::{
-    Diagnostic, Edit, Fix, MAX_FIX_ROUNDS, Rule, RuleSelection, Settings, SourceFile, TextRange,
-    apply_fixes, check_file, parses_cleanly,
+    Diagnostic, Edit, Fix, MAX_FIX_ROUNDS, ModuleName, ParsedModule, ProjectIndex, Rule,
+    RuleSelection, Settings, SourceFile, TextRange, apply_fixes, check_file, check_in_project,
+    module_names, parses_cleanly, summarize,
 };
 
 /// Runs `rule` over `resources/test/fixtures/<path>` and renders its findings and fixes.
@@ -201,6 +202,126 @@ fn map_offset(offset: usize, edits: &[Edit], after_insertions: bool) -> usize {
     offset.saturating_add_signed(delta)
 }
 
+/// Runs `rule` over every `.py` file under the fixture directory `resources/test/fixtures/<dir>`
+/// analysed as one project (module names from the directory layout, a shared index), checks the
+/// `# CODE` markers of every file, and renders the findings with their related locations.
+#[track_caller]
+pub(crate) fn check_project_fixture(rule: Rule, dir: &str) -> String {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("resources/test/fixtures")
+        .join(dir);
+    let mut paths = Vec::new();
+    let mut pending = vec![root.clone()];
+    while let Some(directory) = pending.pop() {
+        let entries = std::fs::read_dir(&directory)
+            .unwrap_or_else(|e| panic!("cannot list {}: {e}", directory.display()));
+        for entry in entries.flatten() {
+            let path = entry.path();
+            if path.is_dir() {
+                pending.push(path);
+            } else if path.extension().is_some_and(|e| e == "py") {
+                paths.push(path);
+            }
+        }
+    }
+    paths.sort();
+    let settings = Settings {
+        rules: RuleSelection::from_selectors(Some(&[rule.code().to_string()]), &[])
+            .expect("rule selects itself"),
+        ..Settings::default()
+    };
+    let files: Vec<(SourceFile, ModuleName, ParsedModule)> = paths
+        .iter()
+        .map(|path| {
+            let text = std::fs::read_to_string(path)
+                .unwrap_or_else(|e| panic!("cannot read {}: {e}", path.display()));
+            let relative = path
+                .strip_prefix(&root)
+                .unwrap_or(path)
+                .display()
+                .to_string();
+            let module = module_names(path, Some(&root), &|p: &Path| p.exists());
+            let parsed = ParsedModule::parse(&text).expect("fixture parses");
+            (SourceFile::new(relative, text), module, parsed)
+        })
+        .collect();
+    let summaries = files
+        .iter()
+        .map(|(file, module, parsed)| {
+            std::sync::Arc::new(summarize(file, parsed, module, &settings))
+        })
+        .collect();
+    let index = ProjectIndex::new(summaries);
+    let mut out = String::new();
+    for (file, module, parsed) in &files {
+        let diagnostics: Vec<_> = check_in_project(file, parsed, module, &index, &settings)
+            .into_iter()
+            .filter(|d| d.rule == rule)
+            .collect();
+        let marked: Vec<usize> = file
+            .text
+            .lines()
+            .enumerate()
+            .filter(|(_, line)| {
+                line.split('#')
+                    .skip(1)
+                    .any(|c| c.trim_start().starts_with(rule.code()))
+            })
+            .map(|(i, _)| i)
+            .collect();
+        let found: Vec<usize> = diagnostics
+            .iter()
+            .map(|d| file.line_index.line_of(d.range.start))
+            .collect();
+        for line in &marked {
+            assert!(
+                found.contains(line),
+                "{}:{}: marked `# {}` but not reported",
+                file.path,
+                line + 1,
+                rule.code()
+            );
+        }
+        for line in &found {
+            assert!(
+                marked.contains(line),
+                "{}:{}: reported but not marked `# {}`",
+                file.path,
+                line + 1,
+                rule.code()
+            );
+        }
+        for d in &diagnostics {
+            let start = file.line_index.line_column(d.range.start, &file.text);
+            let _ = writeln!(
+                out,
+                "{}:{}:{}: {} {}",
+                file.path,
+                start.line,
+                start.column,
+                d.code(),
+                d.message
+            );
+            for related in &d.related {
+                let path = related.path.as_deref().unwrap_or(&file.path);
+                let line = files
+                    .iter()
+                    .find(|(f, _, _)| f.path == path)
+                    .map_or(0, |(f, _, _)| f.line_index.line_of(related.range.start) + 1);
+                let _ = writeln!(out, "    related: {path}:{line}: {}", related.message);
+            }
+            if let Some(fix) = &d.fix {
+                let _ = writeln!(
+                    out,
+                    "    = fix ({}): {}",
+                    fix.applicability.as_str(),
+                    fix.title
+                );
+            }
+        }
+    }
+    out
+}
 
 #[cfg(test)]
 mod tests {

@@ -60,7 +60,11 @@ impl LanguageServer for Server {
     }
 
     async fn execute_command(&self, params: ExecuteCommandParams) -> Result<Option<LSPAny>> {
-        guarded(execute_command::execute_command(Arc::clone(&self.0), params)).await
+        guarded(execute_command::execute_command(
+            Arc::clone(&self.0),
+            params,
+        ))
+        .await
     }
 }
 

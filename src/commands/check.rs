@@ -1,35 +1,42 @@
 //! `aiolint check`: discover files, analyse them in parallel, print the findings.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
+use std::sync::Arc;
 
-use analyzer::{Diagnostic, RuleSelection, Settings, SourceFile, SourceKind, check_file, io_error};
-use rayon::prelude::*;
+use analyzer::{Notebook, Settings, SourceFile, SourceKind, io_error};
 
 use crate::args::CheckArgs;
 use crate::commands::fix;
-use crate::discover::python_files;
+use crate::config;
+use crate::discover::{Discovered, python_and_notebook_files};
 use crate::printer::{self, FileReport};
+use crate::project;
 
 pub(crate) fn run(args: &CheckArgs) -> anyhow::Result<ExitCode> {
-    let rules = RuleSelection::from_selectors(args.select.as_deref(), &args.ignore)?;
-    let settings = Settings {
-        rules,
-        ..Settings::default()
-    };
-    let discovered = python_files(&args.paths);
+    let resolver = config::Resolver::new(
+        args.config.as_deref(),
+        config::Overrides {
+            select: args.select.clone(),
+            ignore: args.ignore.clone(),
+            target_version: args.target_version,
+        },
+    )?;
+    let resolver = Arc::new(resolver);
+    let discovered = discover(&args.paths, &resolver);
+    let groups = settings_groups(&resolver, &discovered.files)?;
     for error in &discovered.errors {
         eprintln!("aiolint: error: {error}");
     }
     if let Some(mode) = fix::Mode::from_args(args) {
+        let settings = groups.first().map(|(s, _)| s.clone()).unwrap_or_default();
         return fix::run(args, mode, &discovered, &settings);
     }
-    let mut reports: Vec<FileReport> = discovered
-        .files
-        .par_iter()
-        .map(|path| check_path(path, &settings))
-        .collect();
-    reports.retain(|r| !r.diagnostics.is_empty());
+    let mut reports = Vec::new();
+    for (settings, files) in &groups {
+        reports.extend(project::check_paths(files, settings));
+    }
+    apply_per_file_ignores(&resolver, &mut reports)?;
     let findings: usize = reports.iter().map(|r| r.diagnostics.len()).sum();
     if args.statistics {
         printer::statistics(&reports)?;
@@ -45,14 +52,49 @@ pub(crate) fn run(args: &CheckArgs) -> anyhow::Result<ExitCode> {
     })
 }
 
-/// Reads and checks one file; unreadable or undecodable files become an `E902` finding.
-fn check_path(path: &Path, settings: &Settings) -> FileReport {
-    let file = match read_source(path) {
-        Ok(file) => file,
-        Err(report) => return report,
-    };
-    let diagnostics: Vec<Diagnostic> = check_file(&file, settings);
-    FileReport { file, diagnostics }
+/// Files under `paths` (`.py`, `.pyi`, `.ipynb`), skipping what each directory's
+/// configuration excludes.
+fn discover(paths: &[PathBuf], resolver: &Arc<config::Resolver>) -> Discovered {
+    let resolver = resolver.clone();
+    python_and_notebook_files(
+        paths,
+        Arc::new(move |path: &Path, is_dir: bool| resolver.is_excluded(path, is_dir)),
+    )
+}
+
+/// The files grouped by the configuration that applies to them, each group with its settings
+/// (every configuration is its own project). Broken configuration files are errors.
+fn settings_groups(
+    resolver: &config::Resolver,
+    files: &[PathBuf],
+) -> anyhow::Result<Vec<(Settings, Vec<PathBuf>)>> {
+    let mut groups: Vec<(PathBuf, Settings, Vec<PathBuf>)> = Vec::new();
+    for file in files {
+        let (config, settings) = resolver.base_settings(file)?;
+        match groups.iter_mut().find(|(c, _, _)| *c == config) {
+            Some((_, _, members)) => members.push(file.clone()),
+            None => groups.push((config, settings, vec![file.clone()])),
+        }
+    }
+    let errors = resolver.errors();
+    if !errors.is_empty() {
+        anyhow::bail!("{}", errors.join("\naiolint: error: "));
+    }
+    Ok(groups.into_iter().map(|(_, s, f)| (s, f)).collect())
+}
+
+/// Drops the findings that a file's `per-file-ignores` entries turn off.
+fn apply_per_file_ignores(
+    resolver: &config::Resolver,
+    reports: &mut [FileReport],
+) -> anyhow::Result<()> {
+    for report in reports {
+        let settings = resolver.settings(Path::new(&report.file.path))?;
+        report
+            .diagnostics
+            .retain(|d| settings.rules.is_enabled(d.rule));
+    }
+    Ok(())
 }
 
 /// Reads one file for checking; an unreadable or undecodable file becomes a report with its
@@ -75,9 +117,22 @@ pub(crate) fn read_source(path: &Path) -> Result<SourceFile, FileReport> {
             ));
         }
     };
+    if path.extension().is_some_and(|e| e == "ipynb") {
+        return read_notebook(display, &text);
+    }
     let mut file = SourceFile::new(display, text);
     if path.extension().is_some_and(|e| e == "pyi") {
         file.kind = SourceKind::Stub;
     }
+    Ok(file)
+}
+
+/// A notebook's code cells as one module; a file that is not a notebook gets an `E902`.
+fn read_notebook(display: String, json: &str) -> Result<SourceFile, FileReport> {
+    let notebook = Notebook::parse(json)
+        .map_err(|error| FileReport::unreadable(display.clone(), io_error(error.to_string())))?;
+    let mut file = SourceFile::new(display, notebook.text.clone());
+    file.kind = SourceKind::Notebook;
+    file.notebook = Some(Arc::new(notebook));
     Ok(file)
 }

@@ -139,6 +139,11 @@ fn fix_path(path: &Path, settings: &Settings, mode: Mode, unsafe_fixes: bool) ->
             diagnostics: Vec::new(),
         });
     }
+    if file.kind == SourceKind::Notebook {
+        // Fixes are not written back into a notebook's JSON: its findings are reported only.
+        let diagnostics = check_file(&file, settings);
+        return unfixed(FileReport { file, diagnostics });
+    }
     let outcome = fix_until_stable(&file, settings, unsafe_fixes);
     let unconverged = !outcome.converged;
     if outcome.text == *file.text {

@@ -1,6 +1,7 @@
 //! `--output-format sarif`: the findings as a SARIF 2.1.0 log, with every rule's documentation
 //! as its help text and fixes as artifact changes.
 
+use std::fmt::Write as _;
 use analyzer::{Diagnostic, Rule, RuleMeta, Severity, SourceFile, TextRange};
 use serde_json::{Value, json};
 
@@ -177,7 +178,7 @@ fn path_uri(path: &str) -> String {
         if byte.is_ascii_alphanumeric() || b"-._~/".contains(&byte) {
             uri.push(char::from(byte));
         } else {
-            uri.push_str(&format!("%{byte:02X}"));
+            let _ = write!(uri, "%{byte:02X}");
         }
     }
     uri

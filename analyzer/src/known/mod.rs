@@ -10,6 +10,8 @@ use toml::{Table, Value};
 #[derive(Debug, Default)]
 pub(crate) struct FunctionSpec {
     pub coroutine: bool,
+    /// Blocks the calling thread (network, disk, subprocess, locks).
+    pub blocking: bool,
     pub consumes: bool,
     pub returns: Option<Returns>,
 }
@@ -33,6 +35,7 @@ pub(crate) enum Enter {
 pub(crate) struct ClassSpec {
     pub bases: Vec<String>,
     pub coroutines: Vec<String>,
+    pub blocking: Vec<String>,
     pub consumes: Vec<String>,
     pub returns: FxHashMap<String, Returns>,
     pub enter: Option<Enter>,
@@ -46,7 +49,11 @@ pub(crate) struct KnownApi {
     classes: FxHashMap<String, ClassSpec>,
 }
 
-const TABLES: &[(&str, &str)] = &[("asyncio.toml", include_str!("asyncio.toml"))];
+const TABLES: &[(&str, &str)] = &[
+    ("asyncio.toml", include_str!("asyncio.toml")),
+    ("blocking.toml", include_str!("blocking.toml")),
+    ("libraries.toml", include_str!("libraries.toml")),
+];
 
 /// Submodules whose public names asyncio re-exports (`asyncio.tasks.sleep` is `asyncio.sleep`).
 const ASYNCIO_SUBMODULES: &[&str] = &[
@@ -98,6 +105,7 @@ impl KnownApi {
             for (name, spec) in functions {
                 let spec = FunctionSpec {
                     coroutine: flag(spec, "coroutine"),
+                    blocking: flag(spec, "blocking"),
                     consumes: flag(spec, "consumes"),
                     returns: spec.get("returns").and_then(returns),
                 };
@@ -109,6 +117,7 @@ impl KnownApi {
                 let class = ClassSpec {
                     bases: strings(spec, "bases"),
                     coroutines: strings(spec, "coroutines"),
+                    blocking: strings(spec, "blocking"),
                     consumes: strings(spec, "consumes"),
                     returns: spec
                         .get("returns")
@@ -123,7 +132,15 @@ impl KnownApi {
                     aenter: spec.get("aenter").and_then(Value::as_str).map(enter),
                     event_loop: flag(spec, "event-loop"),
                 };
-                self.classes.insert(name.clone(), class);
+                let entry = self.classes.entry(name.clone()).or_default();
+                entry.bases.extend(class.bases);
+                entry.coroutines.extend(class.coroutines);
+                entry.blocking.extend(class.blocking);
+                entry.consumes.extend(class.consumes);
+                entry.returns.extend(class.returns);
+                entry.enter = entry.enter.take().or(class.enter);
+                entry.aenter = entry.aenter.take().or(class.aenter);
+                entry.event_loop |= class.event_loop;
             }
         }
     }
@@ -177,6 +194,13 @@ impl KnownApi {
     pub(crate) fn is_coroutine_method(&self, class: &str, method: &str) -> bool {
         self.find_in_mro(class, |c| {
             c.coroutines.iter().any(|m| m == method).then_some(())
+        })
+        .is_some()
+    }
+
+    pub(crate) fn is_blocking_method(&self, class: &str, method: &str) -> bool {
+        self.find_in_mro(class, |c| {
+            c.blocking.iter().any(|m| m == method).then_some(())
         })
         .is_some()
     }
@@ -260,6 +284,9 @@ mod tests {
         assert!(known.is_coroutine_method("asyncio.PriorityQueue", "get"));
         assert!(known.is_event_loop("asyncio.SelectorEventLoop"));
         assert!(!known.is_coroutine_method("asyncio.Queue", "get_nowait"));
+        assert!(known.function("requests.get").is_some_and(|f| f.blocking));
+        assert!(known.is_blocking_method("requests.Session", "post"));
+        assert!(known.is_coroutine_method("aiohttp.ClientResponse", "json"));
     }
 
     #[test]

@@ -28,6 +28,8 @@ registry! {
     MissingAwait => coroutines::missing_await::MissingAwait,   // Pyright reportUnusedCoroutine
     DanglingTask => coroutines::dangling_task::DanglingTask,   // Ruff RUF006
     BlockingSleep => blocking::blocking_sleep::BlockingSleep,  // Ruff ASYNC251
+    BlockingCall => blocking::blocking_call::BlockingCall,     // Ruff ASYNC210-230, ASYNC240
+    BlockingTransitive => blocking::blocking_transitive::BlockingTransitive,
     NestedRun => event_loop::nested_run::NestedRun,
     RepeatedRun => event_loop::repeated_run::RepeatedRun,
     CancelSwallowed => cancellation::cancel_swallowed::CancelSwallowed, // flake8-async ASYNC103/104 (trio)

@@ -61,8 +61,17 @@ impl<'t> RuleContext<'_, 't> {
                 info.is_async && !info.is_generator && self.model.is_plain_method(*id, self.known)
             }
             Value::External(name) => {
-                if self.known.function(name).is_some_and(|f| f.coroutine) {
+                if self.known.function(name).is_some_and(|f| f.coroutine)
+                    || self
+                        .settings
+                        .extra_coroutines
+                        .iter()
+                        .any(|extra| extra == name)
+                {
                     return true;
+                }
+                if let Some((_, function)) = self.model.index.function(name) {
+                    return function.is_async && !function.is_generator && function.plain;
                 }
                 // `asyncio.Queue.get(queue)`: a method called through its class.
                 name.rsplit_once('.').is_some_and(|(class, method)| {
@@ -71,7 +80,15 @@ impl<'t> RuleContext<'_, 't> {
                 })
             }
             Value::ExternalMethod { class, method } => {
+                if let Some((_, function)) = self.model.index.method(class, method) {
+                    return function.is_async && !function.is_generator && function.plain;
+                }
                 self.known.is_coroutine_method(class, method)
+                    || self
+                        .settings
+                        .extra_coroutines
+                        .iter()
+                        .any(|extra| *extra == format!("{class}.{method}"))
             }
             _ => false,
         }
@@ -82,7 +99,10 @@ impl<'t> RuleContext<'_, 't> {
     pub(crate) fn describe(&self, value: &Value, call: Node<'t>) -> String {
         match value {
             Value::Function(id) | Value::BoundMethod(id) => self.function_name(*id),
-            Value::External(name) => name.strip_prefix("builtins.").unwrap_or(name).to_string(),
+            Value::External(name) => match self.model.index.function(name) {
+                Some((_, function)) => function.qualname.clone(),
+                None => name.strip_prefix("builtins.").unwrap_or(name).to_string(),
+            },
             Value::ExternalMethod { class, method } => {
                 format!("{}.{method}", class.rsplit('.').next().unwrap_or(class))
             }
@@ -124,5 +144,43 @@ impl<'t> RuleContext<'_, 't> {
             Value::Unknown
         ) && self.model.binding_count(0, "asyncio") == 0
             && !self.model.scopes[0].star_import
+    }
+
+    /// `text` (which replaces `node`), parenthesized when `node` is the object of an attribute,
+    /// subscript or call, where `await x` would otherwise bind to the wrong part.
+    pub(crate) fn parenthesize_if_needed(&self, node: Node<'_>, text: String) -> String {
+        if self.needs_parens(node) {
+            format!("({text})")
+        } else {
+            text
+        }
+    }
+
+    /// Whether `node` (the node being checked) is the object of an attribute, subscript or
+    /// call, where a replacement starting with `await` needs parentheses.
+    pub(crate) fn needs_parens(&self, node: Node<'_>) -> bool {
+        self.ancestors.last().is_some_and(|parent| {
+            matches!(parent.kind(), "attribute" | "subscript" | "call")
+                && parent
+                    .named_child(0)
+                    .is_some_and(|first| first.id() == node.id())
+        })
+    }
+
+    /// The qualified name of the project function (of this module or another) that `call`
+    /// calls, if it is one.
+    pub(crate) fn project_function(&self, call: Node<'t>) -> Option<String> {
+        let index = self.model.index;
+        match self.callee(call) {
+            Value::Function(id) | Value::BoundMethod(id) => {
+                let qualname = self.model.qualname(id)?;
+                (!self.model.module.is_empty()).then(|| format!("{}.{qualname}", self.model.module))
+            }
+            Value::External(name) => index.function(&name).map(|(module, f)| module.qualified(f)),
+            Value::ExternalMethod { class, method } => index
+                .method(&class, &method)
+                .map(|(module, f)| module.qualified(f)),
+            _ => None,
+        }
     }
 }

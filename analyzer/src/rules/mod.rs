@@ -18,6 +18,7 @@ pub(crate) use context::RuleContext;
 use tree_sitter::Node;
 
 use crate::diagnostic::{Diagnostic, Severity};
+use crate::index::{ModuleName, ProjectIndex};
 use crate::known::KnownApi;
 use crate::semantic::{ScopeId, SemanticModel};
 use crate::settings::Settings;
@@ -85,8 +86,10 @@ pub(crate) fn check_module<'t>(
     root: Node<'t>,
     source: &'t str,
     settings: &Settings,
+    module: &ModuleName,
+    index: &'t ProjectIndex,
 ) -> (Vec<Diagnostic>, Suppressions) {
-    let model = SemanticModel::build(root, source);
+    let model = SemanticModel::build_in(root, source, module, index);
     let mut dispatcher = Dispatcher {
         file,
         source,
@@ -151,6 +154,12 @@ impl<'t> Visitor<'t> for Dispatcher<'_, 't> {
                 }
                 if enabled(Rule::BlockingSleep) {
                     blocking::blocking_sleep::blocking_sleep(&ctx, node, out);
+                }
+                if enabled(Rule::BlockingCall) {
+                    blocking::blocking_call::blocking_call(&ctx, node, out);
+                }
+                if enabled(Rule::BlockingTransitive) {
+                    blocking::blocking_transitive::blocking_transitive(&ctx, node, out);
                 }
                 if enabled(Rule::NestedRun) {
                     event_loop::nested_run::nested_run(&ctx, node, out);

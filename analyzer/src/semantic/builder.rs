@@ -7,6 +7,7 @@ use super::model::{
     AttributeBinding, Binding, BindingKind, ClassId, ClassInfo, FunctionId, FunctionInfo,
     MODULE_SCOPE, Scope, ScopeId, ScopeKind, SemanticModel,
 };
+use crate::index::{ModuleName, ProjectIndex};
 use crate::syntax::NodeExt;
 use crate::syntax::walk::{Descend, Visit, Visitor, walk};
 
@@ -22,10 +23,24 @@ const BRANCHES: &[&str] = &[
 ];
 
 impl<'t> SemanticModel<'t> {
+    /// The model of a file analysed on its own (no module name, no project index).
     pub(crate) fn build(root: Node<'t>, source: &'t str) -> Self {
+        Self::build_in(root, source, &ModuleName::default(), ProjectIndex::empty())
+    }
+
+    /// The model of module `module` of a project described by `index`.
+    pub(crate) fn build_in(
+        root: Node<'t>,
+        source: &'t str,
+        module: &ModuleName,
+        index: &'t ProjectIndex,
+    ) -> Self {
         let mut builder = Builder {
             model: SemanticModel {
                 source,
+                module: module.primary().to_string(),
+                is_package: module.is_package,
+                index,
                 scopes: vec![new_scope(ScopeKind::Module, None)],
                 functions: Vec::new(),
                 classes: Vec::new(),
@@ -345,12 +360,40 @@ impl<'t> Builder<'t> {
                 _ => continue,
             };
             let imported = dotted_text(imported, source);
+            let module_text = self.absolute_module(&module_text);
             let qualified = if module_text.ends_with('.') {
                 format!("{module_text}{imported}")
             } else {
                 format!("{module_text}.{imported}")
             };
             self.bind(scope, bound, BindingKind::Import(qualified));
+        }
+    }
+
+    /// `..sibling` seen from module `pkg.sub.mod` is `pkg.sibling`; absolute names are kept,
+    /// and relative ones that climb above the top package keep their dots (unresolvable).
+    fn absolute_module(&self, module_text: &str) -> String {
+        let level = module_text.chars().take_while(|c| *c == '.').count();
+        if level == 0 || self.model.module.is_empty() {
+            return module_text.to_string();
+        }
+        let mut base: Vec<&str> = self.model.module.split('.').collect();
+        if !self.model.is_package {
+            base.pop();
+        }
+        for _ in 1..level {
+            if base.pop().is_none() {
+                return module_text.to_string();
+            }
+        }
+        if base.is_empty() {
+            return module_text.to_string();
+        }
+        let rest = &module_text[level..];
+        if rest.is_empty() {
+            format!("{}.", base.join("."))
+        } else {
+            format!("{}.{rest}", base.join("."))
         }
     }
 

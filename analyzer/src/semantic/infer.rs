@@ -5,7 +5,7 @@ use std::cell::Cell;
 
 use tree_sitter::Node;
 
-use super::model::{BindingKind, ClassId, FunctionId, Lookup, ScopeId, SemanticModel};
+use super::model::{BindingKind, ClassId, FunctionId, Lookup, ScopeId, ScopeKind, SemanticModel};
 use crate::known::{Enter, KnownApi, Returns};
 use crate::syntax::NodeExt;
 
@@ -71,6 +71,17 @@ impl Value {
             _ => None,
         }
     }
+}
+
+/// What calling (and, if `awaited`, awaiting) a project function gives: its annotated return
+/// class.
+fn project_result(function: &crate::index::FunctionSummary, awaited: bool) -> Value {
+    if function.is_async != awaited || function.is_generator || !function.plain {
+        return Value::Unknown;
+    }
+    function.returns.clone().map_or(Value::Unknown, |class| {
+        Value::Instance(ClassRef::External(class))
+    })
 }
 
 /// The value all of `values` agree on, evaluated lazily: `Unknown` at the first unknown or
@@ -218,6 +229,18 @@ impl<'t> SemanticModel<'t> {
                 self.implicit_first_parameter(*function, *index, known)
             }
             BindingKind::WithItem { value, is_async } => {
+                // `async with session.get(url) as response`: a coroutine-like call used as an
+                // async context manager yields its awaited result.
+                if *is_async
+                    && value.kind() == "call"
+                    && let Some(function) = value.field("function")
+                {
+                    let callee = self.infer_at(function, scope, known, depth);
+                    let awaited = self.call_result(&callee, known, depth, true);
+                    if awaited != Value::Unknown {
+                        return awaited;
+                    }
+                }
                 let manager = self.infer_at(*value, scope, known, depth);
                 self.entered(&manager, *is_async, known)
             }
@@ -335,14 +358,55 @@ impl<'t> SemanticModel<'t> {
                         Value::Unknown
                     };
                 }
-                self.instance_attribute(*class, name, known, depth)
+                let attribute = self.instance_attribute(*class, name, known, depth);
+                if attribute != Value::Unknown {
+                    return attribute;
+                }
+                self.inherited_member(*class, name, known)
             }
-            Value::Instance(ClassRef::External(class)) => Value::ExternalMethod {
-                class: class.clone(),
-                method: name.to_string(),
-            },
+            Value::Instance(ClassRef::External(class)) => {
+                if self.index.class(class).is_some()
+                    && self.index.method(class, name).is_none()
+                    && let Some(kind) = self.index.attribute(class, name)
+                {
+                    return Value::Instance(ClassRef::External(kind.to_string()));
+                }
+                Value::ExternalMethod {
+                    class: class.clone(),
+                    method: name.to_string(),
+                }
+            }
             _ => Value::Unknown,
         }
+    }
+
+    /// `name` on an instance of a class of this file that does not define it itself: looked up
+    /// on the class's bases from other modules (the project index or the bundled API tables).
+    fn inherited_member(&self, class: ClassId, name: &str, known: &KnownApi) -> Value {
+        let info = &self.classes[class];
+        if info.methods.contains_key(name) || info.attributes.contains_key(name) {
+            return Value::Unknown;
+        }
+        let mut found = None;
+        for base in &info.bases {
+            match self.infer(*base, info.parent_scope, known) {
+                Value::External(base) if base == "builtins.object" => {}
+                Value::External(base) => {
+                    let defines = self.index.method(&base, name).is_some()
+                        || known.is_coroutine_method(&base, name)
+                        || known.is_blocking_method(&base, name);
+                    if defines && found.is_none() {
+                        found = Some(Value::ExternalMethod {
+                            class: base,
+                            method: name.to_string(),
+                        });
+                    }
+                }
+                // A base of this file: `class_method` already searched it (or gave up).
+                _ => return Value::Unknown,
+            }
+        }
+        found.unwrap_or(Value::Unknown)
     }
 
     /// A method of `class` or of its bases defined in this file (first match in a simple
@@ -450,9 +514,21 @@ impl<'t> SemanticModel<'t> {
                 if known.class(name).is_some() && !awaited {
                     return Value::Instance(ClassRef::External(name.clone()));
                 }
-                Value::Unknown
+                if let Some((qualified, _)) = self.index.class(name) {
+                    return if awaited {
+                        Value::Unknown
+                    } else {
+                        Value::Instance(ClassRef::External(qualified))
+                    };
+                }
+                self.index
+                    .function(name)
+                    .map_or(Value::Unknown, |(_, f)| project_result(f, awaited))
             }
             Value::ExternalMethod { class, method } => {
+                if let Some((_, f)) = self.index.method(class, method) {
+                    return project_result(f, awaited);
+                }
                 if known.is_coroutine_method(class, method) != awaited {
                     return Value::Unknown;
                 }
@@ -553,5 +629,94 @@ impl<'t> SemanticModel<'t> {
             .collect();
         names.sort_unstable();
         names
+    }
+
+    /// The class an annotation names, as an instance value.
+    pub(crate) fn annotated_type(
+        &self,
+        annotation: Node<'t>,
+        scope: ScopeId,
+        known: &KnownApi,
+    ) -> Value {
+        let steps = Cell::new(MAX_STEPS);
+        self.annotated(
+            annotation,
+            scope,
+            known,
+            Budget {
+                depth: 0,
+                steps: &steps,
+            },
+        )
+    }
+
+    /// The type of instance attribute `name` of a class of this file, as far as it is known.
+    pub(crate) fn instance_attribute_type(
+        &self,
+        class: ClassId,
+        name: &str,
+        known: &KnownApi,
+    ) -> Value {
+        let steps = Cell::new(MAX_STEPS);
+        self.instance_attribute(
+            class,
+            name,
+            known,
+            Budget {
+                depth: 0,
+                steps: &steps,
+            },
+        )
+    }
+
+    /// Every module-level name with what it refers to.
+    pub(crate) fn module_bindings(&self, known: &KnownApi) -> Vec<(&'t str, Value)> {
+        let mut names: Vec<&'t str> = self.scopes[0].bindings.keys().copied().collect();
+        names.sort_unstable();
+        names
+            .into_iter()
+            .map(|name| (name, self.infer_name_from(name, 0, known)))
+            .collect()
+    }
+
+    /// Whether every module-level binding of `name` is an import.
+    pub(crate) fn is_import(&self, name: &str) -> bool {
+        self.scopes[0].bindings.get(name).is_some_and(|bindings| {
+            bindings
+                .iter()
+                .all(|b| matches!(b.kind, BindingKind::Import(_)))
+        })
+    }
+
+    /// A function's name within its module (`fetch`, `Client.fetch`, `main.<locals>.helper`);
+    /// `None` inside lambdas and comprehensions.
+    pub(crate) fn qualname(&self, function: FunctionId) -> Option<String> {
+        let info = &self.functions[function];
+        let mut parts = vec![info.name.to_string()];
+        let mut scope = info.parent_scope;
+        loop {
+            match self.scopes[scope].kind {
+                ScopeKind::Module => break,
+                ScopeKind::Class(class) => {
+                    parts.push(self.classes[class].name.to_string());
+                    scope = self.classes[class].parent_scope;
+                }
+                ScopeKind::Function(outer) => {
+                    parts.push("<locals>".to_string());
+                    parts.push(self.functions[outer].name.to_string());
+                    scope = self.functions[outer].parent_scope;
+                }
+                ScopeKind::Lambda | ScopeKind::Comprehension { .. } => return None,
+            }
+        }
+        parts.reverse();
+        Some(parts.join("."))
+    }
+
+    /// The absolute name of a module-level class of this file (`pkg.mod.Client`).
+    pub(crate) fn class_qualname(&self, class: ClassId) -> Option<String> {
+        let info = &self.classes[class];
+        (info.parent_scope == 0 && !self.module.is_empty())
+            .then(|| format!("{}.{}", self.module, info.name))
     }
 }

@@ -4,6 +4,7 @@ use rustc_hash::{FxHashMap, FxHashSet};
 use tree_sitter::Node;
 
 use super::builtins::is_builtin;
+use crate::index::ProjectIndex;
 
 pub(crate) type ScopeId = usize;
 pub(crate) type FunctionId = usize;
@@ -113,6 +114,11 @@ pub(crate) enum Lookup<'m, 't> {
 #[derive(Debug)]
 pub(crate) struct SemanticModel<'t> {
     pub source: &'t str,
+    /// The module's dotted name (empty when unknown).
+    pub module: String,
+    pub is_package: bool,
+    /// The rest of the project, for names imported from other modules.
+    pub index: &'t ProjectIndex,
     pub scopes: Vec<Scope<'t>>,
     pub functions: Vec<FunctionInfo<'t>>,
     pub classes: Vec<ClassInfo<'t>>,

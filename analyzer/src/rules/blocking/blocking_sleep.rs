@@ -81,18 +81,8 @@ fn fix(ctx: &RuleContext<'_, '_>, call: Node<'_>) -> Option<Fix> {
         }
         None => return None,
     };
-    let needs_parens = ctx.ancestors.last().is_some_and(|parent| {
-        matches!(parent.kind(), "attribute" | "subscript" | "call")
-            && parent
-                .named_child(0)
-                .is_some_and(|first| first.id() == call.id())
-    });
     let replacement = format!("await {asyncio}.sleep{}", arguments.text(ctx.source));
-    let replacement = if needs_parens {
-        format!("({replacement})")
-    } else {
-        replacement
-    };
+    let replacement = ctx.parenthesize_if_needed(call, replacement);
     edits.push(Edit::replace(call.byte_range().into(), replacement));
     Some(Fix::safe("Replace with `await asyncio.sleep(...)`", edits))
 }

@@ -93,12 +93,7 @@ pub(crate) fn missing_await<'t>(
 
 /// `await call`, parenthesized when the call is the object of an attribute, subscript or call.
 fn insert_await(ctx: &RuleContext<'_, '_>, call: Node<'_>) -> Fix {
-    let needs_parens = ctx.ancestors.last().is_some_and(|parent| {
-        matches!(parent.kind(), "attribute" | "subscript" | "call")
-            && parent
-                .named_child(0)
-                .is_some_and(|first| first.id() == call.id())
-    });
+    let needs_parens = ctx.needs_parens(call);
     let edits = if needs_parens {
         vec![
             Edit::insert(call.start_byte(), "(await "),

@@ -6,7 +6,12 @@ pub(crate) mod missing_await;
 #[cfg(test)]
 mod tests {
     use crate::rules::Rule;
-    use crate::test_support::check_fixture;
+    use crate::test_support::{check_fixture, check_project_fixture};
+
+    #[test]
+    fn missing_await_across_modules() {
+        insta::assert_snapshot!(check_project_fixture(Rule::MissingAwait, "project"));
+    }
 
     #[test]
     fn missing_await() {

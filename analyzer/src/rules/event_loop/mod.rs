@@ -6,7 +6,12 @@ pub(crate) mod repeated_run;
 #[cfg(test)]
 mod tests {
     use crate::rules::Rule;
-    use crate::test_support::check_fixture;
+    use crate::test_support::{check_fixture, check_project_fixture};
+
+    #[test]
+    fn nested_run_through_helpers() {
+        insta::assert_snapshot!(check_project_fixture(Rule::NestedRun, "project"));
+    }
 
     #[test]
     fn repeated_run() {

@@ -1,6 +1,7 @@
 use tree_sitter::Node;
 
-use crate::diagnostic::Diagnostic;
+use crate::calls::{self, loop_runner};
+use crate::diagnostic::{Diagnostic, Related};
 use crate::fix::{Edit, Fix};
 use crate::rules::usage::parent_skipping_parens;
 use crate::rules::{Rule, RuleContext, declare_rule};
@@ -43,12 +44,10 @@ declare_rule! {
     }
 }
 
-/// Loop methods that run their callback on the loop's thread while it is running.
-const LOOP_CALLBACKS: &[&str] = &["call_soon", "call_soon_threadsafe", "call_later", "call_at"];
-
 /// AIO300
 pub(crate) fn nested_run<'t>(ctx: &RuleContext<'_, 't>, call: Node<'t>, out: &mut Vec<Diagnostic>) {
-    let Some(runner) = loop_runner(ctx, call) else {
+    let Some(runner) = loop_runner(ctx.model, call, ctx.scope, ctx.known) else {
+        through_helper(ctx, call, out);
         return;
     };
     let (place, fix) = if let Some(coroutine) = ctx.enclosing_coroutine() {
@@ -77,25 +76,33 @@ pub(crate) fn nested_run<'t>(ctx: &RuleContext<'_, 't>, call: Node<'t>, out: &mu
     out.push(Diagnostic::new(Rule::NestedRun, call.byte_range().into(), message).with_fix(fix));
 }
 
-/// Which loop-starting API `call` is, if any.
-fn loop_runner(ctx: &RuleContext<'_, '_>, call: Node<'_>) -> Option<&'static str> {
-    match ctx.callee(call) {
-        Value::External(name) if name == "asyncio.run" => Some("asyncio.run()"),
-        Value::ExternalMethod { class, method } => match method.as_str() {
-            "run_until_complete" if ctx.known.is_event_loop(&class) => {
-                Some("loop.run_until_complete()")
-            }
-            "run" if class == "asyncio.Runner" => Some("Runner.run()"),
-            _ => None,
-        },
-        Value::Unknown => {
-            let function = call.field("function").filter(|f| f.kind() == "attribute")?;
-            // Only event loops have `run_until_complete`.
-            (function.field("attribute").map(|a| ctx.text(a)) == Some("run_until_complete"))
-                .then_some("loop.run_until_complete()")
-        }
-        _ => None,
-    }
+/// A coroutine calling a project sync function that starts an event loop, directly or through
+/// further sync calls: reported at the call, with the chain.
+fn through_helper<'t>(ctx: &RuleContext<'_, 't>, call: Node<'t>, out: &mut Vec<Diagnostic>) {
+    let Some(coroutine) = ctx.enclosing_coroutine() else {
+        return;
+    };
+    let Some(callee) = ctx.project_function(call) else {
+        return;
+    };
+    let Some(chain) = ctx.model.index.runs_loop(&callee) else {
+        return;
+    };
+    let Some(sink) = chain.last() else { return };
+    let first = chain.steps.first().map_or("", |s| s.display.as_str());
+    let message = format!(
+        "`{first}()` starts an event loop while one is running (inside coroutine `{}`): {}",
+        ctx.function_name(coroutine),
+        chain.describe()
+    );
+    let mut diagnostic = Diagnostic::new(Rule::NestedRun, call.byte_range().into(), message);
+    diagnostic.related.push(Related {
+        path: (sink.path != ctx.file.path).then(|| sink.path.clone()),
+        range: sink.range,
+        start: sink.start,
+        message: format!("`{}` is called here", chain.sink),
+    });
+    out.push(diagnostic);
 }
 
 /// The scheduling method when the current code is the body of a lambda or a plain function
@@ -139,7 +146,7 @@ fn scheduler_receiving<'t>(
         .field("function")
         .filter(|f| f.kind() == "attribute")?;
     let method = ctx.text(function.field("attribute")?);
-    if let Some(found) = LOOP_CALLBACKS.iter().find(|m| **m == method) {
+    if let Some(found) = calls::LOOP_CALLBACKS.iter().find(|m| **m == method) {
         return Some(found);
     }
     if method == "add_done_callback" {
@@ -170,18 +177,8 @@ fn await_instead(ctx: &RuleContext<'_, '_>, call: Node<'_>, runner: &str) -> Opt
     ) {
         return None;
     }
-    let needs_parens = ctx.ancestors.last().is_some_and(|parent| {
-        matches!(parent.kind(), "attribute" | "subscript" | "call")
-            && parent
-                .named_child(0)
-                .is_some_and(|first| first.id() == call.id())
-    });
     let awaited = format!("await {}", argument.text(ctx.source));
-    let replacement = if needs_parens {
-        format!("({awaited})")
-    } else {
-        awaited
-    };
+    let replacement = ctx.parenthesize_if_needed(call, awaited);
     Some(Fix::safe(
         "Replace `asyncio.run(x)` with `await x`",
         vec![Edit::replace(call.byte_range().into(), replacement)],

@@ -1,0 +1,309 @@
+//! Module summaries: what other modules need to know about a file, built from its semantic
+//! model in one walk and owned (no syntax tree references).
+
+use rustc_hash::FxHashMap;
+use tree_sitter::Node;
+
+use super::ModuleName;
+use crate::calls::{blocking_call, loop_runner};
+use crate::known::KnownApi;
+use crate::line_index::LineColumn;
+use crate::parse::ParsedModule;
+use crate::semantic::{ClassRef, FunctionId, ScopeId, SemanticModel, Value};
+use crate::settings::Settings;
+use crate::source::SourceFile;
+use crate::syntax::walk::{Descend, Visit, Visitor, walk};
+use crate::text_range::TextRange;
+
+/// A call or blocking operation at a place in a module.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) struct Site {
+    /// What happens there, for messages (`time.sleep()`, `requests.get()`).
+    pub description: String,
+    pub range: TextRange,
+    pub start: LineColumn,
+}
+
+/// A call from one function to another by qualified name.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) struct CallSite {
+    pub target: String,
+    pub range: TextRange,
+    pub start: LineColumn,
+}
+
+#[derive(Clone, Debug, Default)]
+pub(crate) struct FunctionSummary {
+    /// Name within the module: `fetch`, `Client.fetch`, `main.<locals>.helper`.
+    pub qualname: String,
+    pub is_async: bool,
+    pub is_generator: bool,
+    /// Decorators (if any) keep it a plain function.
+    pub plain: bool,
+    /// The class named by the return annotation, qualified.
+    pub returns: Option<String>,
+    /// Direct blocking calls in the body (nested functions excluded).
+    pub blocking: Vec<Site>,
+    /// Direct calls that start an event loop.
+    pub runs_loop: Vec<Site>,
+    /// Calls to other functions, by qualified name.
+    pub calls: Vec<CallSite>,
+}
+
+#[derive(Clone, Debug, Default)]
+pub(crate) struct ClassSummary {
+    pub name: String,
+    /// Qualified names of the bases.
+    pub bases: Vec<String>,
+    /// Method name to index into [`ModuleSummary::functions`].
+    pub methods: FxHashMap<String, usize>,
+    /// Instance attribute name to the qualified class of its value.
+    pub attributes: FxHashMap<String, String>,
+}
+
+/// What the project index keeps of one module.
+#[derive(Clone, Debug, Default)]
+pub struct ModuleSummary {
+    /// The preferred dotted name.
+    pub(crate) name: String,
+    /// Every dotted name the module can be imported as.
+    pub(crate) names: Vec<String>,
+    /// The file's path as given.
+    pub(crate) path: String,
+    /// Module-level names bound by imports, to absolute dotted names.
+    pub(crate) imports: FxHashMap<String, String>,
+    pub(crate) functions: Vec<FunctionSummary>,
+    /// Module-level functions by name.
+    top_level: FxHashMap<String, usize>,
+    pub(crate) classes: FxHashMap<String, ClassSummary>,
+    /// Module-level variables holding instances, to the qualified class.
+    pub(crate) variables: FxHashMap<String, String>,
+}
+
+impl ModuleSummary {
+    pub(crate) fn function(&self, name: &str) -> Option<&FunctionSummary> {
+        self.top_level
+            .get(name)
+            .and_then(|&i| self.functions.get(i))
+    }
+
+    /// The qualified name of one of this module's functions.
+    pub(crate) fn qualified(&self, function: &FunctionSummary) -> String {
+        format!("{}.{}", self.name, function.qualname)
+    }
+
+    pub fn path(&self) -> &str {
+        &self.path
+    }
+}
+
+/// Summarizes a parsed file for the project index.
+pub fn summarize(
+    file: &SourceFile,
+    parsed: &ParsedModule,
+    module: &ModuleName,
+    settings: &Settings,
+) -> ModuleSummary {
+    let source: &str = &file.text;
+    let root = parsed.root();
+    let model = SemanticModel::build_in(root, source, module, crate::index::ProjectIndex::empty());
+    let known = KnownApi::get();
+    let mut summary = ModuleSummary {
+        name: module.primary().to_string(),
+        names: module.names.clone(),
+        path: file.path.clone(),
+        ..ModuleSummary::default()
+    };
+    // Every function gets a summary slot, in model order.
+    let mut slots: FxHashMap<FunctionId, usize> = FxHashMap::default();
+    for id in 0..model.functions.len() {
+        let Some(qualname) = model.qualname(id) else {
+            continue;
+        };
+        let info = &model.functions[id];
+        let returns = info
+            .node
+            .child_by_field_name("return_type")
+            .and_then(|annotation| {
+                qualified_class(
+                    &model,
+                    model.annotated_type(annotation, info.parent_scope, known),
+                )
+            });
+        slots.insert(id, summary.functions.len());
+        summary.functions.push(FunctionSummary {
+            qualname,
+            is_async: info.is_async,
+            is_generator: info.is_generator,
+            plain: model.is_plain_method(id, known),
+            returns,
+            ..FunctionSummary::default()
+        });
+    }
+    for (class_id, class) in model.classes.iter().enumerate() {
+        if class.parent_scope != 0 {
+            continue;
+        }
+        let bases = class
+            .bases
+            .iter()
+            .filter_map(|base| match model.infer(*base, class.parent_scope, known) {
+                Value::Class(id) => model.class_qualname(id),
+                Value::External(name) => Some(name),
+                _ => None,
+            })
+            .collect::<Vec<_>>();
+        let bases = if bases.len() == class.bases.len() {
+            bases
+        } else {
+            vec!["<unknown>".to_string()]
+        };
+        let methods = class
+            .methods
+            .iter()
+            .filter_map(|(name, ids)| Some(((*name).to_string(), *slots.get(ids.last()?)?)))
+            .collect();
+        let attributes = class
+            .attributes
+            .keys()
+            .filter_map(|name| {
+                let value = model.instance_attribute_type(class_id, name, known);
+                Some(((*name).to_string(), qualified_class(&model, value)?))
+            })
+            .collect();
+        summary.classes.insert(
+            class.name.to_string(),
+            ClassSummary {
+                name: class.name.to_string(),
+                bases,
+                methods,
+                attributes,
+            },
+        );
+    }
+    for (name, value) in model.module_bindings(known) {
+        match value {
+            Value::External(target) if model.is_import(name) => {
+                summary.imports.insert(name.to_string(), target);
+            }
+            Value::Function(id) => {
+                if let Some(&slot) = slots.get(&id) {
+                    summary.top_level.insert(name.to_string(), slot);
+                }
+            }
+            Value::Instance(_) => {
+                if let Some(class) = qualified_class(&model, value) {
+                    summary.variables.insert(name.to_string(), class);
+                }
+            }
+            _ => {}
+        }
+    }
+    let mut collector = CallCollector {
+        file,
+        model: &model,
+        known,
+        settings,
+        slots: &slots,
+        summary: &mut summary,
+        scopes: Vec::new(),
+    };
+    walk(root, &mut collector);
+    summary
+}
+
+/// The qualified class name of an instance value.
+fn qualified_class(model: &SemanticModel<'_>, value: Value) -> Option<String> {
+    match value {
+        Value::Instance(ClassRef::External(name)) => Some(name),
+        Value::Instance(ClassRef::Local(id)) => model.class_qualname(id),
+        _ => None,
+    }
+}
+
+/// Records each function's direct calls, blocking calls and loop starts.
+struct CallCollector<'a, 't> {
+    file: &'a SourceFile,
+    model: &'a SemanticModel<'t>,
+    known: &'static KnownApi,
+    settings: &'a Settings,
+    slots: &'a FxHashMap<FunctionId, usize>,
+    summary: &'a mut ModuleSummary,
+    scopes: Vec<ScopeId>,
+}
+
+impl<'t> Visitor<'t> for CallCollector<'_, 't> {
+    fn enter(&mut self, visit: &Visit<'_, 't>) -> Descend {
+        let scope = match (visit.ancestors.last(), self.scopes.last()) {
+            (Some(&parent), Some(&parent_scope)) => {
+                self.model.child_scope(parent, parent_scope, visit.field)
+            }
+            _ => 0,
+        };
+        self.scopes.push(scope);
+        if visit.node.is_error() {
+            return Descend::No;
+        }
+        if visit.node.kind() == "call" {
+            self.call(visit.node, scope);
+        }
+        Descend::Yes
+    }
+
+    fn leave(&mut self, _node: Node<'t>) {
+        self.scopes.pop();
+    }
+}
+
+impl<'t> CallCollector<'_, 't> {
+    fn call(&mut self, call: Node<'t>, scope: ScopeId) {
+        let Some(function) = self.model.enclosing_function(scope) else {
+            return;
+        };
+        let Some(&slot) = self.slots.get(&function) else {
+            return;
+        };
+        let range = TextRange::from(call.byte_range());
+        let start = self
+            .file
+            .line_index
+            .line_column(range.start, &self.file.text);
+        let entry = &mut self.summary.functions[slot];
+        if let Some(description) = blocking_call(self.model, call, scope, self.known, self.settings)
+        {
+            entry.blocking.push(Site {
+                description,
+                range,
+                start,
+            });
+            return;
+        }
+        if let Some(runner) = loop_runner(self.model, call, scope, self.known) {
+            entry.runs_loop.push(Site {
+                description: runner.to_string(),
+                range,
+                start,
+            });
+            return;
+        }
+        let Some(callee) = call.child_by_field_name("function") else {
+            return;
+        };
+        let target = match self.model.infer(callee, scope, self.known) {
+            Value::Function(id) | Value::BoundMethod(id) => self
+                .model
+                .qualname(id)
+                .map(|q| format!("{}.{q}", self.summary.name)),
+            Value::External(name) if !name.starts_with("builtins.") => Some(name),
+            Value::ExternalMethod { class, method } => Some(format!("{class}.{method}")),
+            _ => None,
+        };
+        if let Some(target) = target {
+            self.summary.functions[slot].calls.push(CallSite {
+                target,
+                range,
+                start,
+            });
+        }
+    }
+}
