@@ -15,7 +15,8 @@ declare_rule! {
     /// - `raise StopIteration` in `__anext__` or in an async generator;
     /// - `with` on an object that only supports `async with`: `asyncio.Lock`, `Semaphore`,
     ///   `Condition`, `Barrier`, `timeout()`, `TaskGroup`, `Server`, `aiohttp.ClientSession`,
-    ///   and classes of the file that define `__aenter__` but no `__enter__`.
+    ///   and classes of the file that define `__aenter__` but no `__enter__` (not inside
+    ///   `with pytest.raises(...)`, where a test expects the failure).
     ///
     /// ## Why is this bad?
     /// `async with` awaits what `__aenter__`/`__aexit__` return and `async for` awaits what
@@ -267,7 +268,7 @@ pub(crate) fn async_protocol_with<'t>(
     with: Node<'t>,
     out: &mut Vec<Diagnostic>,
 ) {
-    if with.child(0).is_some_and(|c| c.kind() == "async") {
+    if with.child(0).is_some_and(|c| c.kind() == "async") || super::expects_failure(ctx) {
         return;
     }
     let Some(clause) = with

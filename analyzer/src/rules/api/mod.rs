@@ -5,6 +5,33 @@ pub(crate) mod await_outside_async;
 pub(crate) mod deprecated_api;
 pub(crate) mod unknown_api;
 
+use crate::rules::RuleContext;
+use crate::syntax::NodeExt;
+
+/// Whether the current node runs inside `with pytest.raises(...)` (or `self.assertRaises`): a
+/// test that expects the failure these rules predict.
+pub(crate) fn expects_failure(ctx: &RuleContext<'_, '_>) -> bool {
+    ctx.ancestors
+        .iter()
+        .filter(|a| a.kind() == "with_statement")
+        .flat_map(NodeExt::named_children_vec)
+        .filter(|clause| clause.kind() == "with_clause")
+        .flat_map(|clause| clause.named_children_vec())
+        .filter_map(|item| {
+            let mut value = item.field("value")?;
+            if value.kind() == "as_pattern" {
+                value = value.named_child(0)?;
+            }
+            value.field("function")
+        })
+        .any(|function| {
+            ctx.infer(function).external() == Some("pytest.raises")
+                || function
+                    .field("attribute")
+                    .is_some_and(|a| ctx.text(a).starts_with("assertRaises"))
+        })
+}
+
 #[cfg(test)]
 mod tests {
     use crate::rules::Rule;

@@ -18,7 +18,8 @@ declare_rule! {
     /// watchers in 3.14). Every import form counts: `import asyncio as aio` then `aio.X`, and
     /// `from asyncio import X`. Names used under a version or `hasattr` check, in a `try` that
     /// catches `ImportError`/`AttributeError`, or only in annotations (for version
-    /// differences) are fine. Private names (`asyncio._x`) are not checked.
+    /// differences) are fine, and so is code under `with pytest.raises(...)`. Private names
+    /// (`asyncio._x`) are not checked.
     ///
     /// The names per version come from `dir(asyncio)` of `CPython` 3.8 to 3.13 and the 3.14
     /// documentation (see `analyzer/src/known/asyncio_api.toml`).
@@ -225,6 +226,7 @@ fn check_name<'t>(
         || REPORTED_ELSEWHERE.contains(&text)
         || names.exists_in(text, target)
         || guarded(ctx)
+        || super::expects_failure(ctx)
     {
         return;
     }
