@@ -208,3 +208,31 @@ pub(crate) fn deprecated_api_decorator<'t>(
         message,
     ));
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::{PythonVersion, RuleSelection, Settings, SourceFile, check_file};
+
+    fn lines(source: &str, target: &str) -> Vec<usize> {
+        let settings = Settings {
+            rules: RuleSelection::from_selectors(Some(&["AIO501".into()]), &[])
+                .expect("AIO501 exists"),
+            target_version: PythonVersion::parse(target).expect("a valid version"),
+            ..Settings::default()
+        };
+        let file = SourceFile::new("t.py", source);
+        check_file(&file, &settings)
+            .iter()
+            .map(|d| file.line_index.line_of(d.range.start) + 1)
+            .collect()
+    }
+
+    /// Outside a coroutine, `get_event_loop()` is reported only where it raises without a
+    /// loop: Python 3.14 and later.
+    #[test]
+    fn get_event_loop_outside_a_coroutine_depends_on_the_target() {
+        let source = "import asyncio\n\nloop = asyncio.get_event_loop()\n\nasync def f():\n    return asyncio.get_event_loop()\n";
+        assert_eq!(lines(source, "py313"), [6]);
+        assert_eq!(lines(source, "py314"), [3, 6]);
+    }
+}
