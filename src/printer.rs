@@ -71,7 +71,7 @@ pub(crate) fn findings(reports: &[FileReport], format: OutputFormat) -> io::Resu
                 );
             }
             text.push_str(&summary(sorted.len()));
-            text.push_str(&fixable_hint(sorted.iter().map(|(_, d)| *d)));
+            text.push_str(&fixable_hint(fixable_candidates(&sorted)));
             text
         }
         OutputFormat::Text => {
@@ -80,7 +80,7 @@ pub(crate) fn findings(reports: &[FileReport], format: OutputFormat) -> io::Resu
                 text_finding(&mut text, &report.file, diagnostic);
             }
             text.push_str(&summary(sorted.len()));
-            text.push_str(&fixable_hint(sorted.iter().map(|(_, d)| *d)));
+            text.push_str(&fixable_hint(fixable_candidates(&sorted)));
             text
         }
         OutputFormat::Sarif => {
@@ -170,6 +170,16 @@ pub(crate) fn diffs(files: &[(&str, &str, &str)]) -> io::Result<()> {
         );
     }
     emit(&text)
+}
+
+/// The findings `--fix` could fix: not those in notebooks, which are never rewritten.
+fn fixable_candidates<'a>(
+    sorted: &'a [(&'a FileReport, &'a Diagnostic)],
+) -> impl Iterator<Item = &'a Diagnostic> {
+    sorted
+        .iter()
+        .filter(|(report, _)| report.file.notebook.is_none())
+        .map(|(_, diagnostic)| *diagnostic)
 }
 
 fn summary(count: usize) -> String {
@@ -359,7 +369,12 @@ pub(crate) fn statistics(reports: &[FileReport]) -> io::Result<()> {
         );
     }
     text.push_str(&summary(counts.iter().map(|(_, n)| n).sum()));
-    text.push_str(&fixable_hint(reports.iter().flat_map(|r| &r.diagnostics)));
+    text.push_str(&fixable_hint(
+        reports
+            .iter()
+            .filter(|r| r.file.notebook.is_none())
+            .flat_map(|r| &r.diagnostics),
+    ));
     emit(&text)
 }
 

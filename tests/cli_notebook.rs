@@ -57,6 +57,8 @@ fn text_output_names_the_cell() {
     );
     // The source line shown is the cell's, numbered within the cell.
     assert!(text.contains("2 |     time.sleep(1)"), "{text}");
+    // `--fix` never rewrites notebooks, so their fixes are not counted as fixable.
+    assert!(!text.contains("fixable with `--fix`"), "{text}");
     let concise = aiolint(
         &root(),
         &[
