@@ -205,6 +205,9 @@ impl<'t> Visitor<'t> for Dispatcher<'_, 't> {
             "import_from_statement" if enabled(Rule::UnknownApi) => {
                 api::unknown_api::unknown_api_import(&ctx, node, out);
             }
+            "yield" if enabled(Rule::DeprecatedApi) => {
+                api::deprecated_api::deprecated_api_yield(&ctx, node, out);
+            }
             "decorator" if enabled(Rule::DeprecatedApi) => {
                 api::deprecated_api::deprecated_api_decorator(&ctx, node, out);
             }

@@ -12,7 +12,9 @@ declare_rule! {
     /// - `asyncio.get_event_loop()` in a coroutine (use `asyncio.get_running_loop()`), and
     ///   outside a coroutine when the target is Python 3.14+, where it raises `RuntimeError`
     ///   if no event loop is set;
-    /// - `@asyncio.coroutine` generator-based coroutines (deprecated in 3.8, removed in 3.11);
+    /// - `@asyncio.coroutine` generator-based coroutines (deprecated in 3.8, removed in 3.11),
+    ///   and plain generators that `yield from` a coroutine (`yield from asyncio.sleep(1)`),
+    ///   which raises `TypeError` without the decorator;
     /// - the `loop=` keyword argument of asyncio's high-level API (`sleep`, `gather`,
     ///   `wait_for`, `Queue`, `Lock`, `open_connection`, ...), deprecated in 3.8 and removed
     ///   in 3.10.
@@ -205,6 +207,54 @@ pub(crate) fn deprecated_api_decorator<'t>(
     out.push(Diagnostic::new(
         Rule::DeprecatedApi,
         decorator.byte_range().into(),
+        message,
+    ));
+}
+
+/// AIO501 on `yield from <coroutine call>` in a plain generator: a generator-based coroutine
+/// without the (removed) `@asyncio.coroutine`.
+pub(crate) fn deprecated_api_yield<'t>(
+    ctx: &RuleContext<'_, 't>,
+    yield_node: Node<'t>,
+    out: &mut Vec<Diagnostic>,
+) {
+    if !yield_node.is_named()
+        || !yield_node
+            .children(&mut yield_node.walk())
+            .any(|c| c.kind() == "from")
+    {
+        return;
+    }
+    let Some(call) = yield_node
+        .named_child(0)
+        .map(NodeExt::unparenthesized)
+        .filter(|c| c.kind() == "call")
+    else {
+        return;
+    };
+    let Some(function) = ctx.model.enclosing_function(ctx.scope) else {
+        return;
+    };
+    let info = &ctx.model.functions[function];
+    let decorated = info.decorators.iter().any(|decorator| {
+        matches!(
+            ctx.model
+                .infer(*decorator, info.parent_scope, ctx.known)
+                .external(),
+            Some("asyncio.coroutine" | "types.coroutine")
+        )
+    });
+    if info.is_async || decorated || !ctx.is_coroutine_function(&ctx.callee(call)) {
+        return;
+    }
+    let message = format!(
+        "generator `{}` uses `yield from` on coroutine `{}`, which raises `TypeError` in a plain generator (generator-based coroutines are gone since Python 3.11); use `async def` and `await`",
+        ctx.function_name(function),
+        ctx.describe(&ctx.callee(call), call)
+    );
+    out.push(Diagnostic::new(
+        Rule::DeprecatedApi,
+        yield_node.byte_range().into(),
         message,
     ));
 }
