@@ -4,6 +4,7 @@
 //! cost is linear in the number of call edges.
 
 use std::collections::VecDeque;
+use std::sync::Arc;
 
 use rustc_hash::FxHashMap;
 
@@ -24,37 +25,98 @@ pub(crate) struct Step {
     pub start: LineColumn,
 }
 
-/// Why a function may block: the functions from it down to the one that makes the blocking
-/// call, and that call.
+/// How many steps of a chain messages show before eliding the middle.
+const SHOWN_STEPS: usize = 4;
+
+/// One function's fact: its own step, the next function down the chain (none when it makes
+/// the blocking call itself), the chain's length from here, and the sink it ends in.
+#[derive(Clone, Debug)]
+pub(crate) struct Link {
+    step: Step,
+    next: Option<String>,
+    depth: usize,
+    sink: Arc<(Step, String)>,
+}
+
+/// The facts of every project sync function, one link each, so deep chains cost linear space.
+#[derive(Debug, Default)]
+pub(crate) struct Facts {
+    links: FxHashMap<String, Link>,
+}
+
+/// Why a function may block: the first steps from it, how many are elided, the function that
+/// makes the blocking call, and that call.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub(crate) struct Chain {
     pub steps: Vec<Step>,
+    pub elided: usize,
+    pub last: Step,
     /// The blocking call (`time.sleep()`).
     pub sink: String,
 }
 
 impl Chain {
-    /// `load_config -> read_disk -> time.sleep()`.
+    /// `load_config -> read_disk -> time.sleep()`, with the middle of long chains elided.
     pub(crate) fn describe(&self) -> String {
-        let mut parts: Vec<&str> = self.steps.iter().map(|s| s.display.as_str()).collect();
-        parts.push(&self.sink);
+        let mut parts: Vec<String> = self.steps.iter().map(|s| s.display.clone()).collect();
+        if self.elided > 0 {
+            parts.push(format!("... ({} more)", self.elided));
+        }
+        if self
+            .steps
+            .last()
+            .is_none_or(|s| s.function != self.last.function)
+        {
+            parts.push(self.last.display.clone());
+        }
+        parts.push(self.sink.clone());
         parts.join(" -> ")
     }
 
     /// The step that makes the blocking call.
     pub(crate) fn last(&self) -> Option<&Step> {
-        self.steps.last()
+        Some(&self.last)
+    }
+
+    /// The first function of the chain.
+    pub(crate) fn first(&self) -> &Step {
+        self.steps.first().unwrap_or(&self.last)
     }
 }
 
-/// Computes (breadth-first, so chains are shortest) for every project sync function the chain to a function for which
-/// `direct` gives a site.
+impl Facts {
+    /// The chain from `function`, if it has the fact.
+    pub(crate) fn chain(&self, function: &str) -> Option<Chain> {
+        let first = self.links.get(function)?;
+        let mut steps = Vec::new();
+        let mut current = Some(first);
+        while let Some(link) = current {
+            if steps.len() == SHOWN_STEPS {
+                break;
+            }
+            steps.push(link.step.clone());
+            current = link.next.as_deref().and_then(|next| self.links.get(next));
+        }
+        let (last, sink) = first.sink.as_ref().clone();
+        let shown =
+            steps.len() + usize::from(steps.last().is_none_or(|s| s.function != last.function));
+        let elided = (first.depth + 1).saturating_sub(shown);
+        Some(Chain {
+            steps,
+            elided,
+            last,
+            sink,
+        })
+    }
+}
+
+/// Computes (breadth-first, so chains are shortest) for every project sync function whether it
+/// reaches a function for which `direct` gives a site.
 pub(crate) fn propagate(
     index: &ProjectIndex,
     direct: impl Fn(&FunctionSummary) -> Option<&Site>,
-) -> FxHashMap<String, Chain> {
-    // Sync functions by qualified name, and who calls whom (reversed edges).
-    let mut facts: FxHashMap<String, Chain> = FxHashMap::default();
+) -> Facts {
+    let mut links: FxHashMap<String, Link> = FxHashMap::default();
     let mut callers: FxHashMap<String, Vec<Step>> = FxHashMap::default();
     let mut worklist: VecDeque<String> = VecDeque::new();
     for module in index.summaries() {
@@ -73,11 +135,14 @@ pub(crate) fn propagate(
                     range: site.range,
                     start: site.start,
                 };
-                facts.insert(
+                let sink = Arc::new((step.clone(), site.description.clone()));
+                links.insert(
                     qualified.clone(),
-                    Chain {
-                        steps: vec![step],
-                        sink: site.description.clone(),
+                    Link {
+                        step,
+                        next: None,
+                        depth: 0,
+                        sink,
                     },
                 );
                 worklist.push_back(qualified.clone());
@@ -102,29 +167,28 @@ pub(crate) fn propagate(
         }
     }
     while let Some(callee) = worklist.pop_front() {
-        let Some(chain) = facts.get(&callee).cloned() else {
+        let Some(link) = links.get(&callee) else {
             continue;
         };
+        let (depth, sink) = (link.depth, Arc::clone(&link.sink));
         let Some(edges) = callers.get(&callee) else {
             continue;
         };
         for caller in edges {
-            if facts.contains_key(&caller.function) {
+            if links.contains_key(&caller.function) {
                 continue;
             }
-            let mut steps = vec![caller.clone()];
-            steps.extend(chain.steps.iter().cloned());
-            facts.insert(
-                caller.function.clone(),
-                Chain {
-                    steps,
-                    sink: chain.sink.clone(),
-                },
-            );
+            let link = Link {
+                step: caller.clone(),
+                next: Some(callee.clone()),
+                depth: depth + 1,
+                sink: Arc::clone(&sink),
+            };
+            links.insert(caller.function.clone(), link);
             worklist.push_back(caller.function.clone());
         }
     }
-    facts
+    Facts { links }
 }
 
 /// `Client.load` for `Client.load`, `helper` for `main.<locals>.helper`.

@@ -12,7 +12,7 @@ use std::sync::{Arc, OnceLock};
 
 use rustc_hash::FxHashMap;
 
-pub(crate) use blocking::Chain;
+pub(crate) use blocking::{Chain, Facts};
 pub use module_name::{ModuleName, module_names};
 pub use summary::ModuleSummary;
 pub use summary::summarize;
@@ -56,8 +56,8 @@ pub struct ProjectIndex {
     triggers: Option<aho_corasick::AhoCorasick>,
     modules: FxHashMap<String, usize>,
     summaries: Vec<Arc<ModuleSummary>>,
-    may_block: FxHashMap<String, Chain>,
-    runs_loop: FxHashMap<String, Chain>,
+    may_block: Facts,
+    runs_loop: Facts,
 }
 
 /// How many re-export hops resolution follows (`from .a import x` chains).
@@ -259,13 +259,13 @@ impl ProjectIndex {
 
     /// The chain from the project sync function `function` (qualified name) to a blocking
     /// call, if it may block.
-    pub(crate) fn may_block(&self, function: &str) -> Option<&Chain> {
-        self.may_block.get(function)
+    pub(crate) fn may_block(&self, function: &str) -> Option<Chain> {
+        self.may_block.chain(function)
     }
 
     /// The chain from `function` to a call that starts an event loop, if it runs one.
-    pub(crate) fn runs_loop(&self, function: &str) -> Option<&Chain> {
-        self.runs_loop.get(function)
+    pub(crate) fn runs_loop(&self, function: &str) -> Option<Chain> {
+        self.runs_loop.chain(function)
     }
 
     /// The module summary that defines `function` (a qualified function name).

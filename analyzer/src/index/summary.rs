@@ -32,7 +32,7 @@ pub(crate) struct CallSite {
     pub start: LineColumn,
 }
 
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub(crate) struct FunctionSummary {
     /// Name within the module: `fetch`, `Client.fetch`, `main.<locals>.helper`.
     pub qualname: String,
@@ -50,7 +50,7 @@ pub(crate) struct FunctionSummary {
     pub calls: Vec<CallSite>,
 }
 
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub(crate) struct ClassSummary {
     pub name: String,
     /// Qualified names of the bases.
@@ -62,7 +62,7 @@ pub(crate) struct ClassSummary {
 }
 
 /// What the project index keeps of one module.
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct ModuleSummary {
     /// The preferred dotted name.
     pub(crate) name: String,

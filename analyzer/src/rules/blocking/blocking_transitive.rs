@@ -60,7 +60,7 @@ pub(crate) fn blocking_transitive<'t>(
         return;
     };
     let Some(sink) = chain.last() else { return };
-    let first = chain.steps.first().map_or("", |s| s.display.as_str());
+    let first = chain.first().display.as_str();
     let message = format!(
         "`{first}()` blocks the event loop inside coroutine `{}`: {}",
         ctx.function_name(coroutine),

@@ -89,7 +89,7 @@ fn through_helper<'t>(ctx: &RuleContext<'_, 't>, call: Node<'t>, out: &mut Vec<D
         return;
     };
     let Some(sink) = chain.last() else { return };
-    let first = chain.steps.first().map_or("", |s| s.display.as_str());
+    let first = chain.first().display.as_str();
     let message = format!(
         "`{first}()` starts an event loop while one is running (inside coroutine `{}`): {}",
         ctx.function_name(coroutine),
