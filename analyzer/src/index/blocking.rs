@@ -74,8 +74,8 @@ impl Chain {
     }
 
     /// The step that makes the blocking call.
-    pub(crate) fn last(&self) -> Option<&Step> {
-        Some(&self.last)
+    pub(crate) fn last(&self) -> &Step {
+        &self.last
     }
 
     /// The first function of the chain.

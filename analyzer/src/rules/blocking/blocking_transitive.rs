@@ -59,7 +59,7 @@ pub(crate) fn blocking_transitive<'t>(
     let Some(chain) = ctx.model.index.may_block(&callee) else {
         return;
     };
-    let Some(sink) = chain.last() else { return };
+    let sink = chain.last();
     let first = chain.first().display.as_str();
     let message = format!(
         "`{first}()` blocks the event loop inside coroutine `{}`: {}",

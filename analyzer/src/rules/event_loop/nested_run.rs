@@ -88,7 +88,7 @@ fn through_helper<'t>(ctx: &RuleContext<'_, 't>, call: Node<'t>, out: &mut Vec<D
     let Some(chain) = ctx.model.index.runs_loop(&callee) else {
         return;
     };
-    let Some(sink) = chain.last() else { return };
+    let sink = chain.last();
     let first = chain.first().display.as_str();
     let message = format!(
         "`{first}()` starts an event loop while one is running (inside coroutine `{}`): {}",
