@@ -545,3 +545,174 @@ fn confirm_command_runs_the_finding_and_republishes_the_evidence() {
     assert_eq!(error["code"], -32803, "{error}");
     assert!(client.shutdown_and_exit().success());
 }
+
+/// A package of three modules in a temporary workspace folder.
+fn package(helpers: &str, app: &str) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let pkg = dir.path().join("pkg");
+    std::fs::create_dir_all(&pkg).expect("mkdir");
+    std::fs::write(pkg.join("__init__.py"), "").expect("write");
+    std::fs::write(pkg.join("helpers.py"), helpers).expect("write");
+    std::fs::write(pkg.join("app.py"), app).expect("write");
+    dir
+}
+
+/// Replaces the whole text of an open document with one incremental change.
+fn replace_text(client: &mut Client, uri: &str, version: i64, old: &str, new: &str) {
+    let whole = json!({
+        "start": {"line": 0, "character": 0},
+        "end": lsp_client::position(old, old.len(), client.encoding),
+    });
+    let changed = client.change(
+        uri,
+        version,
+        old,
+        &[json!({"range": whole, "newText": new})],
+    );
+    assert_eq!(changed, new);
+}
+
+/// Waits for a publication of `uri`'s diagnostics at `version` that satisfies `wanted` (earlier
+/// ones are skipped; each wait has the client's deadline).
+fn diagnostics_until(
+    client: &mut Client,
+    uri: &str,
+    version: Option<i64>,
+    wanted: impl Fn(&[Value]) -> bool,
+) -> Vec<Value> {
+    loop {
+        let diagnostics = client.diagnostics(uri, version);
+        if wanted(&diagnostics) {
+            return diagnostics;
+        }
+    }
+}
+
+fn codes(diagnostics: &[Value]) -> Vec<&str> {
+    diagnostics
+        .iter()
+        .filter_map(|d| d["code"].as_str())
+        .collect()
+}
+
+const APP: &str = "from pkg.helpers import load\n\n\nasync def main():\n    load()\n";
+
+/// Typing a blocking call into a helper of one open document makes another open document's
+/// coroutine that calls it report AIO202, with the related location in the helper's file
+/// (columns in UTF-16 after an emoji); typing it away clears the finding again.
+#[test]
+fn a_change_in_one_file_updates_transitive_blocking_in_another() {
+    let clean = "def load():\n    return 1\n";
+    let blocking = "import time\n\n\ndef load():\n    s = '😊'; time.sleep(1)\n    return 1\n";
+    let dir = package(clean, APP);
+    let root = dir.path();
+    let app = file_uri(&root.join("pkg/app.py"));
+    let helpers = file_uri(&root.join("pkg/helpers.py"));
+    let mut client = Client::initialized(&[Encoding::Utf16], &[root]);
+    client.open(&app, APP);
+    client.open(&helpers, clean);
+    assert!(client.diagnostics(&app, Some(1)).is_empty());
+    assert!(client.diagnostics(&helpers, Some(1)).is_empty());
+
+    replace_text(&mut client, &helpers, 2, clean, blocking);
+    let found = diagnostics_until(&mut client, &app, Some(1), |d| !d.is_empty());
+    assert_eq!(codes(&found), ["AIO202"], "{found:#?}");
+    assert_eq!(found[0]["range"], range_of(APP, "load()", Encoding::Utf16));
+    let message = found[0]["message"].as_str().unwrap_or_default();
+    assert!(message.contains("load -> time.sleep()"), "{message}");
+    let related = &found[0]["relatedInformation"];
+    assert_eq!(related.as_array().map(Vec::len), Some(1), "{related:#?}");
+    assert_eq!(related[0]["location"]["uri"], helpers);
+    assert_eq!(
+        related[0]["location"]["range"],
+        range_of(blocking, "time.sleep(1)", Encoding::Utf16)
+    );
+    // The helper itself has no finding: it is not a coroutine.
+    assert!(client.diagnostics(&helpers, Some(2)).is_empty());
+
+    replace_text(&mut client, &helpers, 3, blocking, clean);
+    let cleared = diagnostics_until(&mut client, &app, Some(1), <[Value]>::is_empty);
+    assert!(cleared.is_empty());
+    assert!(client.shutdown_and_exit().success());
+}
+
+/// A helper that becomes a coroutine makes the dropped call in another module AIO100 (with the
+/// safe "add await" quick fix); closing the helper's unsaved buffer brings the disk text back,
+/// and a change on disk, reported by the file watcher, counts again.
+#[test]
+fn missing_await_follows_a_coroutine_across_files_open_closed_and_on_disk() {
+    let sync = "def load():\n    return 1\n";
+    let coroutine = "async def load():\n    return 1\n";
+    let dir = package(sync, APP);
+    let root = dir.path();
+    let app = file_uri(&root.join("pkg/app.py"));
+    let helpers = file_uri(&root.join("pkg/helpers.py"));
+    let mut client = Client::initialized(&[Encoding::Utf8, Encoding::Utf16], &[root]);
+    assert_eq!(client.encoding, Encoding::Utf8);
+    client.open(&app, APP);
+    client.open(&helpers, sync);
+    assert!(client.diagnostics(&app, Some(1)).is_empty());
+
+    replace_text(&mut client, &helpers, 2, sync, coroutine);
+    let found = diagnostics_until(&mut client, &app, Some(1), |d| !d.is_empty());
+    assert_eq!(codes(&found), ["AIO100"], "{found:#?}");
+    assert_eq!(found[0]["range"], range_of(APP, "load()", Encoding::Utf8));
+    let actions = code_actions(&mut client, &app, &found, Some(&["quickfix"]));
+    let edits = action_edits(titled(&actions, "Add `await`"), &app);
+    let fixed = apply_edits(APP, &edits, Encoding::Utf8);
+    assert!(fixed.contains("    await load()\n"), "{fixed}");
+
+    // Closing the unsaved helper: the project goes back to its text on disk (sync).
+    client.notify(
+        "textDocument/didClose",
+        json!({"textDocument": {"uri": helpers}}),
+    );
+    diagnostics_until(&mut client, &app, Some(1), <[Value]>::is_empty);
+
+    // The helper becomes a coroutine on disk; the watcher says so.
+    std::fs::write(root.join("pkg/helpers.py"), coroutine).expect("write");
+    client.notify(
+        "workspace/didChangeWatchedFiles",
+        json!({"changes": [{"uri": helpers, "type": 2}]}),
+    );
+    let found = diagnostics_until(&mut client, &app, Some(1), |d| !d.is_empty());
+    assert_eq!(codes(&found), ["AIO100"], "{found:#?}");
+    assert!(client.shutdown_and_exit().success());
+}
+
+/// A file the workspace scan published (not open) is checked again when a change to another
+/// file is saved: unversioned diagnostics with the cross-file finding.
+#[test]
+fn saving_a_change_rechecks_closed_workspace_files() {
+    let clean = "def load():\n    return 1\n";
+    let blocking = "import time\n\n\ndef load():\n    time.sleep(1)\n    return 1\n";
+    let dir = package(clean, APP);
+    let root = dir.path();
+    let app = file_uri(&root.join("pkg/app.py"));
+    let helpers = file_uri(&root.join("pkg/helpers.py"));
+    let mut client = Client::initialized(&[Encoding::Utf16], &[root]);
+    client.wait_for("the end of the workspace scan", |m| {
+        m["method"] == "$/progress" && m["params"]["value"]["kind"] == "end"
+    });
+    client.open(&helpers, clean);
+    assert!(client.diagnostics(&helpers, Some(1)).is_empty());
+    replace_text(&mut client, &helpers, 2, clean, blocking);
+    assert!(client.diagnostics(&helpers, Some(2)).is_empty());
+    // Typing alone leaves closed files as they are; the save re-checks them.
+    let early = client.collect_for(Duration::from_millis(300), |m| {
+        m["method"] == "textDocument/publishDiagnostics" && m["params"]["uri"] == app
+    });
+    assert!(early.is_empty(), "{early:#?}");
+    std::fs::write(root.join("pkg/helpers.py"), blocking).expect("write");
+    client.notify(
+        "textDocument/didSave",
+        json!({"textDocument": {"uri": helpers}}),
+    );
+    let found = client.diagnostics(&app, None);
+    assert_eq!(codes(&found), ["AIO202"], "{found:#?}");
+    assert_eq!(
+        found[0]["relatedInformation"][0]["location"]["range"],
+        range_of(blocking, "time.sleep(1)", Encoding::Utf16)
+    );
+    assert!(client.shutdown_and_exit().success());
+}

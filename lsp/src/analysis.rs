@@ -1,18 +1,25 @@
-//! Running the analyzer on an open document or a file on disk, and converting the result.
+//! Running the analyzer on an open document or a file on disk, against the project index, and
+//! converting the result.
 //!
 //! Everything here is synchronous and CPU-bound: callers run it on tokio's blocking pool, which
 //! also turns a panic inside the analyzer into a `JoinError` instead of a dead server.
 
-use std::path::Path;
+use std::cell::RefCell;
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use analyzer::{
-    Diagnostic, ParsedModule, Settings, SourceFile, SourceKind, check_file, check_parsed,
+    Diagnostic, ModuleName, ModuleSummary, ParsedModule, ProjectIndex, Settings, SourceFile,
+    SourceKind, check_file, check_in_project, summarize,
 };
 use ropey::Rope;
 use tower_lsp_server::ls_types::{self as lsp, Uri};
 
 use crate::convert::{PositionEncoding, to_proto};
 use crate::document::Snapshot;
+use crate::project::{Origin, module_name, scratch_module_name};
+use crate::state::State;
 
 /// The findings of one version of an open document.
 #[derive(Debug)]
@@ -24,6 +31,10 @@ pub(crate) struct Analysis {
     pub published: Vec<lsp::Diagnostic>,
     /// The syntax tree the analysis used, for the document to reparse from next time.
     pub parsed: Option<ParsedModule>,
+    /// The document's module summary (`None` when the parser gave up on it).
+    pub summary: Option<Arc<ModuleSummary>>,
+    /// The project generation whose index the analysis used.
+    pub generation: u64,
 }
 
 impl Analysis {
@@ -33,17 +44,64 @@ impl Analysis {
     }
 }
 
+/// Whether an analysis records the document's summary in the project.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Record {
+    /// The document's diagnostics task: the summary goes into the project, if the document is
+    /// still at this version.
+    Summary,
+    /// Someone else (hover, a command): the project is left alone.
+    Nothing,
+}
+
+/// The module names of an open document.
+pub(crate) fn document_module(state: &State, snapshot: &Snapshot) -> ModuleName {
+    match snapshot.uri.to_file_path() {
+        Some(path) => module_name(&path, &state.session().folders),
+        None => scratch_module_name(snapshot.uri.as_str()),
+    }
+}
+
+/// Analyses a snapshot of an open document against the project. With [`Record::Summary`], the
+/// document's summary is stored in the project first (so the index the check runs against
+/// has this very text), and the second value says whether that changed the project.
+/// `previous` is the document's last analysis: its summary is reused when the text is the same.
 pub(crate) fn analyze(
+    state: &State,
     snapshot: &Snapshot,
-    settings: &Settings,
-    encoding: PositionEncoding,
-) -> Analysis {
+    previous: Option<&Analysis>,
+    record: Record,
+) -> (Analysis, bool) {
+    let settings = &state.settings;
+    let encoding = state.encoding();
     let file = snapshot.source_file();
     let parsed = snapshot.parse();
+    let module = document_module(state, snapshot);
+    let summary = match (&parsed, previous) {
+        (Some(_), Some(previous)) if previous.is_of(snapshot) && previous.summary.is_some() => {
+            previous.summary.clone()
+        }
+        (Some(parsed), _) => Some(Arc::new(summarize(&file, parsed, &module, settings))),
+        (None, _) => None,
+    };
+    let changed = record == Record::Summary
+        && state
+            .docs
+            .with_epoch(&snapshot.uri, snapshot.epoch, |doc| {
+                // Only the current text goes into the project (under the documents' lock, so a
+                // `didClose` cannot slip in between).
+                doc.version == snapshot.version
+                    && state
+                        .project
+                        .set(&snapshot.path, Origin::Open, summary.clone())
+            })
+            .unwrap_or(false);
+    let (generation, index) = state.project.index();
     let diagnostics = match &parsed {
-        Some(parsed) => check_parsed(&file, parsed, settings),
+        Some(parsed) => check_in_project(&file, parsed, &module, &index, settings),
         None => check_file(&file, settings),
     };
+    let resolve = resolver(state);
     let published = diagnostics
         .iter()
         .map(|d| {
@@ -53,52 +111,112 @@ pub(crate) fn analyze(
                 &snapshot.uri,
                 Some(snapshot.version),
                 d,
-                &resolve_on_disk,
+                &resolve,
             )
         })
         .collect();
-    Analysis {
+    let analysis = Analysis {
         version: snapshot.version,
         epoch: snapshot.epoch,
         diagnostics,
         published,
         parsed,
+        summary,
+        generation,
+    };
+    (analysis, changed)
+}
+
+/// A file of the workspace read from disk and summarized (the scan's first pass).
+#[derive(Debug)]
+pub(crate) struct DiskSummary {
+    pub path: PathBuf,
+    /// `None` when the file cannot be read or decoded, or the parser gave up.
+    pub summary: Option<Arc<ModuleSummary>>,
+    /// It parsed without syntax errors (so a check can be skipped when it has no trigger).
+    pub clean: bool,
+}
+
+/// Reads and summarizes a file on disk.
+pub(crate) fn summarize_path(path: &Path, folders: &[PathBuf], settings: &Settings) -> DiskSummary {
+    let Ok(file) = read(path) else {
+        return DiskSummary {
+            path: path.to_path_buf(),
+            summary: None,
+            clean: false,
+        };
+    };
+    let parsed = ParsedModule::parse(&file.text);
+    let clean = parsed.as_ref().is_some_and(ParsedModule::is_valid) && !file.text.contains('\0');
+    let summary = parsed.map(|parsed| {
+        let module = module_name(path, folders);
+        Arc::new(summarize(&file, &parsed, &module, settings))
+    });
+    DiskSummary {
+        path: path.to_path_buf(),
+        summary,
+        clean,
     }
 }
 
-/// Checks a file that is not open, reading it from disk. Unreadable files get the analyzer's
-/// I/O diagnostic rather than silence.
+/// Checks a file that is not open, reading it from disk, against `index`. Unreadable files get
+/// the analyzer's I/O diagnostic rather than silence. When the file is known to parse cleanly
+/// (`clean`) and has none of the words any finding needs, it is not parsed at all.
 pub(crate) fn analyze_path(
+    state: &State,
     path: &Path,
-    settings: &Settings,
-    encoding: PositionEncoding,
+    index: &ProjectIndex,
+    clean: bool,
 ) -> Option<(Uri, Vec<lsp::Diagnostic>)> {
+    let settings = &state.settings;
+    let encoding = state.encoding();
     let uri = Uri::from_file_path(path)?;
+    let file = match read(path) {
+        Ok(file) => file,
+        Err(diagnostic) => return Some((uri.clone(), one(&uri, &diagnostic, encoding))),
+    };
+    if clean && !index.may_have_findings(&file.text, settings) {
+        return Some((uri, Vec::new()));
+    }
+    let diagnostics = match ParsedModule::parse(&file.text) {
+        Some(parsed) => {
+            let module = module_name(path, &state.session().folders);
+            check_in_project(&file, &parsed, &module, index, settings)
+        }
+        None => check_file(&file, settings),
+    };
+    if diagnostics.is_empty() {
+        return Some((uri, Vec::new()));
+    }
+    let rope = Rope::from_str(&file.text);
+    let resolve = resolver(state);
+    let published = diagnostics
+        .iter()
+        .map(|d| to_proto::diagnostic(&rope, encoding, &uri, None, d, &resolve))
+        .collect();
+    Some((uri, published))
+}
+
+/// Reads a source file, or the diagnostic that says why it cannot be.
+fn read(path: &Path) -> Result<SourceFile, Box<Diagnostic>> {
     let text = match std::fs::read(path).map(String::from_utf8) {
         Ok(Ok(text)) => text,
         Ok(Err(error)) => {
             let offset = error.utf8_error().valid_up_to();
             let message = format!("file is not valid UTF-8 (invalid byte at offset {offset})");
-            return Some((
-                uri.clone(),
-                one(&uri, &analyzer::io_error(message), encoding),
-            ));
+            return Err(Box::new(analyzer::io_error(message)));
         }
         Err(error) => {
-            let diagnostic = analyzer::io_error(format!("cannot read file: {error}"));
-            return Some((uri.clone(), one(&uri, &diagnostic, encoding)));
+            return Err(Box::new(analyzer::io_error(format!(
+                "cannot read file: {error}"
+            ))));
         }
     };
     let mut file = SourceFile::new(path.to_string_lossy().into_owned(), text);
     if path.extension().is_some_and(|e| e == "pyi") {
         file.kind = SourceKind::Stub;
     }
-    let rope = Rope::from_str(&file.text);
-    let diagnostics = check_file(&file, settings)
-        .iter()
-        .map(|d| to_proto::diagnostic(&rope, encoding, &uri, None, d, &resolve_on_disk))
-        .collect();
-    Some((uri, diagnostics))
+    Ok(file)
 }
 
 fn one(uri: &Uri, diagnostic: &Diagnostic, encoding: PositionEncoding) -> Vec<lsp::Diagnostic> {
@@ -109,13 +227,30 @@ fn one(uri: &Uri, diagnostic: &Diagnostic, encoding: PositionEncoding) -> Vec<ls
         uri,
         None,
         diagnostic,
-        &resolve_on_disk,
+        &|_| None,
     )]
 }
 
-/// Finds a file that a related location points into. The analyzer reports paths as it was
-/// given them, which for the server are absolute file paths.
-fn resolve_on_disk(path: &str) -> Option<(Uri, Rope)> {
-    let text = std::fs::read_to_string(path).ok()?;
-    Some((Uri::from_file_path(path)?, Rope::from_str(&text)))
+/// Finds the files that related locations point into: the analyzer reports the paths it was
+/// given, which for the server are file paths (or the URI of a document that is not a file).
+/// The text is the open document's, else the file's on disk; each file is looked up once.
+fn resolver(state: &State) -> impl Fn(&str) -> Option<(Uri, Option<Rope>)> + '_ {
+    type Found = Option<(Uri, Option<Rope>)>;
+    let cache: RefCell<HashMap<String, Found>> = RefCell::default();
+    move |path: &str| {
+        if let Some(found) = cache.borrow().get(path) {
+            return found.clone();
+        }
+        let uri = Uri::from_file_path(path).or_else(|| path.parse::<Uri>().ok());
+        let found = uri.map(|uri| {
+            let rope = state.docs.with(&uri, |doc| doc.rope.clone()).or_else(|| {
+                std::fs::read_to_string(path)
+                    .ok()
+                    .map(|text| Rope::from_str(&text))
+            });
+            (uri, rope)
+        });
+        cache.borrow_mut().insert(path.to_string(), found.clone());
+        found
+    }
 }

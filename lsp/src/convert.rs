@@ -162,8 +162,9 @@ pub(crate) mod to_proto {
         }
     }
 
-    /// A file another diagnostic points into: its URI and text, for converting ranges.
-    pub(crate) type ResolveFile<'a> = &'a dyn Fn(&str) -> Option<(Uri, Rope)>;
+    /// A file a diagnostic's related location points into: its URI and, when it can be had
+    /// (the open document, else the file on disk), its text, for converting columns.
+    pub(crate) type ResolveFile<'a> = &'a dyn Fn(&str) -> Option<(Uri, Option<Rope>)>;
 
     /// An analyzer diagnostic of the document `uri` (text `rope`, at `version`) for the client.
     /// Related locations in other files are converted through `resolve`, and dropped when it
@@ -212,7 +213,7 @@ pub(crate) mod to_proto {
                 return Some(DiagnosticRelatedInformation {
                     location: Location {
                         uri: other_uri,
-                        range: range(&other_rope, encoding, related.range),
+                        range: other_file_range(other_rope.as_ref(), encoding, related),
                     },
                     message: related.message.clone(),
                 });
@@ -225,6 +226,35 @@ pub(crate) mod to_proto {
             },
             message: related.message.clone(),
         })
+    }
+
+    /// The range of a related location in another file. Its byte range is of that file's text
+    /// when it was summarized, which may have changed since; its line and column (1-based,
+    /// code points) are placed in the file's current text, and the range keeps its length.
+    /// Without the text, the column is taken as is (exact for ASCII lines, and for UTF-16 on
+    /// lines without characters outside the BMP), with an empty range.
+    fn other_file_range(
+        rope: Option<&Rope>,
+        encoding: PositionEncoding,
+        related: &Related,
+    ) -> lsp::Range {
+        let start = related.start;
+        if let Some(rope) = rope
+            && let Some(offset) = rope.offset_of_line_column(start.line, start.column)
+        {
+            let end = offset
+                .saturating_add(related.range.len())
+                .min(rope.len_bytes());
+            return range(rope, encoding, TextRange::new(offset, end));
+        }
+        let position = lsp::Position {
+            line: u32::try_from(start.line.saturating_sub(1)).unwrap_or(u32::MAX),
+            character: u32::try_from(start.column.saturating_sub(1)).unwrap_or(u32::MAX),
+        };
+        lsp::Range {
+            start: position,
+            end: position,
+        }
     }
 
     /// Whether a fix is safe to apply without review.

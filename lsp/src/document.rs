@@ -31,6 +31,9 @@ pub(crate) struct Document {
     pub schedule: Schedule,
     /// The newest analysis that was published, for hover and for skipping work.
     pub latest: Option<Arc<Analysis>>,
+    /// The project generation the newest analysis of this version ran against (a refresh that
+    /// finds the same diagnostics keeps `latest` and only updates this).
+    pub generation: Option<u64>,
 }
 
 /// When this document's diagnostics task runs (see `handlers::diagnostics`).
@@ -39,6 +42,8 @@ pub(crate) struct Schedule {
     /// A task is analysing or publishing this document; changes only need to wait for it.
     pub running: bool,
     pub last_change: Instant,
+    /// The project changed: analyse again even if the text did not.
+    pub refresh: bool,
 }
 
 /// What an analysis run needs from a document: cheap clones taken under the lock.
@@ -93,8 +98,10 @@ impl Document {
             schedule: Schedule {
                 running: false,
                 last_change: Instant::now(),
+                refresh: false,
             },
             latest: None,
+            generation: None,
         }
     }
 

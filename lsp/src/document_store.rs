@@ -75,9 +75,27 @@ impl DocumentStore {
         })
     }
 
-    /// Closes a document; `false` if it was not open.
-    pub(crate) fn close(&self, uri: &Uri) -> bool {
-        self.lock().remove(uri).is_some()
+    /// Asks every open document whose newest analysis did not run against project generation
+    /// `generation` to be analysed again. Returns the documents whose diagnostics task must be
+    /// started (the others have one running, which will see the request).
+    pub(crate) fn mark_stale(&self, generation: u64) -> Vec<(Uri, u64)> {
+        let mut start = Vec::new();
+        for (uri, doc) in self.lock().iter_mut() {
+            if doc.generation == Some(generation) {
+                continue;
+            }
+            doc.schedule.refresh = true;
+            if !doc.schedule.running {
+                doc.schedule.running = true;
+                start.push((uri.clone(), doc.epoch));
+            }
+        }
+        start
+    }
+
+    /// Closes a document and hands it back; `None` if it was not open.
+    pub(crate) fn close(&self, uri: &Uri) -> Option<Document> {
+        self.lock().remove(uri)
     }
 
     pub(crate) fn is_open(&self, uri: &Uri) -> bool {
@@ -134,8 +152,8 @@ mod tests {
             store.change(&uri, 3, &[], PositionEncoding::Utf16),
             Ok(Scheduled::Start(first))
         );
-        assert!(store.close(&uri));
-        assert!(!store.close(&uri));
+        assert!(store.close(&uri).is_some());
+        assert!(store.close(&uri).is_none());
         let second = store.open(uri.clone(), 1, "x = 1\n");
         assert_ne!(first, second);
         assert!(store.with_epoch(&uri, first, |_| ()).is_none());

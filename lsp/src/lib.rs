@@ -23,7 +23,9 @@
 //! - `state.rs`, `document_store.rs`, `document.rs`: the session and the open documents (rope +
 //!   tree, edited incrementally).
 //! - `convert.rs`, `rope_ext.rs`: the only places that know positions can be UTF-16.
-//! - `analysis.rs`: running the analyzer; `workspace.rs`: the per-file index of the workspace.
+//! - `analysis.rs`: running the analyzer against the project index; `project.rs`: one module
+//!   summary per file (disk and open document) and the index built from them, by generation;
+//!   `workspace.rs`: the files of the workspace and their published findings.
 //! - `confirm.rs`: confirming findings with the reference executor (`runtime-check`), shared
 //!   with `aiolint confirm`.
 //!
@@ -42,6 +44,7 @@ mod convert;
 mod document;
 mod document_store;
 mod handlers;
+mod project;
 mod rope_ext;
 mod server;
 mod state;

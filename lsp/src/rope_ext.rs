@@ -37,6 +37,11 @@ pub(crate) trait RopeExt {
 
     /// The byte offset where the content of rope line `line` ends (before its line break).
     fn line_content_end(&self, line: usize) -> usize;
+
+    /// The byte offset of an analyzer position: 1-based `line` counted by `\n` alone (as
+    /// tree-sitter does) and 1-based `column` in Unicode code points. A column past the end of
+    /// its line is clamped to the line's end; `None` when the text has fewer lines.
+    fn offset_of_line_column(&self, line: usize, column: usize) -> Option<usize>;
 }
 
 impl RopeExt for Rope {
@@ -151,6 +156,44 @@ impl RopeExt for Rope {
         }
         end
     }
+
+    fn offset_of_line_column(&self, line: usize, column: usize) -> Option<usize> {
+        let (start, end) = newline_line_span(self, line.checked_sub(1)?)?;
+        let first = self.byte_to_char(start);
+        let last = self.byte_to_char(end);
+        let char = first.saturating_add(column.saturating_sub(1)).min(last);
+        Some(self.char_to_byte(char))
+    }
+}
+
+/// The bytes of 0-based line `line` when lines end at `\n` alone, without the `\n` (and without
+/// the `\r` of a `\r\n`). Scans chunk by chunk.
+fn newline_line_span(rope: &Rope, line: usize) -> Option<(usize, usize)> {
+    let mut seen = 0;
+    let mut start = (line == 0).then_some(0);
+    let mut offset = 0;
+    for chunk in rope.chunks() {
+        for (i, byte) in chunk.bytes().enumerate() {
+            if byte != b'\n' {
+                continue;
+            }
+            let at = offset + i;
+            if let Some(start) = start {
+                let end = if at > start && rope.get_byte(at - 1) == Some(b'\r') {
+                    at - 1
+                } else {
+                    at
+                };
+                return Some((start, end));
+            }
+            seen += 1;
+            if seen == line {
+                start = Some(at + 1);
+            }
+        }
+        offset += chunk.len();
+    }
+    start.map(|start| (start, rope.len_bytes()))
 }
 
 /// Small helpers on top of ropey that never panic.
@@ -344,6 +387,21 @@ mod tests {
         assert_eq!(empty.position_of(3, Utf8), (0, 0));
         assert_eq!(empty.ts_point(4, false), Point::default());
         assert!(empty.chunk_from(0).is_empty());
+    }
+
+    #[test]
+    fn analyzer_line_columns_count_newlines_and_code_points() {
+        let rope = Rope::from_str("a😊b\r\nx\ry = 日本\nlast");
+        // Line 1, after the emoji (one code point, four bytes).
+        assert_eq!(rope.offset_of_line_column(1, 3), Some(5));
+        // A lone `\r` does not end an analyzer line: `y` is on line 2.
+        assert_eq!(rope.offset_of_line_column(2, 3), Some(10));
+        assert_eq!(rope.offset_of_line_column(2, 7), Some(14));
+        // Past the end of a line: its end, before the line break.
+        assert_eq!(rope.offset_of_line_column(1, 99), Some(6));
+        assert_eq!(rope.offset_of_line_column(3, 99), Some(rope.len_bytes()));
+        assert_eq!(rope.offset_of_line_column(4, 1), None);
+        assert_eq!(rope.offset_of_line_column(0, 1), None);
     }
 
     #[test]

@@ -40,7 +40,7 @@ impl LanguageServer for Server {
     }
 
     async fn did_save(&self, params: DidSaveTextDocumentParams) {
-        text_sync::did_save(&params);
+        text_sync::did_save(&self.0, &params);
     }
 
     async fn did_close(&self, params: DidCloseTextDocumentParams) {

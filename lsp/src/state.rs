@@ -9,6 +9,9 @@ use tower_lsp_server::Client;
 
 use crate::convert::PositionEncoding;
 use crate::document_store::DocumentStore;
+use crate::handlers::diagnostics::Refresher;
+use crate::handlers::workspace::Rechecker;
+use crate::project::Project;
 use crate::workspace::Workspace;
 
 #[derive(Debug)]
@@ -16,6 +19,12 @@ pub(crate) struct State {
     pub client: Client,
     pub docs: DocumentStore,
     pub workspace: Workspace,
+    /// Every file's module summary and the project index built from them.
+    pub project: Project,
+    /// Re-analyses open documents once the project has been quiet.
+    pub refresher: Refresher,
+    /// Re-checks the workspace files that are not open after changes reach the disk.
+    pub rechecker: Rechecker,
     /// The analyzer settings. Configuration files are not read yet, so these are the defaults.
     pub settings: Arc<Settings>,
     session: OnceLock<Session>,
@@ -42,6 +51,9 @@ impl State {
             client,
             docs: DocumentStore::default(),
             workspace: Workspace::default(),
+            project: Project::default(),
+            refresher: Refresher::default(),
+            rechecker: Rechecker::default(),
             settings: Arc::new(Settings::default()),
             session: OnceLock::new(),
             shutdown: AtomicBool::new(false),

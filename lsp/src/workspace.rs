@@ -1,8 +1,5 @@
-//! The workspace: every Python file under the workspace folders, checked from disk.
-//!
-//! Each file is analysed on its own (the analyzer has no cross-file analysis yet). The index is
-//! keyed by path so that per-module summaries and a project index can plug in here later: a
-//! change to one file would then re-check the files that depend on it.
+//! The workspace: every Python file under the workspace folders, checked from disk against the
+//! project index (`project.rs` holds the summaries; this holds what was published per file).
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -43,6 +40,8 @@ pub(crate) struct Workspace {
 pub(crate) struct FileEntry {
     /// The file's diagnostics as last published (unversioned: the file is not open).
     pub diagnostics: Vec<lsp::Diagnostic>,
+    /// It parsed without syntax errors when last summarized.
+    pub clean: bool,
 }
 
 impl Workspace {
@@ -56,6 +55,28 @@ impl Workspace {
 
     pub(crate) fn get(&self, path: &Path) -> Option<FileEntry> {
         self.lock().get(path).cloned()
+    }
+
+    /// Records that a file was (re)summarized, keeping what was published for it.
+    pub(crate) fn summarized(&self, path: PathBuf, clean: bool) {
+        self.lock()
+            .entry(path)
+            .or_insert_with(|| FileEntry {
+                diagnostics: Vec::new(),
+                clean,
+            })
+            .clean = clean;
+    }
+
+    /// Every file with whether it parsed cleanly, sorted by path.
+    pub(crate) fn files(&self) -> Vec<(PathBuf, bool)> {
+        let mut files: Vec<(PathBuf, bool)> = self
+            .lock()
+            .iter()
+            .map(|(path, entry)| (path.clone(), entry.clean))
+            .collect();
+        files.sort();
+        files
     }
 
     fn lock(&self) -> MutexGuard<'_, HashMap<PathBuf, FileEntry>> {

@@ -8,7 +8,8 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use analyzer::{
-    Applicability, Fix, Settings, SourceFile, TextRange, apply_fixes, check_file, parses_cleanly,
+    Applicability, Fix, ParsedModule, SourceFile, TextRange, apply_fixes, check_file,
+    check_in_project, parses_cleanly,
 };
 use ropey::Rope;
 use tower_lsp_server::jsonrpc::Result;
@@ -18,7 +19,7 @@ use tower_lsp_server::ls_types::{
     OptionalVersionedTextDocumentIdentifier, TextDocumentEdit, TextEdit, Uri, WorkspaceEdit,
 };
 
-use crate::analysis::Analysis;
+use crate::analysis::{Analysis, document_module};
 use crate::capabilities::{CONFIRM_COMMAND, FIX_ALL};
 use crate::convert::{FixData, PositionEncoding, from_proto, to_proto};
 use crate::document::Snapshot;
@@ -66,13 +67,12 @@ pub(crate) async fn code_action(
         );
     }
     if wanted(only, &FIX_ALL) && may_have_safe_fixes(latest.as_deref(), &snapshot) {
-        let (settings, version) = (Arc::clone(&state.settings), snapshot.version);
-        let encoding = session.encoding;
-        let edit =
-            tokio::task::spawn_blocking(move || fix_all_edit(&snapshot, &settings, encoding))
-                .await
-                .ok()
-                .flatten();
+        let version = snapshot.version;
+        let worker = Arc::clone(&state);
+        let edit = tokio::task::spawn_blocking(move || fix_all_edit(&worker, &snapshot))
+            .await
+            .ok()
+            .flatten();
         actions.extend(edit.map(|edit| {
             CodeActionOrCommand::CodeAction(CodeAction {
                 title: "aiolint: Fix all safe fixes".to_string(),
@@ -267,16 +267,21 @@ fn may_have_safe_fixes(latest: Option<&Analysis>, snapshot: &Snapshot) -> bool {
 /// Applies the safe fixes of the document until nothing changes (at most [`MAX_FIX_ROUNDS`]),
 /// and returns one edit from the old text to the new, or `None` when there is nothing to do or
 /// the result would not parse.
-fn fix_all_edit(
-    snapshot: &Snapshot,
-    settings: &Settings,
-    encoding: PositionEncoding,
-) -> Option<TextEdit> {
+/// The document is checked against the project index, so safe fixes of cross-module findings
+/// (an `await` for another module's coroutine) are applied too.
+fn fix_all_edit(state: &State, snapshot: &Snapshot) -> Option<TextEdit> {
+    let (settings, encoding) = (&state.settings, state.encoding());
+    let module = document_module(state, snapshot);
+    let (_, index) = state.project.index();
     let original = String::from(&snapshot.rope);
     let mut text = original.clone();
     for _ in 0..MAX_FIX_ROUNDS {
-        let file = SourceFile::new(snapshot.path.clone(), text.as_str());
-        let diagnostics = check_file(&file, settings);
+        let mut file = SourceFile::new(snapshot.path.clone(), text.as_str());
+        file.kind = snapshot.kind;
+        let diagnostics = match ParsedModule::parse(&text) {
+            Some(parsed) => check_in_project(&file, &parsed, &module, &index, settings),
+            None => check_file(&file, settings),
+        };
         let safe: Vec<&Fix> = diagnostics
             .iter()
             .filter_map(|d| d.fix.as_ref())

@@ -1,20 +1,28 @@
-//! Publishing diagnostics: one task per open document, versioned, coalescing bursts.
+//! Publishing diagnostics: one task per open document, versioned, coalescing bursts, and
+//! re-analysing open documents when another file's summary changes the project.
 //!
 //! A change to an idle document is analysed at once (so typing gets its result in the time one
 //! analysis takes). Changes that arrive while an analysis is running are coalesced: the task
 //! waits until the document has been quiet for [`DEBOUNCE`], then analyses the newest text.
 //! A result is published only if it is still for the current version; superseded results are
 //! dropped. Only this task publishes for an open document, so versions go out in order.
+//!
+//! Each analysis first puts the document's module summary into the project. When that changed
+//! the project (a function became async, a helper started to block, or only moved), the
+//! *refresher* waits until the project has been quiet for [`DEBOUNCE`] and asks every open
+//! document that was analysed against an older index to be analysed again, through its own
+//! task. A re-analysis of an unchanged text is published only if its findings differ.
 
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
 use tower_lsp_server::ls_types::Uri;
 
-use crate::analysis::{Analysis, analyze};
+use crate::analysis::{Analysis, Record, analyze};
 use crate::state::State;
 
-/// How long a burst of changes must pause before the newest text is analysed.
+/// How long a burst of changes must pause before the newest text is analysed, and how long the
+/// project must be quiet before other open documents are analysed again.
 pub(crate) const DEBOUNCE: Duration = Duration::from_millis(50);
 
 /// Starts the diagnostics task of one opening (`epoch`) of a document.
@@ -24,7 +32,7 @@ pub(crate) fn spawn(state: &Arc<State>, uri: Uri, epoch: u64) {
 
 enum Step {
     Wait(Duration),
-    Analyze(crate::document::Snapshot),
+    Analyze(crate::document::Snapshot, Option<Arc<Analysis>>),
 }
 
 async fn run(state: Arc<State>, uri: Uri, epoch: u64) {
@@ -36,25 +44,27 @@ async fn run(state: Arc<State>, uri: Uri, epoch: u64) {
             if !leading && quiet_at > now {
                 Step::Wait(quiet_at - now)
             } else {
-                Step::Analyze(doc.snapshot())
+                doc.schedule.refresh = false;
+                Step::Analyze(doc.snapshot(), doc.latest.clone())
             }
         });
-        let snapshot = match step {
+        let (snapshot, previous) = match step {
             None => return, // Closed (or reopened, which has its own task).
             Some(Step::Wait(pause)) => {
                 tokio::time::sleep(pause).await;
                 continue;
             }
-            Some(Step::Analyze(snapshot)) => snapshot,
+            Some(Step::Analyze(snapshot, previous)) => (snapshot, previous),
         };
         leading = false;
         let version = snapshot.version;
-        let settings = Arc::clone(&state.settings);
-        let encoding = state.encoding();
-        let analysis =
-            tokio::task::spawn_blocking(move || analyze(&snapshot, &settings, encoding)).await;
-        let analysis: Arc<Analysis> = match analysis {
-            Ok(analysis) => Arc::new(analysis),
+        let worker = Arc::clone(&state);
+        let analysis = tokio::task::spawn_blocking(move || {
+            analyze(&worker, &snapshot, previous.as_deref(), Record::Summary)
+        })
+        .await;
+        let (analysis, project_changed) = match analysis {
+            Ok((analysis, changed)) => (Arc::new(analysis), changed),
             Err(error) => {
                 tracing::error!(uri = uri.as_str(), version, "analysis failed: {error}");
                 // The same text would fail again: wait for the next change.
@@ -64,41 +74,151 @@ async fn run(state: Arc<State>, uri: Uri, epoch: u64) {
                 continue;
             }
         };
-        let current = state.docs.with_epoch(&uri, epoch, |doc| {
-            let current = doc.version == version;
-            if current {
-                if let Some(parsed) = &analysis.parsed {
-                    doc.store_parse(version, parsed.clone());
-                }
-                doc.latest = Some(Arc::clone(&analysis));
-            }
-            current
-        });
-        match current {
-            None => return,
-            Some(false) => continue, // Superseded: drop it and analyse the newer text.
-            Some(true) => {}
+        if project_changed {
+            project_changed_by_typing(&state);
         }
-        state
-            .client
-            .publish_diagnostics(uri.clone(), analysis.published.clone(), Some(version))
-            .await;
+        let outcome = state
+            .docs
+            .with_epoch(&uri, epoch, |doc| store(doc, &analysis));
+        match outcome {
+            None => return,
+            Some(Outcome::Superseded) => continue, // Drop it and analyse the newer text.
+            Some(Outcome::Publish) => {
+                state
+                    .client
+                    .publish_diagnostics(uri.clone(), analysis.published.clone(), Some(version))
+                    .await;
+            }
+            Some(Outcome::Unchanged) => {}
+        }
         if finish(&state, &uri, epoch, version) {
             return;
         }
     }
 }
 
-/// Marks the task finished if `version` is still current; otherwise it must go on.
+enum Outcome {
+    Superseded,
+    Publish,
+    /// A re-analysis of the same text found the same diagnostics: nothing to tell the client.
+    Unchanged,
+}
+
+/// Keeps a finished analysis on its document if it is of the current version.
+fn store(doc: &mut crate::document::Document, analysis: &Arc<Analysis>) -> Outcome {
+    if doc.version != analysis.version {
+        return Outcome::Superseded;
+    }
+    if let Some(parsed) = &analysis.parsed {
+        doc.store_parse(analysis.version, parsed.clone());
+    }
+    doc.generation = Some(analysis.generation);
+    let unchanged = doc.latest.as_ref().is_some_and(|latest| {
+        latest.version == analysis.version
+            && latest.epoch == analysis.epoch
+            && latest.diagnostics == analysis.diagnostics
+    });
+    if unchanged {
+        // Keep the published analysis (it may carry confirmation evidence).
+        return Outcome::Unchanged;
+    }
+    doc.latest = Some(Arc::clone(analysis));
+    Outcome::Publish
+}
+
+/// Marks the task finished if `version` is still current and no refresh is due; otherwise it
+/// must go on.
 fn finish(state: &State, uri: &Uri, epoch: u64, version: i32) -> bool {
     state
         .docs
         .with_epoch(uri, epoch, |doc| {
-            let done = doc.version == version;
+            let outdated =
+                doc.schedule.refresh && doc.generation != Some(state.project.generation());
+            let done = doc.version == version && !outdated;
             if done {
                 doc.schedule.running = false;
+                doc.schedule.refresh = false;
             }
             done
         })
         .unwrap_or(true)
+}
+
+/// When the project last changed, and whether the refresher is waiting for it to be quiet.
+#[derive(Debug)]
+pub(crate) struct Refresher {
+    inner: Mutex<RefresherState>,
+}
+
+#[derive(Debug)]
+struct RefresherState {
+    last_change: Instant,
+    running: bool,
+}
+
+impl Default for Refresher {
+    fn default() -> Self {
+        Self {
+            inner: Mutex::new(RefresherState {
+                last_change: Instant::now(),
+                running: false,
+            }),
+        }
+    }
+}
+
+/// An open document's summary changed the project: the other open documents are analysed again
+/// once the project has been quiet for [`DEBOUNCE`] (so typing in one file does not re-analyse
+/// the others at every keystroke).
+pub(crate) fn project_changed_by_typing(state: &Arc<State>) {
+    let start = {
+        let mut refresher = state
+            .refresher
+            .inner
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        refresher.last_change = Instant::now();
+        !std::mem::replace(&mut refresher.running, true)
+    };
+    if start {
+        tokio::spawn(refresh_when_quiet(Arc::clone(state)));
+    }
+}
+
+async fn refresh_when_quiet(state: Arc<State>) {
+    loop {
+        let pause = {
+            let mut refresher = state
+                .refresher
+                .inner
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner);
+            let quiet_at = refresher.last_change + DEBOUNCE;
+            let now = Instant::now();
+            if quiet_at > now {
+                Some(quiet_at - now)
+            } else {
+                refresher.running = false;
+                None
+            }
+        };
+        match pause {
+            Some(pause) => tokio::time::sleep(pause).await,
+            None => break,
+        }
+    }
+    refresh_open_documents(&state);
+}
+
+/// Asks every open document analysed against an older project index to be analysed again, now.
+pub(crate) fn refresh_open_documents(state: &Arc<State>) {
+    let generation = state.project.generation();
+    for (uri, epoch) in state.docs.mark_stale(generation) {
+        tracing::debug!(
+            uri = uri.as_str(),
+            generation,
+            "project changed: re-analysing"
+        );
+        spawn(state, uri, epoch);
+    }
 }

@@ -25,7 +25,7 @@ use serde_json::json;
 use tower_lsp_server::jsonrpc::{Error, ErrorCode, Result};
 use tower_lsp_server::ls_types::{self as lsp, ExecuteCommandParams, LSPAny, Uri};
 
-use crate::analysis::{Analysis, analyze};
+use crate::analysis::{Analysis, Record, analyze};
 use crate::capabilities::CONFIRM_COMMAND;
 use crate::confirm::{PlannedFinding, confirm_planned, import_root};
 use crate::convert::from_proto;
@@ -58,9 +58,10 @@ pub(crate) async fn execute_command(
             uri.as_str()
         )));
     };
-    let (settings, encoding) = (Arc::clone(&state.settings), state.encoding());
+    let encoding = state.encoding();
+    let worker = Arc::clone(&state);
     let work = tokio::task::spawn_blocking(move || {
-        let analysis = analyze(&snapshot, &settings, encoding);
+        let (analysis, _) = analyze(&worker, &snapshot, None, Record::Nothing);
         let range = from_proto::text_range(&snapshot.rope, encoding, target.range);
         let index = analysis
             .diagnostics
@@ -162,6 +163,8 @@ async fn republish(
             diagnostics: fresh.diagnostics.clone(),
             published: published.clone(),
             parsed: None,
+            summary: fresh.summary.clone(),
+            generation: fresh.generation,
         }));
         Some(published)
     });

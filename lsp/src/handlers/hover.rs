@@ -6,7 +6,7 @@ use analyzer::Diagnostic;
 use tower_lsp_server::jsonrpc::{Error, Result};
 use tower_lsp_server::ls_types::{Hover, HoverContents, HoverParams, MarkupContent, MarkupKind};
 
-use crate::analysis::{Analysis, analyze};
+use crate::analysis::{Analysis, Record, analyze};
 use crate::convert::{from_proto, to_proto};
 use crate::state::State;
 
@@ -23,11 +23,12 @@ pub(crate) async fn hover(state: Arc<State>, params: HoverParams) -> Result<Opti
         Some(analysis) if analysis.is_of(&snapshot) => analysis,
         _ => {
             let snapshot = snapshot.clone();
-            let settings = Arc::clone(&state.settings);
-            let analysis =
-                tokio::task::spawn_blocking(move || analyze(&snapshot, &settings, encoding))
-                    .await
-                    .map_err(|_| Error::internal_error())?;
+            let worker = Arc::clone(&state);
+            let (analysis, _) = tokio::task::spawn_blocking(move || {
+                analyze(&worker, &snapshot, None, Record::Nothing)
+            })
+            .await
+            .map_err(|_| Error::internal_error())?;
             Arc::new(analysis)
         }
     };

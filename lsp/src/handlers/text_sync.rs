@@ -10,6 +10,7 @@ use tower_lsp_server::ls_types::{
 
 use crate::document_store::{ChangeRejected, Scheduled};
 use crate::handlers::{diagnostics, workspace};
+use crate::project::Origin;
 use crate::state::State;
 
 pub(crate) fn did_open(state: &Arc<State>, params: DidOpenTextDocumentParams) {
@@ -60,26 +61,30 @@ pub(crate) fn did_change(state: &Arc<State>, params: &DidChangeTextDocumentParam
     }
 }
 
-pub(crate) fn did_save(params: &DidSaveTextDocumentParams) {
-    // The open document already has the saved text; the file watcher (if any) refreshes the
-    // workspace index from disk.
+/// The open document already has the saved text, and its summary is in the project (the file
+/// watcher, if any, refreshes the disk summary). What a save adds: the workspace files that are
+/// not open are checked again against the current project, if it changed since they were.
+pub(crate) fn did_save(state: &Arc<State>, params: &DidSaveTextDocumentParams) {
     tracing::debug!(uri = params.text_document.uri.as_str(), "didSave");
+    workspace::schedule_recheck(state);
 }
 
 /// Clears the document's diagnostics. A file of the workspace then gets its on-disk findings
 /// back, as if it had never been opened.
 pub(crate) async fn did_close(state: &Arc<State>, params: DidCloseTextDocumentParams) {
     let uri = params.text_document.uri;
-    if !state.docs.close(&uri) {
+    let Some(closed) = state.docs.close(&uri) else {
         tracing::warn!(
             uri = uri.as_str(),
             "didClose for a document that is not open"
         );
         return;
-    }
+    };
+    // Before the first `.await`, so that a reopening finds the project without this text.
+    let project_changed = state.project.set(&closed.path, Origin::Open, None);
     state
         .client
         .publish_diagnostics(uri.clone(), Vec::new(), None)
         .await;
-    workspace::recheck_closed(state, &uri);
+    workspace::recheck_closed(state, &uri, project_changed);
 }

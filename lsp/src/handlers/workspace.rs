@@ -2,8 +2,8 @@
 
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::path::PathBuf;
-use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
 use tower_lsp_server::ls_types::{
@@ -11,7 +11,9 @@ use tower_lsp_server::ls_types::{
     FileChangeType, FileSystemWatcher, GlobPattern, NumberOrString, Registration, Uri,
 };
 
-use crate::analysis::analyze_path;
+use crate::analysis::{DiskSummary, analyze_path, summarize_path};
+use crate::handlers::diagnostics;
+use crate::project::Origin;
 use crate::state::State;
 use crate::workspace::{FileEntry, discover, is_python};
 
@@ -57,8 +59,10 @@ async fn register_watcher(state: &State) {
     }
 }
 
-/// Checks every Python file of the workspace folders, reporting `$/progress` when the client
-/// supports it, and publishes the findings of the files that are not open.
+/// Indexes and checks every Python file of the workspace folders, reporting `$/progress` when
+/// the client supports it, and publishes the findings of the files that are not open. Two
+/// passes: first every file's module summary goes into the project, then every file is checked
+/// against the index of the whole project.
 async fn scan(state: &Arc<State>) {
     let session = state.session();
     if session.folders.is_empty() {
@@ -75,23 +79,37 @@ async fn scan(state: &Arc<State>) {
     } else {
         None
     };
-    let mut done = 0;
-    let mut with_findings = 0;
+    let mut summarized = Vec::with_capacity(total);
     for batch in files.chunks(BATCH) {
         if state.is_shutting_down() {
-            break;
+            return;
         }
-        for (path, uri, diagnostics) in check_files(state, batch.to_vec()).await {
+        summarized.extend(summarize_files(state, batch.to_vec()).await);
+        // Indexing is the first half of the work, checking the second.
+        let message = format!("{}/{total} files indexed", summarized.len());
+        report(progress.as_ref(), message, summarized.len(), 2 * total).await;
+    }
+    // Documents opened before the index was complete see the whole project now.
+    diagnostics::refresh_open_documents(state);
+    let mut done = 0;
+    let mut with_findings = 0;
+    let mut generation = None;
+    for batch in summarized.chunks(BATCH) {
+        if state.is_shutting_down() {
+            return;
+        }
+        let (checked, used) = check_files(state, batch.to_vec()).await;
+        generation = Some(generation.map_or(used, |g: u64| g.min(used)));
+        for (path, uri, diagnostics) in checked {
             with_findings += usize::from(!diagnostics.is_empty());
-            publish_file(state, path, uri, diagnostics).await;
+            publish_file(state, path, uri, diagnostics, false).await;
         }
         done += batch.len();
-        if let Some(progress) = &progress {
-            let percentage = u32::try_from(done * 100 / total.max(1)).unwrap_or(100);
-            progress
-                .report_with_message(format!("{done}/{total} files"), percentage)
-                .await;
-        }
+        let message = format!("{done}/{total} files checked");
+        report(progress.as_ref(), message, total + done, 2 * total).await;
+    }
+    if let Some(generation) = generation {
+        state.rechecker.checked(generation);
     }
     if let Some(progress) = progress {
         progress
@@ -102,12 +120,17 @@ async fn scan(state: &Arc<State>) {
     }
 }
 
-async fn begin_progress(
-    state: &State,
-    total: usize,
-) -> Option<
-    tower_lsp_server::OngoingProgress<tower_lsp_server::Bounded, tower_lsp_server::NotCancellable>,
-> {
+type Progress =
+    tower_lsp_server::OngoingProgress<tower_lsp_server::Bounded, tower_lsp_server::NotCancellable>;
+
+async fn report(progress: Option<&Progress>, message: String, done: usize, total: usize) {
+    if let Some(progress) = progress {
+        let percentage = u32::try_from(done * 100 / total.max(1)).unwrap_or(100);
+        progress.report_with_message(message, percentage).await;
+    }
+}
+
+async fn begin_progress(state: &State, total: usize) -> Option<Progress> {
     static NEXT: AtomicU64 = AtomicU64::new(0);
     let token = NumberOrString::String(format!(
         "aiolint/scan/{}",
@@ -140,20 +163,65 @@ async fn begin_progress(
     )
 }
 
-/// Checks files from disk on the blocking pool. A file whose analysis panics is logged and
-/// skipped; the others go on.
-async fn check_files(
-    state: &State,
-    paths: Vec<PathBuf>,
-) -> Vec<(PathBuf, Uri, Vec<lsp::Diagnostic>)> {
-    let settings = Arc::clone(&state.settings);
-    let encoding = state.encoding();
-    let checked = tokio::task::spawn_blocking(move || {
-        paths
+/// Reads and summarizes files on the blocking pool and records them in the project; a file
+/// whose summary panics is logged and skipped. Returns the files with whether they parse
+/// cleanly, and whether the project changed.
+async fn summarize_files(state: &Arc<State>, paths: Vec<PathBuf>) -> Vec<(PathBuf, bool)> {
+    let worker = Arc::clone(state);
+    let summarized = tokio::task::spawn_blocking(move || {
+        let folders = worker.session().folders;
+        let summaries: Vec<DiskSummary> = paths
             .into_iter()
             .filter_map(|path| {
+                catch_unwind(AssertUnwindSafe(|| {
+                    summarize_path(&path, &folders, &worker.settings)
+                }))
+                .map_err(|_| tracing::error!(path = %path.display(), "summary panicked"))
+                .ok()
+            })
+            .collect();
+        record(&worker, summaries)
+    })
+    .await;
+    summarized.unwrap_or_default()
+}
+
+/// Puts summaries into the project and the files into the workspace.
+fn record(state: &State, summaries: Vec<DiskSummary>) -> Vec<(PathBuf, bool)> {
+    let mut files = Vec::with_capacity(summaries.len());
+    let mut found = Vec::with_capacity(summaries.len());
+    for summary in summaries {
+        let key = summary.path.to_string_lossy().into_owned();
+        match summary.summary {
+            Some(module) => found.push((key, module)),
+            None => {
+                state.project.set(&key, Origin::Disk, None);
+            }
+        }
+        state
+            .workspace
+            .summarized(summary.path.clone(), summary.clean);
+        files.push((summary.path, summary.clean));
+    }
+    state.project.set_disk_many(found);
+    files
+}
+
+/// Checks files from disk on the blocking pool against the current project index. A file
+/// whose analysis panics is logged and skipped; the others go on. Also returns the generation
+/// of the index used.
+async fn check_files(
+    state: &Arc<State>,
+    files: Vec<(PathBuf, bool)>,
+) -> (Vec<(PathBuf, Uri, Vec<lsp::Diagnostic>)>, u64) {
+    let worker = Arc::clone(state);
+    let checked = tokio::task::spawn_blocking(move || {
+        let (generation, index) = worker.project.index();
+        let checked = files
+            .into_iter()
+            .filter_map(|(path, clean)| {
                 match catch_unwind(AssertUnwindSafe(|| {
-                    analyze_path(&path, &settings, encoding)
+                    analyze_path(&worker, &path, &index, clean)
                 })) {
                     Ok(Some((uri, diagnostics))) => Some((path, uri, diagnostics)),
                     Ok(None) => None,
@@ -163,26 +231,36 @@ async fn check_files(
                     }
                 }
             })
-            .collect()
+            .collect();
+        (checked, generation)
     })
     .await;
-    checked.unwrap_or_default()
+    checked.unwrap_or_else(|_| (Vec::new(), 0))
 }
 
-/// Records a file's findings and publishes them unless the file is open (an open document's
-/// own, versioned diagnostics win).
-async fn publish_file(state: &State, path: PathBuf, uri: Uri, diagnostics: Vec<lsp::Diagnostic>) {
-    let had_findings = state
-        .workspace
-        .get(&path)
-        .is_some_and(|e| !e.diagnostics.is_empty());
+/// Records a file's findings and publishes them if they changed, unless the file is open (an
+/// open document's own, versioned diagnostics win). `force` publishes findings even when they
+/// did not change (the client dropped them when the document closed).
+async fn publish_file(
+    state: &State,
+    path: PathBuf,
+    uri: Uri,
+    diagnostics: Vec<lsp::Diagnostic>,
+    force: bool,
+) {
+    let previous = state.workspace.get(&path);
+    let changed = previous
+        .as_ref()
+        .map_or(!diagnostics.is_empty(), |e| e.diagnostics != diagnostics);
+    let publish = changed || (force && !diagnostics.is_empty());
     state.workspace.update(
         path,
         FileEntry {
             diagnostics: diagnostics.clone(),
+            clean: previous.is_some_and(|e| e.clean),
         },
     );
-    if (had_findings || !diagnostics.is_empty()) && !state.docs.is_open(&uri) {
+    if publish && !state.docs.is_open(&uri) {
         state
             .client
             .publish_diagnostics(uri, diagnostics, None)
@@ -190,11 +268,14 @@ async fn publish_file(state: &State, path: PathBuf, uri: Uri, diagnostics: Vec<l
     }
 }
 
-/// `workspace/didChangeWatchedFiles`: re-checks created and changed files, forgets deleted ones.
+/// `workspace/didChangeWatchedFiles`: re-summarizes created and changed files and forgets
+/// deleted ones. When that changes the project, the open documents are analysed again and the
+/// whole workspace is re-checked; otherwise only the files that changed are.
 pub(crate) fn did_change_watched_files(state: &Arc<State>, params: DidChangeWatchedFilesParams) {
     let state = Arc::clone(state);
     tokio::spawn(async move {
         let mut changed = Vec::new();
+        let mut project_changed = false;
         for event in params.changes {
             let Some(path) = event.uri.to_file_path().map(std::borrow::Cow::into_owned) else {
                 continue;
@@ -203,6 +284,8 @@ pub(crate) fn did_change_watched_files(state: &Arc<State>, params: DidChangeWatc
                 continue;
             }
             if event.typ == FileChangeType::DELETED {
+                let key = path.to_string_lossy().into_owned();
+                project_changed |= state.project.set(&key, Origin::Disk, None);
                 let removed = state.workspace.remove(&path);
                 if removed.is_some() && !state.docs.is_open(&event.uri) {
                     state
@@ -214,26 +297,136 @@ pub(crate) fn did_change_watched_files(state: &Arc<State>, params: DidChangeWatc
                 changed.push(path);
             }
         }
-        for (path, uri, diagnostics) in check_files(&state, changed).await {
-            publish_file(&state, path, uri, diagnostics).await;
+        let generation = state.project.generation();
+        let files = summarize_files(&state, changed).await;
+        project_changed |= state.project.generation() != generation;
+        if project_changed {
+            diagnostics::refresh_open_documents(&state);
+            schedule_recheck(&state);
+        } else {
+            for (path, uri, diagnostics) in check_files(&state, files).await.0 {
+                publish_file(&state, path, uri, diagnostics, false).await;
+            }
         }
     });
 }
 
-/// After `didClose`: a file of the workspace index is checked from disk again, since the
-/// closed buffer may have held unsaved text.
-pub(crate) fn recheck_closed(state: &Arc<State>, uri: &Uri) {
+/// After `didClose` (the document's summary is already out of the project): a file of the
+/// workspace is summarized and checked from disk again, since the closed buffer may have held
+/// unsaved text; when the project changed, the open documents are analysed again and the
+/// workspace is re-checked.
+pub(crate) fn recheck_closed(state: &Arc<State>, uri: &Uri, project_changed: bool) {
     let Some(path) = uri.to_file_path().map(std::borrow::Cow::into_owned) else {
         return;
     };
     // Only files the scan found (so not ignored ones) go back to their on-disk findings.
-    if state.workspace.get(&path).is_none() {
-        return;
+    let in_workspace = state.workspace.get(&path).is_some();
+    let state = Arc::clone(state);
+    tokio::spawn(async move {
+        let generation = state.project.generation();
+        let files = if in_workspace {
+            summarize_files(&state, vec![path]).await
+        } else {
+            Vec::new()
+        };
+        if project_changed || state.project.generation() != generation {
+            diagnostics::refresh_open_documents(&state);
+            schedule_recheck(&state);
+        }
+        for (path, uri, diagnostics) in check_files(&state, files).await.0 {
+            publish_file(&state, path, uri, diagnostics, true).await;
+        }
+    });
+}
+
+/// How long the workspace must be quiet before its files are re-checked.
+const RECHECK_DEBOUNCE: Duration = Duration::from_millis(100);
+
+/// Re-checks the workspace's files that are not open when the project changed on disk (a save,
+/// a watched-file event, a document closed), in the background. Requests that arrive while
+/// one runs are coalesced into one more run.
+#[derive(Debug, Default)]
+pub(crate) struct Rechecker {
+    inner: Mutex<RecheckerState>,
+}
+
+#[derive(Debug, Default)]
+struct RecheckerState {
+    running: bool,
+    again: bool,
+    /// The project generation the workspace files were last checked against.
+    checked: Option<u64>,
+}
+
+impl Rechecker {
+    fn lock(&self) -> std::sync::MutexGuard<'_, RecheckerState> {
+        self.inner.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// The workspace files were all checked against generation `generation`.
+    fn checked(&self, generation: u64) {
+        let mut inner = self.lock();
+        if inner.checked.is_none_or(|g| g < generation) {
+            inner.checked = Some(generation);
+        }
+    }
+}
+
+/// Asks for the workspace's files that are not open to be checked again against the current
+/// index (if they were not checked against it yet).
+pub(crate) fn schedule_recheck(state: &Arc<State>) {
+    {
+        let mut inner = state.rechecker.lock();
+        if inner.running {
+            inner.again = true;
+            return;
+        }
+        inner.running = true;
     }
     let state = Arc::clone(state);
     tokio::spawn(async move {
-        for (path, uri, diagnostics) in check_files(&state, vec![path]).await {
-            publish_file(&state, path, uri, diagnostics).await;
+        loop {
+            tokio::time::sleep(RECHECK_DEBOUNCE).await;
+            state.rechecker.lock().again = false;
+            recheck_workspace(&state).await;
+            let mut inner = state.rechecker.lock();
+            if !inner.again || state.is_shutting_down() {
+                inner.running = false;
+                return;
+            }
         }
     });
+}
+
+async fn recheck_workspace(state: &Arc<State>) {
+    let generation = state.project.generation();
+    if state.rechecker.lock().checked == Some(generation) {
+        return;
+    }
+    let files = state.workspace.files();
+    let started = std::time::Instant::now();
+    let mut used = None;
+    let mut published = 0;
+    for batch in files.chunks(BATCH) {
+        if state.is_shutting_down() {
+            return;
+        }
+        let (checked, generation) = check_files(state, batch.to_vec()).await;
+        used = Some(used.map_or(generation, |g: u64| g.min(generation)));
+        for (path, uri, diagnostics) in checked {
+            if !state.docs.is_open(&uri) {
+                published += 1;
+                publish_file(state, path, uri, diagnostics, false).await;
+            }
+        }
+    }
+    if let Some(generation) = used {
+        state.rechecker.checked(generation);
+    }
+    tracing::debug!(
+        files = files.len(),
+        checked = published,
+        millis = started.elapsed().as_millis(),
+        "workspace re-checked"
+    );
 }
