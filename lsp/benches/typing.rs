@@ -13,6 +13,12 @@
 //!
 //! It also times the analyzer alone on the same file (full parse, one incremental reparse,
 //! `check_parsed`), to separate the analyzer's share from the server's.
+//!
+//! With `AIOLINT_BENCH_WORKSPACE=<folder>`, it then also times building the project index of
+//! that folder's Python files (`ProjectIndex::new`, what the server does when a summary
+//! changes), the server's workspace scan of it, and both scenarios again with the typed module
+//! as a file of that workspace (300 keystrokes), where a keystroke that changes the module's
+//! summary rebuilds the whole project's index.
 
 #![allow(
     clippy::print_stdout,
@@ -20,6 +26,7 @@
 )]
 
 use std::fmt::Write as _;
+use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
@@ -37,31 +44,71 @@ fn main() {
         .enable_all()
         .build()
         .expect("a tokio runtime");
-    runtime.block_on(bench());
+    runtime.block_on(bench(None));
+    if let Some(folder) = std::env::var_os("AIOLINT_BENCH_WORKSPACE") {
+        let folder = std::path::absolute(PathBuf::from(folder)).expect("an absolute path");
+        index_alone(&folder);
+        runtime.block_on(bench(Some(&folder)));
+    }
 }
 
-async fn bench() {
+/// Types into a 5,000-line module: alone, or (`workspace`) as a file of that workspace folder,
+/// after the server has scanned it, so that every keystroke that changes the module's summary
+/// rebuilds the index of the whole project.
+async fn bench(workspace: Option<&Path>) {
     let (client_out, server_in) = tokio::io::duplex(1 << 20);
     let (server_out, client_in) = tokio::io::duplex(1 << 20);
     let server = tokio::spawn(lsp::serve(server_in, server_out));
-    let mut client = Client::new(client_out, client_in);
+    let uri = workspace.map_or_else(
+        || URI.to_string(),
+        |folder| {
+            format!(
+                "file://{}",
+                folder.join("aiolint_bench_typing.py").display()
+            )
+        },
+    );
+    let mut client = Client::new(client_out, client_in, uri.clone());
 
     let text = module(5_000);
     let lines = text.lines().count();
-    analyzer_alone(&text);
+    if workspace.is_none() {
+        analyzer_alone(&text);
+    }
     let (row, indent) = typing_spot(&text);
+    let folders: Vec<Value> = workspace
+        .iter()
+        .map(|f| json!({"uri": format!("file://{}", f.display()), "name": "bench"}))
+        .collect();
     client
         .request(
             "initialize",
-            json!({"capabilities": {"general": {"positionEncodings": ["utf-16"]}}}),
+            json!({
+                "capabilities": {
+                    "general": {"positionEncodings": ["utf-16"]},
+                    "window": {"workDoneProgress": workspace.is_some()},
+                },
+                "workspaceFolders": folders,
+            }),
         )
         .await;
+    let initialized = Instant::now();
     client.notify("initialized", json!({})).await;
+    if workspace.is_some() {
+        let end = client
+            .wait(|m| m["method"] == "$/progress" && m["params"]["value"]["kind"] == "end")
+            .await;
+        println!(
+            "workspace scan (index + check): {} after {:.0} ms",
+            end["params"]["value"]["message"].as_str().unwrap_or("?"),
+            ms(initialized.elapsed())
+        );
+    }
     let opened = Instant::now();
     client
         .notify(
             "textDocument/didOpen",
-            json!({"textDocument": {"uri": URI, "languageId": "python", "version": 1, "text": text}}),
+            json!({"textDocument": {"uri": uri, "languageId": "python", "version": 1, "text": text}}),
         )
         .await;
     let first = client.diagnostics(1).await;
@@ -76,10 +123,11 @@ async fn bench() {
     let statement = "time.sleep(0.25)  # 日本😊";
     let mut version = 1;
     let mut column = indent;
-    let mut keystrokes = Vec::with_capacity(KEYSTROKES);
+    let count = if workspace.is_some() { 300 } else { KEYSTROKES };
+    let mut keystrokes = Vec::with_capacity(count);
     let mut typed: Vec<char> = Vec::new();
     let mut chars = statement.chars().cycle();
-    for i in 0..KEYSTROKES {
+    for i in 0..count {
         // Type the statement, then delete it character by character.
         let erase = (i / statement.chars().count()) % 2 == 1;
         let change = if erase {
@@ -100,8 +148,13 @@ async fn bench() {
         client.diagnostics(version).await;
         keystrokes.push(sent.elapsed());
     }
+    let scenario = if workspace.is_some() {
+        "in the workspace"
+    } else {
+        "alone"
+    };
     report(
-        "keystrokes (didChange -> publishDiagnostics)",
+        &format!("keystrokes {scenario} (didChange -> publishDiagnostics)"),
         &mut keystrokes,
     );
 
@@ -119,7 +172,9 @@ async fn bench() {
         bursts.push(last.elapsed());
     }
     report(
-        &format!("bursts of {BURST_SIZE} (last didChange -> publishDiagnostics, coalesced)"),
+        &format!(
+            "bursts of {BURST_SIZE} {scenario} (last didChange -> publishDiagnostics, coalesced)"
+        ),
         &mut bursts,
     );
 
@@ -181,6 +236,53 @@ fn analyzer_alone(text: &str) {
         &mut line_indexes,
     );
     report("analyzer: check_parsed", &mut checks);
+}
+
+/// The project index alone, for a real workspace: every Python file summarized, then the index
+/// built from the summaries (what the server does when a summary changes).
+fn index_alone(folder: &Path) {
+    let settings = analyzer::Settings::default();
+    let mut summaries = Vec::new();
+    let mut stack = vec![folder.to_path_buf()];
+    let started = Instant::now();
+    while let Some(dir) = stack.pop() {
+        let Ok(entries) = std::fs::read_dir(&dir) else {
+            continue;
+        };
+        for entry in entries.flatten() {
+            let path = entry.path();
+            let name = entry.file_name();
+            let hidden = name.to_string_lossy().starts_with('.');
+            if path.is_dir() && !hidden {
+                stack.push(path);
+            } else if path.extension().is_some_and(|e| e == "py") {
+                let Ok(text) = std::fs::read_to_string(&path) else {
+                    continue;
+                };
+                let Some(parsed) = analyzer::ParsedModule::parse(&text) else {
+                    continue;
+                };
+                let file = analyzer::SourceFile::new(path.to_string_lossy().into_owned(), text);
+                let module = analyzer::module_names(&path, Some(folder), &|p: &Path| p.is_file());
+                summaries.push(std::sync::Arc::new(analyzer::summarize(
+                    &file, &parsed, &module, &settings,
+                )));
+            }
+        }
+    }
+    println!(
+        "index alone: {} modules summarized in {:.0} ms",
+        summaries.len(),
+        ms(started.elapsed())
+    );
+    let mut builds = Vec::new();
+    for _ in 0..10 {
+        let started = Instant::now();
+        let index = analyzer::ProjectIndex::new(summaries.clone());
+        builds.push(started.elapsed());
+        assert_eq!(index.module_count(), summaries.len());
+    }
+    report("index alone: ProjectIndex::new", &mut builds);
 }
 
 fn change(row: usize, start: usize, end: usize, text: &str) -> Value {
@@ -270,10 +372,11 @@ struct Client {
     output: DuplexStream,
     incoming: mpsc::UnboundedReceiver<Value>,
     next_id: i64,
+    uri: String,
 }
 
 impl Client {
-    fn new(output: DuplexStream, input: DuplexStream) -> Self {
+    fn new(output: DuplexStream, input: DuplexStream, uri: String) -> Self {
         let (sender, incoming) = mpsc::unbounded_channel();
         tokio::spawn(async move {
             let mut input = BufReader::new(input);
@@ -308,6 +411,7 @@ impl Client {
             output,
             incoming,
             next_id: 1,
+            uri,
         }
     }
 
@@ -339,16 +443,18 @@ impl Client {
     async fn did_change(&mut self, version: i64, change: Value) {
         self.notify(
             "textDocument/didChange",
-            json!({"textDocument": {"uri": URI, "version": version}, "contentChanges": [change]}),
+            json!({"textDocument": {"uri": self.uri, "version": version}, "contentChanges": [change]}),
         )
         .await;
     }
 
     /// Waits for the diagnostics of `version`; returns how many there were.
     async fn diagnostics(&mut self, version: i64) -> usize {
+        let uri = self.uri.clone();
         let message = self
             .wait(|m| {
                 m["method"] == "textDocument/publishDiagnostics"
+                    && m["params"]["uri"] == uri.as_str()
                     && m["params"]["version"] == version
             })
             .await;
@@ -357,13 +463,18 @@ impl Client {
             .map_or(0, Vec::len)
     }
 
+    /// Waits for a message that `matches`, answering the server's requests on the way.
     async fn wait(&mut self, matches: impl Fn(&Value) -> bool) -> Value {
-        let deadline = Duration::from_secs(30);
+        let deadline = Duration::from_mins(10);
         loop {
             let message = tokio::time::timeout(deadline, self.incoming.recv())
                 .await
                 .expect("the server answers in time")
                 .expect("the server is running");
+            if message.get("method").is_some() && message.get("id").is_some() {
+                let reply = json!({"jsonrpc": "2.0", "id": message["id"], "result": null});
+                self.send(&reply).await;
+            }
             if matches(&message) {
                 return message;
             }

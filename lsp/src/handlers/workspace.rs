@@ -1,4 +1,6 @@
-//! The workspace scan on `initialized`, file watching, and files going back to disk on close.
+//! The workspace scan on `initialized` (summaries into the project, then checks against its
+//! index), file watching, files going back to disk on close, and re-checking the files that
+//! are not open when the project changed on disk.
 
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::path::PathBuf;
@@ -6,6 +8,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
+use analyzer::ProjectIndex;
 use tower_lsp_server::ls_types::{
     self as lsp, DidChangeWatchedFilesParams, DidChangeWatchedFilesRegistrationOptions,
     FileChangeType, FileSystemWatcher, GlobPattern, NumberOrString, Registration, Uri,
@@ -91,15 +94,18 @@ async fn scan(state: &Arc<State>) {
     }
     // Documents opened before the index was complete see the whole project now.
     diagnostics::refresh_open_documents(state);
+    // One index for the whole pass: typing meanwhile does not rebuild it batch after batch (a
+    // save re-checks the files against the newer one).
+    let Some((generation, index)) = current_index(state).await else {
+        return;
+    };
     let mut done = 0;
     let mut with_findings = 0;
-    let mut generation = None;
     for batch in summarized.chunks(BATCH) {
         if state.is_shutting_down() {
             return;
         }
-        let (checked, used) = check_files(state, batch.to_vec()).await;
-        generation = Some(generation.map_or(used, |g: u64| g.min(used)));
+        let checked = check_files(state, batch.to_vec(), Some(Arc::clone(&index))).await;
         for (path, uri, diagnostics) in checked {
             with_findings += usize::from(!diagnostics.is_empty());
             publish_file(state, path, uri, diagnostics, false).await;
@@ -108,9 +114,7 @@ async fn scan(state: &Arc<State>) {
         let message = format!("{done}/{total} files checked");
         report(progress.as_ref(), message, total + done, 2 * total).await;
     }
-    if let Some(generation) = generation {
-        state.rechecker.checked(generation);
-    }
+    state.rechecker.checked(generation);
     if let Some(progress) = progress {
         progress
             .finish_with_message(format!(
@@ -207,17 +211,25 @@ fn record(state: &State, summaries: Vec<DiskSummary>) -> Vec<(PathBuf, bool)> {
     files
 }
 
-/// Checks files from disk on the blocking pool against the current project index. A file
-/// whose analysis panics is logged and skipped; the others go on. Also returns the generation
-/// of the index used.
+/// The project index, built on the blocking pool if a summary changed since the last build.
+async fn current_index(state: &Arc<State>) -> Option<(u64, Arc<ProjectIndex>)> {
+    let worker = Arc::clone(state);
+    tokio::task::spawn_blocking(move || worker.project.index())
+        .await
+        .ok()
+}
+
+/// Checks files from disk on the blocking pool against `index` (the current one when `None`).
+/// A file whose analysis panics is logged and skipped; the others go on.
 async fn check_files(
     state: &Arc<State>,
     files: Vec<(PathBuf, bool)>,
-) -> (Vec<(PathBuf, Uri, Vec<lsp::Diagnostic>)>, u64) {
+    index: Option<Arc<ProjectIndex>>,
+) -> Vec<(PathBuf, Uri, Vec<lsp::Diagnostic>)> {
     let worker = Arc::clone(state);
     let checked = tokio::task::spawn_blocking(move || {
-        let (generation, index) = worker.project.index();
-        let checked = files
+        let index = index.unwrap_or_else(|| worker.project.index().1);
+        files
             .into_iter()
             .filter_map(|(path, clean)| {
                 match catch_unwind(AssertUnwindSafe(|| {
@@ -231,11 +243,10 @@ async fn check_files(
                     }
                 }
             })
-            .collect();
-        (checked, generation)
+            .collect()
     })
     .await;
-    checked.unwrap_or_else(|_| (Vec::new(), 0))
+    checked.unwrap_or_default()
 }
 
 /// Records a file's findings and publishes them if they changed, unless the file is open (an
@@ -304,7 +315,7 @@ pub(crate) fn did_change_watched_files(state: &Arc<State>, params: DidChangeWatc
             diagnostics::refresh_open_documents(&state);
             schedule_recheck(&state);
         } else {
-            for (path, uri, diagnostics) in check_files(&state, files).await.0 {
+            for (path, uri, diagnostics) in check_files(&state, files, None).await {
                 publish_file(&state, path, uri, diagnostics, false).await;
             }
         }
@@ -333,7 +344,7 @@ pub(crate) fn recheck_closed(state: &Arc<State>, uri: &Uri, project_changed: boo
             diagnostics::refresh_open_documents(&state);
             schedule_recheck(&state);
         }
-        for (path, uri, diagnostics) in check_files(&state, files).await.0 {
+        for (path, uri, diagnostics) in check_files(&state, files, None).await {
             publish_file(&state, path, uri, diagnostics, true).await;
         }
     });
@@ -399,33 +410,30 @@ pub(crate) fn schedule_recheck(state: &Arc<State>) {
 }
 
 async fn recheck_workspace(state: &Arc<State>) {
-    let generation = state.project.generation();
+    let Some((generation, index)) = current_index(state).await else {
+        return;
+    };
     if state.rechecker.lock().checked == Some(generation) {
         return;
     }
-    let files = state.workspace.files();
+    let mut files = state.workspace.files();
+    files.retain(|(path, _)| Uri::from_file_path(path).is_none_or(|uri| !state.docs.is_open(&uri)));
     let started = std::time::Instant::now();
-    let mut used = None;
-    let mut published = 0;
     for batch in files.chunks(BATCH) {
         if state.is_shutting_down() {
             return;
         }
-        let (checked, generation) = check_files(state, batch.to_vec()).await;
-        used = Some(used.map_or(generation, |g: u64| g.min(generation)));
+        let checked = check_files(state, batch.to_vec(), Some(Arc::clone(&index))).await;
         for (path, uri, diagnostics) in checked {
             if !state.docs.is_open(&uri) {
-                published += 1;
                 publish_file(state, path, uri, diagnostics, false).await;
             }
         }
     }
-    if let Some(generation) = used {
-        state.rechecker.checked(generation);
-    }
+    state.rechecker.checked(generation);
     tracing::debug!(
         files = files.len(),
-        checked = published,
+        generation,
         millis = started.elapsed().as_millis(),
         "workspace re-checked"
     );
