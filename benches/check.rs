@@ -11,6 +11,12 @@
 //! Ruff runs as `ruff check --isolated --no-cache --select ASYNC,RUF006` when it is on `PATH`.
 //! Figures are wall time and CPU time (user + system) of the child process.
 
+#![allow(clippy::print_stdout, reason = "a benchmark prints its figures")]
+#![allow(
+    clippy::cast_precision_loss,
+    reason = "times and counts far below 2^52"
+)]
+
 use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::Instant;

@@ -52,7 +52,8 @@ pub(crate) fn python_files(paths: &[PathBuf]) -> Discovered {
                 .file_name()
                 .is_some_and(|name| EXCLUDED_DIRECTORIES.iter().any(|d| name == *d))
     };
-    walk(paths, Arc::new(excluded), is_python)
+    let excluded: Exclude = Arc::new(excluded);
+    walk(paths, &excluded, is_python)
 }
 
 /// Decides whether walking skips a file or directory (`true` for a directory).
@@ -61,13 +62,13 @@ pub(crate) type Exclude = Arc<dyn Fn(&Path, bool) -> bool + Send + Sync>;
 /// Like [`python_files`], also finding Jupyter notebooks (`.ipynb`), and skipping what
 /// `excluded` says (the configuration's `exclude`/`extend-exclude`) instead of the built-in
 /// list. Explicitly named files are always kept.
-pub(crate) fn python_and_notebook_files(paths: &[PathBuf], excluded: Exclude) -> Discovered {
+pub(crate) fn python_and_notebook_files(paths: &[PathBuf], excluded: &Exclude) -> Discovered {
     walk(paths, excluded, |path| {
         is_python(path) || path.extension().is_some_and(|e| e == "ipynb")
     })
 }
 
-fn walk(paths: &[PathBuf], excluded: Exclude, wanted: fn(&Path) -> bool) -> Discovered {
+fn walk(paths: &[PathBuf], excluded: &Exclude, wanted: fn(&Path) -> bool) -> Discovered {
     let mut found = Discovered::default();
     for path in paths {
         if !path.exists() {

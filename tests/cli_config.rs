@@ -22,7 +22,7 @@ fn expect(list: &[(&str, u64, &str)]) -> Vec<(String, u64, String)> {
 /// Every key of the sample's `pyproject.toml` has a visible effect: `select` (no AIO4/AIO6
 /// findings in `app/`), `ignore` (the dangling task on line 11 is not reported),
 /// `per-file-ignores` (no AIO100 in `tests/`), `exclude` and `extend-exclude` (nothing from
-/// `build/` and `generated/`), `target-version` (TaskGroup is too new for py310),
+/// `build/` and `generated/`), `target-version` (`TaskGroup` is too new for py310),
 /// `extra-blocking-calls` and `extra-coroutines` (lines 10 and 9). The nested `legacy/`
 /// project takes its target version from `requires-python` (py38), and `tools/aiolint.toml`
 /// selects only AIO4 there.

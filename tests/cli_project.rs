@@ -123,3 +123,31 @@ fn a_file_checked_alone_still_resolves_its_own_helpers_but_not_unseen_modules() 
     assert_eq!(all[0]["code"], "AIO202");
     assert_eq!(all[0]["line"].as_u64(), Some(9));
 }
+
+#[test]
+fn fixes_use_the_project_index() {
+    let dir = shop();
+    let output = aiolint(
+        dir.path(),
+        &[
+            "check",
+            "--fix",
+            "--unsafe-fixes",
+            "--select",
+            "AIO100,AIO202",
+            ".",
+        ],
+    );
+    assert_eq!(code(&output), 0, "{}", stderr(&output));
+    assert!(
+        stderr(&output).contains("Fixed 2 findings (0 remaining)."),
+        "{}",
+        stderr(&output)
+    );
+    let fixed = std::fs::read_to_string(dir.path().join("src/shop/app.py")).unwrap_or_default();
+    assert!(
+        fixed.contains("    await asyncio.to_thread(settings, \"app.toml\")\n"),
+        "{fixed}"
+    );
+    assert!(fixed.contains("    await client.fetch(\"k\")\n"), "{fixed}");
+}

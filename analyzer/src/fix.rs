@@ -4,7 +4,7 @@ use crate::diagnostic::Diagnostic;
 use crate::settings::Settings;
 use crate::source::SourceFile;
 use crate::text_range::TextRange;
-use crate::{check_file, parses_cleanly};
+use crate::{ModuleName, ParsedModule, ProjectIndex, check_file, check_in_project, parses_cleanly};
 
 /// Whether a fix can be applied without review.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
@@ -143,8 +143,32 @@ pub struct FixOutcome {
 /// falls back to applying its fixes one at a time, keeping only those that leave the file
 /// parsing: the outcome parses whenever the input did.
 pub fn fix_until_stable(file: &SourceFile, settings: &Settings, unsafe_fixes: bool) -> FixOutcome {
+    fix_until_stable_in(
+        file,
+        &ModuleName::default(),
+        ProjectIndex::empty(),
+        settings,
+        unsafe_fixes,
+    )
+}
+
+/// [`fix_until_stable`] for module `module` of a project: findings that depend on other modules
+/// (and their fixes) come from `index`, which is not rebuilt between rounds.
+pub fn fix_until_stable_in(
+    file: &SourceFile,
+    module: &ModuleName,
+    index: &ProjectIndex,
+    settings: &Settings,
+    unsafe_fixes: bool,
+) -> FixOutcome {
+    let check = |source: &SourceFile| match ParsedModule::parse(&source.text) {
+        Some(parsed) if source.kind != crate::SourceKind::Notebook => {
+            check_in_project(source, &parsed, module, index, settings)
+        }
+        _ => check_file(source, settings),
+    };
     let mut text = file.text.to_string();
-    let mut diagnostics = check_file(file, settings);
+    let mut diagnostics = check(file);
     let mut fixed = 0;
     let wanted = |fix: &Fix| unsafe_fixes || fix.applicability == Applicability::Safe;
     if !parses_cleanly(&text) {
@@ -183,7 +207,7 @@ pub fn fix_until_stable(file: &SourceFile, settings: &Settings, unsafe_fixes: bo
         text = next;
         let mut round = SourceFile::new(file.path.clone(), text.as_str());
         round.kind = file.kind;
-        diagnostics = check_file(&round, settings);
+        diagnostics = check(&round);
     }
     let converged = !diagnostics
         .iter()

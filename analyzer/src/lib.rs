@@ -30,6 +30,7 @@ pub use config::{Config, ConfigError, requires_python_lower_bound};
 pub use diagnostic::{Diagnostic, Related, Severity};
 pub use fix::{
     Applicability, Edit, Fix, FixOutcome, MAX_FIX_ROUNDS, apply_fixes, fix_until_stable,
+    fix_until_stable_in,
 };
 pub use index::{ModuleName, ModuleSummary, ProjectIndex, module_names, summarize};
 pub use line_index::{LineColumn, LineIndex};

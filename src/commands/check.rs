@@ -29,8 +29,7 @@ pub(crate) fn run(args: &CheckArgs) -> anyhow::Result<ExitCode> {
         eprintln!("aiolint: error: {error}");
     }
     if let Some(mode) = fix::Mode::from_args(args) {
-        let settings = groups.first().map(|(s, _)| s.clone()).unwrap_or_default();
-        return fix::run(args, mode, &discovered, &settings);
+        return fix::run(args, mode, &discovered, &groups);
     }
     let mut reports = Vec::new();
     for (settings, files) in &groups {
@@ -58,7 +57,8 @@ fn discover(paths: &[PathBuf], resolver: &Arc<config::Resolver>) -> Discovered {
     let resolver = resolver.clone();
     python_and_notebook_files(
         paths,
-        Arc::new(move |path: &Path, is_dir: bool| resolver.is_excluded(path, is_dir)),
+        &(Arc::new(move |path: &Path, is_dir: bool| resolver.is_excluded(path, is_dir))
+            as crate::discover::Exclude),
     )
 }
 

@@ -2,17 +2,17 @@
 //! write the file atomically or print the change as a unified diff.
 
 use std::io::Write as _;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
-use analyzer::{Settings, SourceKind, check_file, fix_until_stable};
+use analyzer::{ProjectIndex, Settings, SourceKind, check_file, fix_until_stable_in};
 use anyhow::Context as _;
 use rayon::prelude::*;
 
 use crate::args::CheckArgs;
-use crate::commands::check::read_source;
 use crate::discover::Discovered;
 use crate::printer::{self, FileReport};
+use crate::project;
 
 /// What to do with the fixed text.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -51,17 +51,25 @@ struct FileFix {
 }
 
 /// Fixes every discovered file in parallel; reports, writes or diffs, and sums up on stderr.
+/// Each group of files shares its configuration's settings and is one project (one index).
 pub(crate) fn run(
     args: &CheckArgs,
     mode: Mode,
     discovered: &Discovered,
-    settings: &Settings,
+    groups: &[(Settings, Vec<PathBuf>)],
 ) -> anyhow::Result<ExitCode> {
-    let results: Vec<FileFix> = discovered
-        .files
-        .par_iter()
-        .map(|path| fix_path(path, settings, mode, args.unsafe_fixes))
-        .collect();
+    let mut results: Vec<FileFix> = Vec::new();
+    for (settings, files) in groups {
+        let (mut modules, unreadable) = project::load(files);
+        let index = project::index(&mut modules, settings);
+        results.extend(unreadable.into_iter().map(FileFix::unfixed));
+        let fixed: Vec<FileFix> = modules
+            .into_par_iter()
+            .map(|module| fix_module(module, &index, settings, mode, args.unsafe_fixes))
+            .collect();
+        results.extend(fixed);
+    }
+    results.sort_by(|a, b| a.report.file.path.cmp(&b.report.file.path));
     let fixed: usize = results.iter().map(|r| r.fixed).sum();
     let remaining: usize = results.iter().map(|r| r.report.diagnostics.len()).sum();
     let changed = results.iter().any(|r| r.original.is_some());
@@ -120,19 +128,30 @@ pub(crate) fn run(
     })
 }
 
-/// Reads, fixes and (in [`Mode::Write`]) writes one file.
-fn fix_path(path: &Path, settings: &Settings, mode: Mode, unsafe_fixes: bool) -> FileFix {
-    let unfixed = |report: FileReport| FileFix {
-        report,
-        original: None,
-        fixed: 0,
-        error: None,
-        unconverged: false,
-    };
-    let file = match read_source(path) {
-        Ok(file) => file,
-        Err(report) => return unfixed(report),
-    };
+impl FileFix {
+    fn unfixed(report: FileReport) -> Self {
+        FileFix {
+            report,
+            original: None,
+            fixed: 0,
+            error: None,
+            unconverged: false,
+        }
+    }
+}
+
+/// Fixes and (in [`Mode::Write`]) writes one file of a project.
+fn fix_module(
+    module: project::Module,
+    index: &ProjectIndex,
+    settings: &Settings,
+    mode: Mode,
+    unsafe_fixes: bool,
+) -> FileFix {
+    let unfixed = FileFix::unfixed;
+    let project::Module { file, name, .. } = module;
+    let path = PathBuf::from(&file.path);
+    let path = path.as_path();
     if file.kind == SourceKind::Stub {
         return unfixed(FileReport {
             file,
@@ -144,7 +163,7 @@ fn fix_path(path: &Path, settings: &Settings, mode: Mode, unsafe_fixes: bool) ->
         let diagnostics = check_file(&file, settings);
         return unfixed(FileReport { file, diagnostics });
     }
-    let outcome = fix_until_stable(&file, settings, unsafe_fixes);
+    let outcome = fix_until_stable_in(&file, &name, index, settings, unsafe_fixes);
     let unconverged = !outcome.converged;
     if outcome.text == *file.text {
         let mut result = unfixed(FileReport {

@@ -1,9 +1,9 @@
 //! `--output-format sarif`: the findings as a SARIF 2.1.0 log, with every rule's documentation
 //! as its help text and fixes as artifact changes.
 
-use std::fmt::Write as _;
 use analyzer::{Diagnostic, Rule, RuleMeta, Severity, SourceFile, TextRange};
 use serde_json::{Value, json};
+use std::fmt::Write as _;
 
 use super::{FileReport, json_range};
 
