@@ -32,37 +32,7 @@ pub(crate) fn check_fixture(rule: Rule, path: &str) -> String {
         .filter(|d| d.rule == rule)
         .collect();
 
-    let marked: Vec<usize> = text
-        .lines()
-        .enumerate()
-        .filter(|(_, line)| {
-            line.split('#')
-                .skip(1)
-                .any(|comment| comment.trim_start().starts_with(rule.code()))
-        })
-        .map(|(i, _)| i)
-        .collect();
-    let mut found: Vec<usize> = diagnostics
-        .iter()
-        .map(|d| file.line_index.line_of(d.range.start))
-        .collect();
-    found.dedup();
-    for line in &marked {
-        assert!(
-            found.contains(line),
-            "{path}:{}: marked `# {}` but not reported",
-            line + 1,
-            rule.code()
-        );
-    }
-    for line in &found {
-        assert!(
-            marked.contains(line),
-            "{path}:{}: reported but not marked `# {}`",
-            line + 1,
-            rule.code()
-        );
-    }
+    assert_markers(rule, &file, &diagnostics);
 
     let mut out = String::new();
     for d in &diagnostics {
@@ -258,39 +228,7 @@ pub(crate) fn check_project_fixture(rule: Rule, dir: &str) -> String {
             .into_iter()
             .filter(|d| d.rule == rule)
             .collect();
-        let marked: Vec<usize> = file
-            .text
-            .lines()
-            .enumerate()
-            .filter(|(_, line)| {
-                line.split('#')
-                    .skip(1)
-                    .any(|c| c.trim_start().starts_with(rule.code()))
-            })
-            .map(|(i, _)| i)
-            .collect();
-        let found: Vec<usize> = diagnostics
-            .iter()
-            .map(|d| file.line_index.line_of(d.range.start))
-            .collect();
-        for line in &marked {
-            assert!(
-                found.contains(line),
-                "{}:{}: marked `# {}` but not reported",
-                file.path,
-                line + 1,
-                rule.code()
-            );
-        }
-        for line in &found {
-            assert!(
-                marked.contains(line),
-                "{}:{}: reported but not marked `# {}`",
-                file.path,
-                line + 1,
-                rule.code()
-            );
-        }
+        assert_markers(rule, file, &diagnostics);
         for d in &diagnostics {
             let start = file.line_index.line_column(d.range.start, &file.text);
             let _ = writeln!(
@@ -321,6 +259,44 @@ pub(crate) fn check_project_fixture(rule: Rule, dir: &str) -> String {
         }
     }
     out
+}
+
+/// Asserts that the lines with a finding of `rule` are exactly the lines marked `# CODE`.
+#[track_caller]
+fn assert_markers(rule: Rule, file: &SourceFile, diagnostics: &[Diagnostic]) {
+    let marked: Vec<usize> = file
+        .text
+        .lines()
+        .enumerate()
+        .filter(|(_, line)| {
+            line.split('#')
+                .skip(1)
+                .any(|c| c.trim_start().starts_with(rule.code()))
+        })
+        .map(|(i, _)| i)
+        .collect();
+    let found: Vec<usize> = diagnostics
+        .iter()
+        .map(|d| file.line_index.line_of(d.range.start))
+        .collect();
+    for line in &marked {
+        assert!(
+            found.contains(line),
+            "{}:{}: marked `# {}` but not reported",
+            file.path,
+            line + 1,
+            rule.code()
+        );
+    }
+    for line in &found {
+        assert!(
+            marked.contains(line),
+            "{}:{}: reported but not marked `# {}`",
+            file.path,
+            line + 1,
+            rule.code()
+        );
+    }
 }
 
 #[cfg(test)]

@@ -204,6 +204,26 @@ impl ProjectIndex {
         class: &str,
         method: &str,
     ) -> Option<(&ModuleSummary, &FunctionSummary)> {
+        self.find_in_bases(class, |module, summary| {
+            let &function = summary.methods.get(method)?;
+            module.functions.get(function).map(|f| (module, f))
+        })
+    }
+
+    /// The type of attribute `name` on instances of the project class `class` (or its bases).
+    pub(crate) fn attribute(&self, class: &str, name: &str) -> Option<&str> {
+        self.find_in_bases(class, |_, summary| {
+            summary.attributes.get(name).map(String::as_str)
+        })
+    }
+
+    /// Walks the project class `class` and its bases depth-first, left to right, until `find`
+    /// answers; gives up on a base that is not a project class and after 32 classes (cycles).
+    fn find_in_bases<'a, T>(
+        &'a self,
+        class: &str,
+        mut find: impl FnMut(&'a ModuleSummary, &'a ClassSummary) -> Option<T>,
+    ) -> Option<T> {
         let mut stack = vec![class.to_string()];
         let mut visited = 0;
         while let Some(current) = stack.pop() {
@@ -213,30 +233,8 @@ impl ProjectIndex {
             }
             let (_, summary) = self.class(&current)?;
             let module = self.module_of_class(&current)?;
-            if let Some(&function) = summary.methods.get(method) {
-                return module.functions.get(function).map(|f| (module, f));
-            }
-            for base in summary.bases.iter().rev() {
-                if base != "builtins.object" {
-                    stack.push(base.clone());
-                }
-            }
-        }
-        None
-    }
-
-    /// The type of attribute `name` on instances of the project class `class` (or its bases).
-    pub(crate) fn attribute(&self, class: &str, name: &str) -> Option<&str> {
-        let mut stack = vec![class.to_string()];
-        let mut visited = 0;
-        while let Some(current) = stack.pop() {
-            visited += 1;
-            if visited > 32 {
-                return None;
-            }
-            let (_, summary) = self.class(&current)?;
-            if let Some(kind) = summary.attributes.get(name) {
-                return Some(kind);
+            if let Some(found) = find(module, summary) {
+                return Some(found);
             }
             stack.extend(
                 summary
