@@ -65,7 +65,7 @@ pub(crate) fn loop_runner<'t>(
             "run" if class == "asyncio.Runner" => Some("Runner.run()"),
             _ => None,
         },
-        Value::Unknown => (function.kind() == "attribute"
+        Value::Unknown => (function.node_kind() == "attribute"
             && function.field("attribute").map(|a| a.text(model.source))
                 == Some("run_until_complete"))
         .then_some("loop.run_until_complete()"),

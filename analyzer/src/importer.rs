@@ -19,11 +19,11 @@ pub(crate) fn insert_after_imports(root: Node<'_>, source: &str, new_statement: 
     let mut seen_import = false;
     for (index, statement) in statements.iter().enumerate() {
         let is_docstring = index == 0
-            && statement.kind() == "expression_statement"
+            && statement.node_kind() == "expression_statement"
             && statement
                 .named_child(0)
-                .is_some_and(|s| s.kind() == "string");
-        match statement.kind() {
+                .is_some_and(|s| s.node_kind() == "string");
+        match statement.node_kind() {
             "future_import_statement" => insert_after = Some(*statement),
             "import_statement" | "import_from_statement" => {
                 insert_after = Some(*statement);
@@ -35,7 +35,7 @@ pub(crate) fn insert_after_imports(root: Node<'_>, source: &str, new_statement: 
         }
         if seen_import
             && !matches!(
-                statement.kind(),
+                statement.node_kind(),
                 "import_statement" | "import_from_statement" | "comment"
             )
         {

@@ -1,6 +1,7 @@
 //! Parsing with tree-sitter-python. Parsing never fails: syntax errors are collected alongside
 //! the tree.
 
+use crate::syntax::NodeExt;
 use std::cell::RefCell;
 
 use tree_sitter::{Node, Parser, Tree};
@@ -127,7 +128,7 @@ fn collect_syntax_errors(tree: &Tree) -> Vec<SyntaxError> {
         } else if node.is_missing() {
             errors.push(SyntaxError {
                 range: node.byte_range().into(),
-                missing: Some(node.kind().to_string()),
+                missing: Some(node.node_kind().to_string()),
             });
             false
         } else {

@@ -159,7 +159,7 @@ impl<'t> Planner<'t> {
             return Planned::Skipped("the finding's location is not in the file".to_string());
         };
         let target = std::iter::successors(Some(node), Node::parent)
-            .find(|n| n.kind() == "call")
+            .find(|n| n.node_kind() == "call")
             .unwrap_or(node);
         let line = file.line_index.line_of(range.start) + 1;
         let Ok(flagged_line) = u32::try_from(line) else {
@@ -186,7 +186,7 @@ impl<'t> Planner<'t> {
     /// Whether the coroutine around `node` can be called without arguments, and how.
     fn coroutine_entry(&self, node: Node<'t>) -> Result<CoroutineEntry, String> {
         let Some(def) = std::iter::successors(node.parent(), Node::parent)
-            .find(|n| n.kind() == "function_definition")
+            .find(|n| n.node_kind() == "function_definition")
         else {
             return Err("the finding is not inside a function".to_string());
         };
@@ -305,14 +305,14 @@ impl<'t> Planner<'t> {
             .named_children_vec()
             .into_iter()
             .map(|n| {
-                if n.kind() == "decorated_definition" {
+                if n.node_kind() == "decorated_definition" {
                     n.field("definition").unwrap_or(n)
                 } else {
                     n
                 }
             })
             .find(|n| {
-                n.kind() == "class_definition"
+                n.node_kind() == "class_definition"
                     && n.field("name").is_some_and(|id| id.text(self.text) == name)
             })
     }
@@ -329,7 +329,7 @@ impl<'t> Planner<'t> {
             }
             if node
                 .parent()
-                .is_some_and(|p| p.kind() == "decorated_definition")
+                .is_some_and(|p| p.node_kind() == "decorated_definition")
             {
                 return Err(format!(
                     "`{name}` is decorated, so how to build an instance is unknown"
@@ -355,7 +355,7 @@ impl<'t> Planner<'t> {
                 .map(|s| s.named_children_vec())
                 .unwrap_or_default();
             for base in bases {
-                if base.kind() == "keyword_argument" {
+                if base.node_kind() == "keyword_argument" {
                     return Err(format!(
                         "`{name}` has class keywords (a metaclass), so how to build an instance is unknown"
                     ));
@@ -394,7 +394,7 @@ impl<'t> Planner<'t> {
         body.named_children_vec()
             .into_iter()
             .map(|n| {
-                if n.kind() == "decorated_definition" {
+                if n.node_kind() == "decorated_definition" {
                     n.field("definition").unwrap_or(n)
                 } else {
                     n
@@ -402,7 +402,7 @@ impl<'t> Planner<'t> {
             })
             .rev()
             .find(|n| {
-                n.kind() == "function_definition"
+                n.node_kind() == "function_definition"
                     && n.field("name").is_some_and(|id| id.text(self.text) == name)
             })
     }
@@ -441,7 +441,7 @@ impl<'t> Planner<'t> {
 
     /// Whether a module-level statement belongs to the module context.
     fn keeps(&self, statement: Node<'t>) -> bool {
-        match statement.kind() {
+        match statement.node_kind() {
             "import_statement"
             | "import_from_statement"
             | "future_import_statement"
@@ -458,7 +458,7 @@ impl<'t> Planner<'t> {
                     if seen > 1000 {
                         return false;
                     }
-                    match node.kind() {
+                    match node.node_kind() {
                         "block" | "except_clause" | "else_clause" | "finally_clause" => {
                             stack.extend(node.named_children_vec());
                         }
@@ -488,14 +488,14 @@ impl<'t> Planner<'t> {
         let [only] = children.as_slice() else {
             return false;
         };
-        match only.kind() {
+        match only.node_kind() {
             "string" | "concatenated_string" => true,
             "assignment" => {
                 let mut assignment = *only;
                 loop {
                     match assignment.field("right") {
                         None => return true, // `x: int`
-                        Some(right) if right.kind() == "assignment" => assignment = right,
+                        Some(right) if right.node_kind() == "assignment" => assignment = right,
                         Some(right) => return self.simple_value(right),
                     }
                 }
@@ -536,7 +536,7 @@ impl<'t> Planner<'t> {
             if seen > 2000 {
                 return false;
             }
-            match node.kind() {
+            match node.node_kind() {
                 "integer" | "float" | "true" | "false" | "none" | "ellipsis" | "identifier"
                 | "string_start" | "string_content" | "string_end" | "escape_sequence"
                 | "comment" => {}
@@ -544,7 +544,7 @@ impl<'t> Planner<'t> {
                     if node
                         .named_children_vec()
                         .iter()
-                        .any(|c| c.kind() == "interpolation")
+                        .any(|c| c.node_kind() == "interpolation")
                     {
                         return false;
                     }
@@ -605,16 +605,16 @@ impl<'t> Planner<'t> {
         let statement = std::iter::successors(Some(target), Node::parent)
             .find(|n| {
                 n.parent()
-                    .is_some_and(|p| matches!(p.kind(), "block" | "module"))
+                    .is_some_and(|p| matches!(p.node_kind(), "block" | "module"))
             })
             .ok_or("the flagged call is not part of a statement")?;
-        if statement.kind() != "expression_statement" {
+        if statement.node_kind() != "expression_statement" {
             return Err(format!(
                 "the flagged call {} is part of a larger statement",
                 described()
             ));
         }
-        if target.kind() == "call" {
+        if target.node_kind() == "call" {
             let arguments = target
                 .field("arguments")
                 .map(|a| a.named_children_vec())
@@ -630,7 +630,7 @@ impl<'t> Planner<'t> {
             }
         }
         let scope = std::iter::successors(statement.parent(), Node::parent)
-            .find_map(|n| match n.kind() {
+            .find_map(|n| match n.node_kind() {
                 "function_definition" | "class_definition" => self.model.scope_opened_by(n),
                 _ => None,
             })
@@ -638,7 +638,7 @@ impl<'t> Planner<'t> {
         let mut imports: Vec<String> = Vec::new();
         let mut stack = vec![statement];
         while let Some(node) = stack.pop() {
-            match node.kind() {
+            match node.node_kind() {
                 "lambda"
                 | "list_comprehension"
                 | "set_comprehension"
@@ -749,10 +749,12 @@ fn needs_arguments(name: &str, required: &[String]) -> String {
 /// Whether a `def` (or the class it belongs to) is a statement of the module itself.
 fn is_top_level(def: Node<'_>) -> bool {
     let statement = match def.parent() {
-        Some(p) if p.kind() == "decorated_definition" => p,
+        Some(p) if p.node_kind() == "decorated_definition" => p,
         _ => def,
     };
-    statement.parent().is_some_and(|p| p.kind() == "module")
+    statement
+        .parent()
+        .is_some_and(|p| p.node_kind() == "module")
 }
 
 /// The parameters of `def` that a call must pass, skipping the first (`self`/`cls`) when
@@ -765,20 +767,20 @@ fn required_parameters(def: Node<'_>, skip_first: bool, source: &str) -> Vec<Str
     let mut required = Vec::new();
     let mut skip = skip_first;
     for parameter in parameters {
-        let inner = if parameter.kind() == "typed_parameter" {
+        let inner = if parameter.node_kind() == "typed_parameter" {
             parameter.named_child(0).unwrap_or(parameter)
         } else {
             parameter
         };
         let positional = matches!(
-            inner.kind(),
+            inner.node_kind(),
             "identifier" | "default_parameter" | "typed_default_parameter" | "tuple_pattern"
         );
         if skip && positional {
             skip = false;
             continue;
         }
-        if matches!(inner.kind(), "identifier" | "tuple_pattern") {
+        if matches!(inner.node_kind(), "identifier" | "tuple_pattern") {
             required.push(inner.text(source).to_string());
         }
     }
@@ -807,11 +809,11 @@ fn is_reference(identifier: Node<'_>) -> bool {
             .child_by_field_name(name)
             .is_some_and(|n| n.id() == identifier.id())
     };
-    match parent.kind() {
+    match parent.node_kind() {
         "attribute" => !is_field("attribute"),
         "keyword_argument" => !is_field("name"),
         "assignment" | "augmented_assignment" => {
-            !is_field("left") || parent.kind() == "augmented_assignment"
+            !is_field("left") || parent.node_kind() == "augmented_assignment"
         }
         "pattern_list" | "tuple_pattern" | "list_pattern" => false,
         _ => true,
@@ -828,14 +830,14 @@ fn is_literal(node: Node<'_>) -> bool {
         if seen > 1000 {
             return false;
         }
-        match node.kind() {
+        match node.node_kind() {
             "integer" | "float" | "true" | "false" | "none" | "ellipsis" | "string_start"
             | "string_content" | "string_end" | "escape_sequence" => {}
             "string" => {
                 if node
                     .named_children_vec()
                     .iter()
-                    .any(|c| c.kind() == "interpolation")
+                    .any(|c| c.node_kind() == "interpolation")
                 {
                     return false;
                 }

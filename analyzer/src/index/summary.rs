@@ -1,6 +1,7 @@
 //! Module summaries: what other modules need to know about a file, built from its semantic
 //! model in one walk and owned (no syntax tree references).
 
+use crate::syntax::NodeExt;
 use rustc_hash::FxHashMap;
 use tree_sitter::Node;
 
@@ -121,15 +122,12 @@ pub fn summarize(
             continue;
         };
         let info = &model.functions[id];
-        let returns = info
-            .node
-            .child_by_field_name("return_type")
-            .and_then(|annotation| {
-                qualified_class(
-                    &model,
-                    model.annotated_type(annotation, info.parent_scope, known),
-                )
-            });
+        let returns = info.node.field("return_type").and_then(|annotation| {
+            qualified_class(
+                &model,
+                model.annotated_type(annotation, info.parent_scope, known),
+            )
+        });
         slots.insert(id, summary.functions.len());
         summary.functions.push(FunctionSummary {
             qualname,
@@ -244,7 +242,7 @@ impl<'t> Visitor<'t> for CallCollector<'_, 't> {
         if visit.node.is_error() {
             return Descend::No;
         }
-        if visit.node.kind() == "call" {
+        if visit.node.node_kind() == "call" {
             self.call(visit.node, scope);
         }
         Descend::Yes
@@ -286,7 +284,7 @@ impl<'t> CallCollector<'_, 't> {
             });
             return;
         }
-        let Some(callee) = call.child_by_field_name("function") else {
+        let Some(callee) = call.field("function") else {
             return;
         };
         let target = match self.model.infer(callee, scope, self.known) {

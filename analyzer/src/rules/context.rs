@@ -160,7 +160,7 @@ impl<'t> RuleContext<'_, 't> {
     /// call, where a replacement starting with `await` needs parentheses.
     pub(crate) fn needs_parens(&self, node: Node<'_>) -> bool {
         self.ancestors.last().is_some_and(|parent| {
-            matches!(parent.kind(), "attribute" | "subscript" | "call")
+            matches!(parent.node_kind(), "attribute" | "subscript" | "call")
                 && parent
                     .named_child(0)
                     .is_some_and(|first| first.id() == node.id())

@@ -15,6 +15,7 @@ pub(crate) mod usage;
 pub use codes::Rule;
 pub(crate) use context::RuleContext;
 
+use crate::syntax::NodeExt;
 use tree_sitter::Node;
 
 use crate::diagnostic::{Diagnostic, Severity};
@@ -144,7 +145,7 @@ impl<'t> Visitor<'t> for Dispatcher<'_, 't> {
         };
         let enabled = |rule: Rule| self.settings.rules.is_enabled(rule);
         let out = &mut self.diagnostics;
-        match node.kind() {
+        match node.node_kind() {
             "call" => {
                 if enabled(Rule::MissingAwait) {
                     coroutines::missing_await::missing_await(&ctx, node, out);

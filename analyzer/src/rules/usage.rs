@@ -75,7 +75,7 @@ pub(crate) enum Use<'t> {
 pub(crate) fn parent_skipping_parens(node: Node<'_>) -> (Option<Node<'_>>, Node<'_>) {
     let mut child = node;
     while let Some(parent) = child.parent() {
-        if parent.kind() == "parenthesized_expression" && parent.named_child_count() == 1 {
+        if parent.node_kind() == "parenthesized_expression" && parent.named_child_count() == 1 {
             child = parent;
         } else {
             return (Some(parent), child);
@@ -96,7 +96,7 @@ pub(crate) fn classify<'t>(
     };
     let is_field = |field: &str| parent.field(field).is_some_and(|f| f.id() == child.id());
     let as_value = |how: &str| Use::AsValue(how.to_string());
-    match parent.kind() {
+    match parent.node_kind() {
         "await" => Use::Awaited,
         "expression_statement" => Use::Dropped,
         "argument_list" => parent
@@ -133,15 +133,15 @@ pub(crate) fn classify<'t>(
         "assignment" if is_field("right") => match parent.field("left") {
             // `global x` / `nonlocal x`: stored in an outer variable, used who knows where.
             Some(left)
-                if left.kind() == "identifier"
+                if left.node_kind() == "identifier"
                     && model.declared_outer(scope, left.text(model.source)) =>
             {
                 Use::Other
             }
-            Some(left) if left.kind() == "identifier" => Use::Bound(left),
+            Some(left) if left.node_kind() == "identifier" => Use::Bound(left),
             Some(left)
                 if matches!(
-                    left.kind(),
+                    left.node_kind(),
                     "pattern_list" | "tuple_pattern" | "list_pattern"
                 ) =>
             {

@@ -87,7 +87,7 @@ impl<'t> Visitor<'t> for Builder<'t> {
             _ => MODULE_SCOPE,
         };
         self.scope_stack.push(scope);
-        if BRANCHES.contains(&node.kind()) {
+        if BRANCHES.contains(&node.node_kind()) {
             self.branch_depth[scope] += 1;
         }
         self.visit(node, scope, visit.ancestors)
@@ -95,7 +95,7 @@ impl<'t> Visitor<'t> for Builder<'t> {
 
     fn leave(&mut self, node: Node<'t>) {
         if let Some(scope) = self.scope_stack.pop()
-            && BRANCHES.contains(&node.kind())
+            && BRANCHES.contains(&node.node_kind())
         {
             self.branch_depth[scope] = self.branch_depth[scope].saturating_sub(1);
         }
@@ -104,7 +104,7 @@ impl<'t> Visitor<'t> for Builder<'t> {
 
 impl<'t> Builder<'t> {
     fn visit(&mut self, node: Node<'t>, scope: ScopeId, ancestors: &[Node<'t>]) -> Descend {
-        match node.kind() {
+        match node.node_kind() {
             "function_definition" => self.function(node, scope, ancestors),
             "class_definition" => self.class(node, scope, ancestors),
             "lambda" => {
@@ -129,7 +129,7 @@ impl<'t> Builder<'t> {
             }
             "future_import_statement" => return Descend::No,
             "global_statement" | "nonlocal_statement" => {
-                let global = node.kind() == "global_statement";
+                let global = node.node_kind() == "global_statement";
                 for name in node.named_children_vec() {
                     let text = name.text(self.model.source);
                     let data = &mut self.model.scopes[scope];
@@ -143,7 +143,7 @@ impl<'t> Builder<'t> {
             }
             "assignment" => self.assignment(node, scope),
             "augmented_assignment" => {
-                if let Some(left) = node.field("left").filter(|l| l.kind() == "identifier") {
+                if let Some(left) = node.field("left").filter(|l| l.node_kind() == "identifier") {
                     self.bind(scope, left, BindingKind::Other);
                 }
             }
@@ -167,7 +167,10 @@ impl<'t> Builder<'t> {
             }
             "as_pattern" => self.as_pattern(node, scope, ancestors),
             "except_clause" => {
-                if let Some(alias) = node.field("alias").filter(|a| a.kind() == "identifier") {
+                if let Some(alias) = node
+                    .field("alias")
+                    .filter(|a| a.node_kind() == "identifier")
+                {
                     self.store(scope, alias, BindingKind::Other);
                 }
             }
@@ -219,7 +222,7 @@ impl<'t> Builder<'t> {
 
     /// Binds an identifier in binding position and remembers it is not a read.
     fn store(&mut self, scope: ScopeId, identifier: Node<'t>, kind: BindingKind<'t>) {
-        if identifier.kind() == "identifier" {
+        if identifier.node_kind() == "identifier" {
             self.stores.insert(identifier.id());
             self.bind(scope, identifier, kind);
         }
@@ -264,7 +267,7 @@ impl<'t> Builder<'t> {
         let bases = node.field("superclasses").map_or_else(Vec::new, |list| {
             list.named_children_vec()
                 .into_iter()
-                .filter(|b| b.kind() != "keyword_argument")
+                .filter(|b| b.node_kind() != "keyword_argument")
                 .collect()
         });
         let name_node = node.field("name");
@@ -282,11 +285,11 @@ impl<'t> Builder<'t> {
 
     fn parameters(&mut self, parameters: Node<'t>, scope: ScopeId, function: Option<FunctionId>) {
         for (index, parameter) in parameters.named_children_vec().into_iter().enumerate() {
-            let (name, annotation) = match parameter.kind() {
+            let (name, annotation) = match parameter.node_kind() {
                 "identifier" => (Some(parameter), None),
                 "typed_parameter" => {
                     let name = parameter.named_children_vec().into_iter().next().map(|n| {
-                        if n.kind() == "identifier" {
+                        if n.node_kind() == "identifier" {
                             n
                         } else {
                             n.named_child(0).unwrap_or(n)
@@ -303,7 +306,8 @@ impl<'t> Builder<'t> {
                 _ => (None, None),
             };
             if let Some(name) = name {
-                let annotation = annotation.filter(|_| parameter.kind() != "list_splat_pattern");
+                let annotation =
+                    annotation.filter(|_| parameter.node_kind() != "list_splat_pattern");
                 let kind = BindingKind::Parameter {
                     function,
                     index,
@@ -317,7 +321,7 @@ impl<'t> Builder<'t> {
     fn import(&mut self, node: Node<'t>, scope: ScopeId) {
         let source = self.model.source;
         for name in node.named_children_vec() {
-            match name.kind() {
+            match name.node_kind() {
                 "dotted_name" => {
                     // `import a.b.c` binds `a` to the package `a`.
                     if let Some(first) = name.named_child(0) {
@@ -344,14 +348,14 @@ impl<'t> Builder<'t> {
         let module_text = dotted_text(module, source);
         let mut cursor = node.walk();
         for child in node.named_children(&mut cursor) {
-            if child.kind() == "wildcard_import" {
+            if child.node_kind() == "wildcard_import" {
                 self.model.scopes[scope].star_import = true;
             }
         }
         let mut cursor = node.walk();
         let names: Vec<Node<'t>> = node.children_by_field_name("name", &mut cursor).collect();
         for name in names {
-            let (imported, bound) = match name.kind() {
+            let (imported, bound) = match name.node_kind() {
                 "dotted_name" => (name, name),
                 "aliased_import" => match (name.field("name"), name.field("alias")) {
                     (Some(imported), Some(alias)) => (imported, alias),
@@ -404,10 +408,10 @@ impl<'t> Builder<'t> {
         let annotation = node.field("type");
         // `a = b = value`: every target gets the innermost value.
         let mut value = node.field("right");
-        while let Some(inner) = value.filter(|v| v.kind() == "assignment") {
+        while let Some(inner) = value.filter(|v| v.node_kind() == "assignment") {
             value = inner.field("right");
         }
-        match left.kind() {
+        match left.node_kind() {
             "identifier" => self.store(scope, left, BindingKind::Assignment { value, annotation }),
             "attribute" => self.attribute_assignment(left, value, annotation, scope),
             _ => match value {
@@ -417,7 +421,7 @@ impl<'t> Builder<'t> {
                 None => self.targets(left, scope, &|_| BindingKind::Other),
             },
         }
-        if left.kind() == "identifier"
+        if left.node_kind() == "identifier"
             && let ScopeKind::Class(class) = self.model.scopes[scope].kind
         {
             let name = left.text(self.model.source);
@@ -454,10 +458,10 @@ impl<'t> Builder<'t> {
             .node
             .field("parameters")
             .and_then(|p| p.named_children_vec().into_iter().next())
-            .filter(|p| p.kind() == "identifier");
+            .filter(|p| p.node_kind() == "identifier");
         let source = self.model.source;
         if first_parameter.map(|p| p.text(source)) != Some(object.text(source))
-            || object.kind() != "identifier"
+            || object.node_kind() != "identifier"
         {
             return;
         }
@@ -481,18 +485,20 @@ impl<'t> Builder<'t> {
         scope: ScopeId,
         kind: &dyn Fn(usize) -> BindingKind<'t>,
     ) {
-        match target.kind() {
+        match target.node_kind() {
             "identifier" => self.store(scope, target, kind(0)),
             "pattern_list" | "tuple_pattern" | "list_pattern" => {
                 let elements = target.named_children_vec();
-                let has_splat = elements.iter().any(|e| e.kind() == "list_splat_pattern");
+                let has_splat = elements
+                    .iter()
+                    .any(|e| e.node_kind() == "list_splat_pattern");
                 let mut stack: Vec<(Node<'t>, Option<usize>)> = elements
                     .into_iter()
                     .enumerate()
                     .map(|(i, e)| (e, (!has_splat).then_some(i)))
                     .collect();
                 while let Some((element, index)) = stack.pop() {
-                    match (element.kind(), index) {
+                    match (element.node_kind(), index) {
                         ("identifier", Some(index)) => self.store(scope, element, kind(index)),
                         ("identifier", None) => self.store(scope, element, BindingKind::Other),
                         (
@@ -529,21 +535,23 @@ impl<'t> Builder<'t> {
         let Some(alias) = node.field("alias") else {
             return;
         };
-        let target = if alias.kind() == "as_pattern_target" {
+        let target = if alias.node_kind() == "as_pattern_target" {
             alias.named_child(0)
         } else {
             Some(alias)
         };
         let Some(target) = target else { return };
-        let in_with = ancestors.last().is_some_and(|p| p.kind() == "with_item");
+        let in_with = ancestors
+            .last()
+            .is_some_and(|p| p.node_kind() == "with_item");
         let value = node.named_child(0).filter(|v| v.id() != alias.id());
         match (in_with, value) {
             (true, Some(value)) => {
                 let is_async = ancestors
                     .iter()
                     .rev()
-                    .find(|a| a.kind() == "with_statement")
-                    .is_some_and(|w| w.child(0).is_some_and(|c| c.kind() == "async"));
+                    .find(|a| a.node_kind() == "with_statement")
+                    .is_some_and(|w| w.child(0).is_some_and(|c| c.node_kind() == "async"));
                 self.targets(target, scope, &|_| BindingKind::WithItem {
                     value,
                     is_async,
@@ -556,7 +564,7 @@ impl<'t> Builder<'t> {
     /// Bare names in `case` patterns capture the subject.
     fn case_captures(&mut self, node: Node<'t>, scope: ScopeId) {
         for child in node.named_children_vec() {
-            if child.kind() == "dotted_name"
+            if child.node_kind() == "dotted_name"
                 && child.named_child_count() == 1
                 && let Some(identifier) = child.named_child(0)
             {
@@ -571,7 +579,7 @@ impl<'t> Builder<'t> {
         }
         if let Some(parent) = ancestors.last() {
             let is_field = |field: &str| parent.field(field).is_some_and(|f| f.id() == node.id());
-            let not_a_read = match parent.kind() {
+            let not_a_read = match parent.node_kind() {
                 "attribute" => is_field("attribute"),
                 "keyword_argument" | "function_definition" | "class_definition" => is_field("name"),
                 "dotted_name" => parent.named_child(0).is_some_and(|f| f.id() != node.id()),
@@ -595,14 +603,14 @@ impl<'t> Builder<'t> {
 fn decorators<'t>(definition: Node<'t>, ancestors: &[Node<'t>]) -> Vec<Node<'t>> {
     let Some(parent) = ancestors
         .last()
-        .filter(|p| p.kind() == "decorated_definition")
+        .filter(|p| p.node_kind() == "decorated_definition")
     else {
         return Vec::new();
     };
     parent
         .named_children_vec()
         .into_iter()
-        .filter(|d| d.kind() == "decorator" && d.id() != definition.id())
+        .filter(|d| d.node_kind() == "decorator" && d.id() != definition.id())
         .filter_map(|d| d.named_child(0))
         .collect()
 }

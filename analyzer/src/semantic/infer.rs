@@ -126,7 +126,7 @@ impl<'t> SemanticModel<'t> {
         let Some(depth) = depth.deeper() else {
             return Value::Unknown;
         };
-        match expr.kind() {
+        match expr.node_kind() {
             "identifier" => self.infer_name(expr.text(self.source), scope, known, depth),
             "parenthesized_expression" => {
                 let inner = expr.unparenthesized();
@@ -156,7 +156,7 @@ impl<'t> SemanticModel<'t> {
                 let Some(call) = expr.named_child(0).map(NodeExt::unparenthesized) else {
                     return Value::Unknown;
                 };
-                if call.kind() != "call" {
+                if call.node_kind() != "call" {
                     return Value::Unknown;
                 }
                 let Some(function) = call.field("function") else {
@@ -232,7 +232,7 @@ impl<'t> SemanticModel<'t> {
                 // `async with session.get(url) as response`: a coroutine-like call used as an
                 // async context manager yields its awaited result.
                 if *is_async
-                    && value.kind() == "call"
+                    && value.node_kind() == "call"
                     && let Some(function) = value.field("function")
                 {
                     let callee = self.infer_at(function, scope, known, depth);
@@ -288,7 +288,7 @@ impl<'t> SemanticModel<'t> {
         depth: Budget<'_>,
     ) -> Value {
         let mut expr = annotation;
-        if expr.kind() == "type" {
+        if expr.node_kind() == "type" {
             let Some(inner) = expr.named_child(0) else {
                 return Value::Unknown;
             };
@@ -296,15 +296,15 @@ impl<'t> SemanticModel<'t> {
         }
         loop {
             expr = expr.unparenthesized();
-            match expr.kind() {
+            match expr.node_kind() {
                 "binary_operator" => {
                     let (Some(left), Some(right)) = (expr.field("left"), expr.field("right"))
                     else {
                         return Value::Unknown;
                     };
-                    expr = if right.kind() == "none" {
+                    expr = if right.node_kind() == "none" {
                         left
-                    } else if left.kind() == "none" {
+                    } else if left.node_kind() == "none" {
                         right
                     } else {
                         return Value::Unknown;
@@ -584,7 +584,7 @@ impl<'t> SemanticModel<'t> {
         let mut found = false;
         let mut stack = vec![body];
         while let Some(node) = stack.pop() {
-            match node.kind() {
+            match node.node_kind() {
                 "function_definition" | "class_definition" | "lambda" => {}
                 "return_statement" => {
                     let value = node.named_child(0).map(|v| v.text(self.source));

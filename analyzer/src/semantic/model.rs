@@ -1,5 +1,6 @@
 //! The data of the semantic model and name lookup.
 
+use crate::syntax::NodeExt;
 use rustc_hash::{FxHashMap, FxHashSet};
 use tree_sitter::Node;
 
@@ -144,7 +145,7 @@ impl<'t> SemanticModel<'t> {
         parent_scope: ScopeId,
         field: Option<&str>,
     ) -> ScopeId {
-        let opens = match parent.kind() {
+        let opens = match parent.node_kind() {
             "function_definition" | "lambda" => matches!(field, Some("parameters" | "body")),
             "class_definition" => field == Some("body"),
             "list_comprehension"

@@ -3,6 +3,8 @@
 
 use tree_sitter::{Node, TreeCursor};
 
+use super::ext::field_name;
+
 /// What a [`walk`] visitor sees of each node.
 pub(crate) struct Visit<'a, 't> {
     pub node: Node<'t>,
@@ -35,7 +37,7 @@ pub(crate) fn walk<'t>(root: Node<'t>, visitor: &mut impl Visitor<'t>) {
         let node = cursor.node();
         let descend = visitor.enter(&Visit {
             node,
-            field: cursor.field_name(),
+            field: field_name(cursor.field_id()),
             ancestors: &ancestors,
         });
         if descend == Descend::Yes && cursor.goto_first_child() {

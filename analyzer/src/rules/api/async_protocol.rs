@@ -145,10 +145,10 @@ fn returns_only_non_awaitables(ctx: &RuleContext<'_, '_>, function: FunctionId) 
     let statements = body.named_children_vec();
     let stub = statements.iter().all(|s| {
         let first = s.named_child(0);
-        match s.kind() {
+        match s.node_kind() {
             "pass_statement" | "raise_statement" => true,
             "expression_statement" => {
-                first.is_some_and(|e| matches!(e.kind(), "ellipsis" | "string"))
+                first.is_some_and(|e| matches!(e.node_kind(), "ellipsis" | "string"))
             }
             _ => false,
         }
@@ -158,12 +158,12 @@ fn returns_only_non_awaitables(ctx: &RuleContext<'_, '_>, function: FunctionId) 
     }
     let mut stack = statements;
     while let Some(node) = stack.pop() {
-        match node.kind() {
+        match node.node_kind() {
             "function_definition" | "class_definition" | "lambda" => {}
             "return_statement" => {
                 if let Some(value) = node.named_child(0) {
                     let plain = matches!(
-                        value.kind(),
+                        value.node_kind(),
                         "none"
                             | "true"
                             | "false"
@@ -173,7 +173,8 @@ fn returns_only_non_awaitables(ctx: &RuleContext<'_, '_>, function: FunctionId) 
                             | "tuple"
                             | "list"
                             | "dictionary"
-                    ) || (value.kind() == "identifier" && ctx.text(value) == "self");
+                    ) || (value.node_kind() == "identifier"
+                        && ctx.text(value) == "self");
                     if !plain {
                         return false;
                     }
@@ -206,7 +207,7 @@ pub(crate) fn async_protocol_raise<'t>(
     else {
         return;
     };
-    let (exception, called) = match raised.kind() {
+    let (exception, called) = match raised.node_kind() {
         "call" => (raised.field("function"), true),
         _ => (Some(raised), false),
     };
@@ -268,13 +269,13 @@ pub(crate) fn async_protocol_with<'t>(
     with: Node<'t>,
     out: &mut Vec<Diagnostic>,
 ) {
-    if with.child(0).is_some_and(|c| c.kind() == "async") || super::expects_failure(ctx) {
+    if with.child(0).is_some_and(|c| c.node_kind() == "async") || super::expects_failure(ctx) {
         return;
     }
     let Some(clause) = with
         .named_children_vec()
         .into_iter()
-        .find(|c| c.kind() == "with_clause")
+        .find(|c| c.node_kind() == "with_clause")
     else {
         return;
     };
@@ -284,7 +285,7 @@ pub(crate) fn async_protocol_with<'t>(
             continue;
         };
         // `with X() as name`.
-        if value.kind() == "as_pattern" {
+        if value.node_kind() == "as_pattern" {
             let Some(inner) = value.named_child(0) else {
                 continue;
             };
@@ -327,7 +328,7 @@ fn async_only_class<'t>(ctx: &RuleContext<'_, 't>, value: Node<'t>) -> Option<St
         _ => {}
     }
     // A constructor the tables do not describe: `with aiohttp.ClientSession() as s`.
-    if value.kind() == "call"
+    if value.node_kind() == "call"
         && let Some(Value::External(class)) = value.field("function").map(|f| ctx.infer(f))
         && ASYNC_ONLY_CLASSES.contains(&class.as_str())
     {

@@ -1,3 +1,4 @@
+use crate::syntax::NodeExt;
 use tree_sitter::Node;
 
 use crate::diagnostic::Diagnostic;
@@ -49,13 +50,13 @@ pub(crate) fn await_outside_async<'t>(
         // The `await` keyword token inside an `await` expression.
         return;
     }
-    let (what, range) = match node.kind() {
+    let (what, range) = match node.node_kind() {
         "await" => ("`await`", node.byte_range()),
         "for_statement" | "with_statement" | "for_in_clause" => {
-            let Some(keyword) = node.child(0).filter(|c| c.kind() == "async") else {
+            let Some(keyword) = node.child(0).filter(|c| c.node_kind() == "async") else {
                 return;
             };
-            let what = if node.kind() == "with_statement" {
+            let what = if node.node_kind() == "with_statement" {
                 "`async with`"
             } else {
                 "`async for`"
@@ -68,7 +69,7 @@ pub(crate) fn await_outside_async<'t>(
         _ => return,
     };
     // The iterable of a comprehension's first `for` is evaluated in the enclosing scope.
-    let scope = if node.kind() == "for_in_clause" {
+    let scope = if node.node_kind() == "for_in_clause" {
         comprehension_clause_scope(ctx, node)
     } else {
         ctx.scope

@@ -131,7 +131,7 @@ fn get_event_loop<'t>(ctx: &RuleContext<'_, 't>, call: Node<'t>, out: &mut Vec<D
 
 /// `asyncio.get_event_loop` -> `asyncio.get_running_loop`.
 fn running_loop_fix(ctx: &RuleContext<'_, '_>, function: Node<'_>) -> Option<Fix> {
-    let edit = if function.kind() == "attribute" {
+    let edit = if function.node_kind() == "attribute" {
         let attribute = function.field("attribute")?;
         Edit::replace(attribute.byte_range().into(), "get_running_loop")
     } else {
@@ -152,13 +152,13 @@ fn loop_keyword<'t>(
 ) {
     let Some(arguments) = call
         .field("arguments")
-        .filter(|a| a.kind() == "argument_list")
+        .filter(|a| a.node_kind() == "argument_list")
     else {
         return;
     };
     let all = arguments.named_children_vec();
     let Some(index) = all.iter().position(|a| {
-        a.kind() == "keyword_argument" && a.field("name").map(|n| ctx.text(n)) == Some("loop")
+        a.node_kind() == "keyword_argument" && a.field("name").map(|n| ctx.text(n)) == Some("loop")
     }) else {
         return;
     };
@@ -221,14 +221,14 @@ pub(crate) fn deprecated_api_yield<'t>(
     if !yield_node.is_named()
         || !yield_node
             .children(&mut yield_node.walk())
-            .any(|c| c.kind() == "from")
+            .any(|c| c.node_kind() == "from")
     {
         return;
     }
     let Some(call) = yield_node
         .named_child(0)
         .map(NodeExt::unparenthesized)
-        .filter(|c| c.kind() == "call")
+        .filter(|c| c.node_kind() == "call")
     else {
         return;
     };

@@ -13,13 +13,13 @@ use crate::syntax::NodeExt;
 pub(crate) fn expects_failure(ctx: &RuleContext<'_, '_>) -> bool {
     ctx.ancestors
         .iter()
-        .filter(|a| a.kind() == "with_statement")
+        .filter(|a| a.node_kind() == "with_statement")
         .flat_map(NodeExt::named_children_vec)
-        .filter(|clause| clause.kind() == "with_clause")
+        .filter(|clause| clause.node_kind() == "with_clause")
         .flat_map(|clause| clause.named_children_vec())
         .filter_map(|item| {
             let mut value = item.field("value")?;
-            if value.kind() == "as_pattern" {
+            if value.node_kind() == "as_pattern" {
                 value = value.named_child(0)?;
             }
             value.field("function")

@@ -181,13 +181,13 @@ pub(crate) fn unknown_api_import<'t>(
     let Some(module) = import.field("module_name") else {
         return;
     };
-    if module.kind() != "dotted_name" || ctx.text(module) != "asyncio" {
+    if module.node_kind() != "dotted_name" || ctx.text(module) != "asyncio" {
         return;
     }
     let mut cursor = import.walk();
     let imported: Vec<Node<'t>> = import.children_by_field_name("name", &mut cursor).collect();
     for item in imported {
-        let name = match item.kind() {
+        let name = match item.node_kind() {
             "aliased_import" => item.field("name"),
             "dotted_name" => Some(item),
             _ => None,
@@ -196,16 +196,16 @@ pub(crate) fn unknown_api_import<'t>(
             continue;
         };
         // Renaming an unaliased import would leave its uses behind: no fix there.
-        let fixable = item.kind() == "aliased_import";
+        let fixable = item.node_kind() == "aliased_import";
         check_name(ctx, name, ctx.text(name), name, fixable, out);
     }
 }
 
 fn is_assignment_target(node: Node<'_>) -> bool {
     node.parent().is_some_and(|parent| {
-        matches!(parent.kind(), "assignment" | "augmented_assignment")
+        matches!(parent.node_kind(), "assignment" | "augmented_assignment")
             && parent.field("left").is_some_and(|l| l.id() == node.id())
-            || parent.kind() == "delete_statement"
+            || parent.node_kind() == "delete_statement"
     })
 }
 
@@ -268,9 +268,9 @@ fn check_name<'t>(
 fn guarded(ctx: &RuleContext<'_, '_>) -> bool {
     let mut child = None;
     for ancestor in ctx.ancestors.iter().rev() {
-        match ancestor.kind() {
+        match ancestor.node_kind() {
             "if_statement" | "elif_clause" | "conditional_expression" | "while_statement" => {
-                let condition = if ancestor.kind() == "conditional_expression" {
+                let condition = if ancestor.node_kind() == "conditional_expression" {
                     ancestor.named_child(1)
                 } else {
                     ancestor.field("condition")
@@ -312,7 +312,7 @@ fn catches_missing_names(ctx: &RuleContext<'_, '_>, try_statement: Node<'_>) -> 
     try_statement
         .named_children_vec()
         .into_iter()
-        .filter(|c| c.kind() == "except_clause")
+        .filter(|c| c.node_kind() == "except_clause")
         .any(|handler| {
             let mut cursor = handler.walk();
             let values: Vec<Node<'_>> = handler
@@ -330,7 +330,7 @@ fn catches_missing_names(ctx: &RuleContext<'_, '_>, try_statement: Node<'_>) -> 
 }
 
 fn in_annotation(ctx: &RuleContext<'_, '_>) -> bool {
-    ctx.ancestors.iter().any(|a| a.kind() == "type")
+    ctx.ancestors.iter().any(|a| a.node_kind() == "type")
 }
 
 #[cfg(test)]

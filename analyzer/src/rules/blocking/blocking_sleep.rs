@@ -70,7 +70,7 @@ fn fix(ctx: &RuleContext<'_, '_>, call: Node<'_>) -> Option<Fix> {
     }
     let arguments = call
         .field("arguments")
-        .filter(|a| a.kind() == "argument_list")?;
+        .filter(|a| a.node_kind() == "argument_list")?;
     let mut edits = Vec::new();
     let asyncio = match ctx.asyncio_name() {
         Some(name) => name,

@@ -24,7 +24,7 @@ pub(crate) fn to_thread_fix(ctx: &RuleContext<'_, '_>, call: Node<'_>) -> Option
     let function = call.field("function")?;
     let arguments = call
         .field("arguments")
-        .filter(|a| a.kind() == "argument_list")?;
+        .filter(|a| a.node_kind() == "argument_list")?;
     let inner = arguments.text(ctx.source);
     let inner = inner.strip_prefix('(')?.strip_suffix(')')?.trim();
     let mut edits = Vec::new();

@@ -66,7 +66,10 @@ pub(crate) fn cancel_swallowed<'t>(
     let Some(coroutine) = ctx.enclosing_coroutine() else {
         return;
     };
-    let Some(try_statement) = handler.parent().filter(|p| p.kind() == "try_statement") else {
+    let Some(try_statement) = handler
+        .parent()
+        .filter(|p| p.node_kind() == "try_statement")
+    else {
         return;
     };
     let Some(caught) = catches_cancellation(ctx, handler) else {
@@ -75,7 +78,7 @@ pub(crate) fn cancel_swallowed<'t>(
     let Some(body) = handler
         .named_children_vec()
         .into_iter()
-        .find(|c| c.kind() == "block")
+        .find(|c| c.node_kind() == "block")
     else {
         return;
     };
@@ -111,7 +114,7 @@ fn caught_values(handler: Node<'_>) -> Vec<Node<'_>> {
     let mut cursor = handler.walk();
     handler
         .children_by_field_name("value", &mut cursor)
-        .filter(|c| c.is_named() && c.kind() != "comment")
+        .filter(|c| c.is_named() && c.node_kind() != "comment")
         .collect()
 }
 
@@ -123,7 +126,7 @@ fn catches_cancellation<'t>(ctx: &RuleContext<'_, 't>, handler: Node<'t>) -> Opt
     }
     let mut stack = values;
     while let Some(node) = stack.pop() {
-        match node.kind() {
+        match node.node_kind() {
             "tuple" | "parenthesized_expression" | "expression_list" => {
                 stack.extend(node.named_children_vec());
             }
@@ -147,10 +150,10 @@ fn catches_cancellation<'t>(ctx: &RuleContext<'_, 't>, handler: Node<'t>) -> Opt
 fn awaits(node: Node<'_>) -> bool {
     let mut stack = vec![node];
     while let Some(current) = stack.pop() {
-        match current.kind() {
+        match current.node_kind() {
             "await" => return true,
             "for_statement" | "with_statement" | "for_in_clause"
-                if current.child(0).is_some_and(|c| c.kind() == "async") =>
+                if current.child(0).is_some_and(|c| c.node_kind() == "async") =>
             {
                 return true;
             }
@@ -165,12 +168,12 @@ fn awaits(node: Node<'_>) -> bool {
 fn propagates(ctx: &RuleContext<'_, '_>, body: Node<'_>) -> bool {
     let mut stack = vec![body];
     while let Some(current) = stack.pop() {
-        match current.kind() {
+        match current.node_kind() {
             "raise_statement" => return true,
             "call" => {
                 let method = current
                     .field("function")
-                    .filter(|f| f.kind() == "attribute")
+                    .filter(|f| f.node_kind() == "attribute")
                     .and_then(|f| f.field("attribute"))
                     .map(|a| ctx.text(a));
                 if matches!(method, Some("uncancel" | "cancel")) {
@@ -197,24 +200,24 @@ fn waits_for_cancelled_task(ctx: &RuleContext<'_, '_>, try_statement: Node<'_>) 
         .ancestors
         .iter()
         .rev()
-        .find(|a| a.kind() == "function_definition")
+        .find(|a| a.node_kind() == "function_definition")
     else {
         return false;
     };
     let mut awaited = Vec::new();
     let mut stack = vec![body];
     while let Some(node) = stack.pop() {
-        match node.kind() {
+        match node.node_kind() {
             "await" if node.is_named() => {
                 let Some(operand) = node.named_child(0).map(NodeExt::unparenthesized) else {
                     return false;
                 };
-                let waited = match operand.kind() {
+                let waited = match operand.node_kind() {
                     "identifier" | "attribute" => Some(operand),
                     "call" => operand
                         .field("arguments")
                         .and_then(|a| a.named_children_vec().into_iter().next())
-                        .filter(|a| matches!(a.kind(), "identifier" | "attribute")),
+                        .filter(|a| matches!(a.node_kind(), "identifier" | "attribute")),
                     _ => None,
                 };
                 let Some(waited) = waited else {
@@ -223,7 +226,7 @@ fn waits_for_cancelled_task(ctx: &RuleContext<'_, '_>, try_statement: Node<'_>) 
                 awaited.push((ctx.text(waited), node.start_byte()));
             }
             "for_statement" | "for_in_clause"
-                if node.child(0).is_some_and(|c| c.kind() == "async") =>
+                if node.child(0).is_some_and(|c| c.node_kind() == "async") =>
             {
                 return false;
             }
@@ -244,8 +247,10 @@ fn cancelled_before(ctx: &RuleContext<'_, '_>, function: Node<'_>, name: &str, a
         if node.start_byte() >= at {
             continue;
         }
-        if node.kind() == "call"
-            && let Some(callee) = node.field("function").filter(|f| f.kind() == "attribute")
+        if node.node_kind() == "call"
+            && let Some(callee) = node
+                .field("function")
+                .filter(|f| f.node_kind() == "attribute")
             && callee.field("attribute").map(|a| ctx.text(a)) == Some("cancel")
             && callee.field("object").is_some_and(|o| ctx.text(o) == name)
         {
@@ -262,7 +267,7 @@ fn cancelled_before(ctx: &RuleContext<'_, '_>, function: Node<'_>, name: &str, a
 fn hands_exception_on(ctx: &RuleContext<'_, '_>, handler: Node<'_>, body: Node<'_>) -> bool {
     let Some(alias) = caught_values(handler)
         .into_iter()
-        .find(|v| v.kind() == "as_pattern")
+        .find(|v| v.node_kind() == "as_pattern")
         .and_then(|p| p.named_child(1))
         .map(|target| ctx.text(target).trim())
         .or_else(|| handler.field("alias").map(|a| ctx.text(a)))
@@ -271,7 +276,7 @@ fn hands_exception_on(ctx: &RuleContext<'_, '_>, handler: Node<'_>, body: Node<'
     };
     let mut stack = vec![body];
     while let Some(node) = stack.pop() {
-        match node.kind() {
+        match node.node_kind() {
             "assignment" => {
                 if node.field("right").is_some_and(|r| ctx.text(r) == alias) {
                     return true;
@@ -279,7 +284,7 @@ fn hands_exception_on(ctx: &RuleContext<'_, '_>, handler: Node<'_>, body: Node<'
                 stack.extend(node.named_children_vec());
             }
             "call" => {
-                let method = node.field("function").map_or("", |f| match f.kind() {
+                let method = node.field("function").map_or("", |f| match f.node_kind() {
                     "attribute" => f.field("attribute").map_or("", |a| ctx.text(a)),
                     _ => ctx.text(f),
                 });
@@ -323,7 +328,7 @@ fn add_raise(ctx: &RuleContext<'_, '_>, handler: Node<'_>, body: Node<'_>) -> Op
     let first = statements.first()?;
     let last = statements.last()?;
     if matches!(
-        last.kind(),
+        last.node_kind(),
         "return_statement" | "break_statement" | "continue_statement"
     ) {
         return None;
@@ -333,7 +338,7 @@ fn add_raise(ctx: &RuleContext<'_, '_>, handler: Node<'_>, body: Node<'_>) -> Op
     if !indent.chars().all(|c| c == ' ' || c == '\t') || line_start <= handler.start_byte() {
         return None;
     }
-    let edit = if last.kind() == "pass_statement" {
+    let edit = if last.node_kind() == "pass_statement" {
         Edit::replace(last.byte_range().into(), "raise")
     } else {
         Edit::insert(last.end_byte(), format!("\n{indent}raise"))

@@ -107,7 +107,7 @@ const TASK_NAMES: &[&str] = &[
 /// the lines that keep it in the set.
 fn keep_dropped(ctx: &RuleContext<'_, '_>, call: Node<'_>) -> Option<Fix> {
     let (statement, _) = crate::rules::usage::parent_skipping_parens(call);
-    let statement = statement.filter(|s| s.kind() == "expression_statement")?;
+    let statement = statement.filter(|s| s.node_kind() == "expression_statement")?;
     let name = fresh_task_name(ctx)?;
     let mut edits = keep_in_set(ctx, statement, name)?;
     edits.push(Edit::insert(statement.start_byte(), format!("{name} = ")));
@@ -117,10 +117,10 @@ fn keep_dropped(ctx: &RuleContext<'_, '_>, call: Node<'_>) -> Option<Fix> {
 /// `task = asyncio.create_task(...)` with `task` unused -> the same, followed by the lines that
 /// keep it in the set (`_ = ...` gets a real name, since `_` means "thrown away").
 fn keep_bound(ctx: &RuleContext<'_, '_>, call: Node<'_>, target: Node<'_>) -> Option<Fix> {
-    let assignment = call.parent().filter(|a| a.kind() == "assignment")?;
+    let assignment = call.parent().filter(|a| a.node_kind() == "assignment")?;
     let statement = assignment
         .parent()
-        .filter(|s| s.kind() == "expression_statement" && s.named_child_count() == 1)?;
+        .filter(|s| s.node_kind() == "expression_statement" && s.named_child_count() == 1)?;
     let mut name = ctx.text(target);
     let mut rename = None;
     if name == "_" {
@@ -141,7 +141,7 @@ fn keep_in_set(ctx: &RuleContext<'_, '_>, statement: Node<'_>, name: &str) -> Op
         ctx.model.scopes.get(ctx.scope)?.kind,
         ScopeKind::Function(_) | ScopeKind::Module
     ) || !matches!(
-        statement.parent().map(|p| p.kind()),
+        statement.parent().map(|p| p.node_kind()),
         Some("block" | "module")
     ) {
         return None;
@@ -236,13 +236,13 @@ fn task_factory(ctx: &RuleContext<'_, '_>, call: Node<'_>) -> Option<&'static st
             .then_some("loop.create_task()"),
         Value::Unknown => {
             let function = call.field("function")?;
-            if function.kind() != "attribute"
+            if function.node_kind() != "attribute"
                 || function.field("attribute").map(|a| ctx.text(a)) != Some("create_task")
             {
                 return None;
             }
             let receiver = function.field("object")?;
-            let last_name = match receiver.kind() {
+            let last_name = match receiver.node_kind() {
                 "identifier" => receiver,
                 "attribute" => receiver.field("attribute")?,
                 _ => return None,

@@ -111,7 +111,11 @@ fn scheduling_callback(ctx: &RuleContext<'_, '_>) -> Option<&'static str> {
     let scope = &ctx.model.scopes[ctx.scope];
     match scope.kind {
         ScopeKind::Lambda => {
-            let lambda = ctx.ancestors.iter().rev().find(|a| a.kind() == "lambda")?;
+            let lambda = ctx
+                .ancestors
+                .iter()
+                .rev()
+                .find(|a| a.node_kind() == "lambda")?;
             let outer = scope.parent?;
             scheduler_receiving(ctx, *lambda, outer)
         }
@@ -138,13 +142,13 @@ fn scheduler_receiving<'t>(
     let (Some(arguments), _) = parent_skipping_parens(callback) else {
         return None;
     };
-    if arguments.kind() != "argument_list" {
+    if arguments.node_kind() != "argument_list" {
         return None;
     }
     let function = arguments
         .parent()?
         .field("function")
-        .filter(|f| f.kind() == "attribute")?;
+        .filter(|f| f.node_kind() == "attribute")?;
     let method = ctx.text(function.field("attribute")?);
     if let Some(found) = calls::LOOP_CALLBACKS.iter().find(|m| **m == method) {
         return Some(found);
@@ -172,7 +176,7 @@ fn await_instead(ctx: &RuleContext<'_, '_>, call: Node<'_>, runner: &str) -> Opt
         return None;
     };
     if matches!(
-        argument.kind(),
+        argument.node_kind(),
         "keyword_argument" | "list_splat" | "dictionary_splat"
     ) {
         return None;

@@ -92,9 +92,9 @@ pub(crate) fn repeated_run<'t>(
     let path = &ctx.ancestors[body_index + 1..];
     if let Some(looping) = path
         .iter()
-        .find(|a| matches!(a.kind(), "for_statement" | "while_statement"))
+        .find(|a| matches!(a.node_kind(), "for_statement" | "while_statement"))
     {
-        let keyword = if looping.kind() == "for_statement" {
+        let keyword = if looping.node_kind() == "for_statement" {
             "for"
         } else {
             "while"
@@ -139,7 +139,7 @@ fn earlier_unconditional_run<'t>(
     // Statements preceding `call` in each block on its path (the function body first); code
     // before the statement that leads to `call` has run whenever `call` runs.
     function.field("body")?;
-    for block in path.iter().filter(|a| a.kind() == "block") {
+    for block in path.iter().filter(|a| a.node_kind() == "block") {
         for statement in block.named_children_vec() {
             if statement.start_byte() >= call.start_byte() {
                 break;
@@ -149,7 +149,7 @@ fn earlier_unconditional_run<'t>(
                 break;
             }
             if matches!(
-                statement.kind(),
+                statement.node_kind(),
                 "return_statement" | "raise_statement" | "break_statement" | "continue_statement"
             ) {
                 return None;
@@ -167,10 +167,10 @@ fn unconditional_run_in<'t>(ctx: &RuleContext<'_, 't>, statement: Node<'t>) -> O
     let mut stack = vec![statement];
     let mut found: Option<Node<'t>> = None;
     while let Some(node) = stack.pop() {
-        if CONDITIONAL.contains(&node.kind()) {
+        if CONDITIONAL.contains(&node.node_kind()) {
             continue;
         }
-        if node.kind() == "call"
+        if node.node_kind() == "call"
             && is_asyncio_run(ctx, node)
             && found.is_none_or(|f| node.start_byte() < f.start_byte())
         {

@@ -83,7 +83,7 @@ pub(crate) fn sequential_await<'t>(
     let Some(call) = await_node
         .named_child(0)
         .map(NodeExt::unparenthesized)
-        .filter(|c| c.kind() == "call")
+        .filter(|c| c.node_kind() == "call")
     else {
         return;
     };
@@ -117,7 +117,7 @@ fn plain_call(ctx: &RuleContext<'_, '_>, call: Node<'_>) -> bool {
     let Some(function) = call.field("function") else {
         return false;
     };
-    let last_name = match function.kind() {
+    let last_name = match function.node_kind() {
         "attribute" => function.field("attribute").map(|a| ctx.text(a)),
         "identifier" => Some(ctx.text(function)),
         _ => None,
@@ -129,7 +129,7 @@ fn plain_call(ctx: &RuleContext<'_, '_>, call: Node<'_>) -> bool {
 fn in_comprehension<'t>(ctx: &RuleContext<'_, 't>, await_node: Node<'t>, call: Node<'t>) -> bool {
     let Some(comprehension) = ctx.ancestors.iter().rev().find(|a| {
         matches!(
-            a.kind(),
+            a.node_kind(),
             "list_comprehension" | "set_comprehension" | "dictionary_comprehension"
         )
     }) else {
@@ -139,12 +139,12 @@ fn in_comprehension<'t>(ctx: &RuleContext<'_, 't>, await_node: Node<'t>, call: N
     let clauses: Vec<Node<'t>> = children
         .iter()
         .copied()
-        .filter(|c| c.kind() == "for_in_clause")
+        .filter(|c| c.node_kind() == "for_in_clause")
         .collect();
     let [clause] = clauses.as_slice() else {
         return false;
     };
-    if clause.child(0).is_some_and(|c| c.kind() == "async") {
+    if clause.child(0).is_some_and(|c| c.node_kind() == "async") {
         return false;
     }
     let Some(body) = comprehension.field("body") else {
@@ -165,25 +165,25 @@ fn in_comprehension<'t>(ctx: &RuleContext<'_, 't>, await_node: Node<'t>, call: N
 fn collected<'t>(ctx: &RuleContext<'_, 't>, await_node: Node<'t>) -> bool {
     let mut child = await_node;
     let mut parent = await_node.parent();
-    while let Some(p) = parent.filter(|p| p.kind() == "parenthesized_expression") {
+    while let Some(p) = parent.filter(|p| p.node_kind() == "parenthesized_expression") {
         child = p;
         parent = p.parent();
     }
     let Some(parent) = parent else {
         return false;
     };
-    match parent.kind() {
+    match parent.node_kind() {
         "argument_list" => parent
             .parent()
             .and_then(|call| call.field("function"))
-            .filter(|f| f.kind() == "attribute")
+            .filter(|f| f.node_kind() == "attribute")
             .and_then(|f| f.field("attribute"))
             .is_some_and(|m| matches!(ctx.text(m), "append" | "add" | "extend" | "appendleft")),
         "assignment" => {
             parent.field("right").is_some_and(|r| r.id() == child.id())
                 && parent
                     .field("left")
-                    .is_some_and(|l| l.kind() == "subscript")
+                    .is_some_and(|l| l.node_kind() == "subscript")
         }
         "augmented_assignment" => parent.field("right").is_some_and(|r| r.id() == child.id()),
         _ => false,
@@ -193,17 +193,17 @@ fn collected<'t>(ctx: &RuleContext<'_, 't>, await_node: Node<'t>) -> bool {
 /// `for x in xs:` whose body is simple statements with this single await.
 fn in_for_loop<'t>(ctx: &RuleContext<'_, 't>, call: Node<'t>) -> bool {
     // The nearest statement block around the await must be the body of a `for` loop.
-    let Some(block_index) = ctx.ancestors.iter().rposition(|a| a.kind() == "block") else {
+    let Some(block_index) = ctx.ancestors.iter().rposition(|a| a.node_kind() == "block") else {
         return false;
     };
     let Some(loop_node) = block_index
         .checked_sub(1)
         .map(|i| ctx.ancestors[i])
-        .filter(|l| l.kind() == "for_statement")
+        .filter(|l| l.node_kind() == "for_statement")
     else {
         return false;
     };
-    if loop_node.child(0).is_some_and(|c| c.kind() == "async")
+    if loop_node.child(0).is_some_and(|c| c.node_kind() == "async")
         || loop_node.field("alternative").is_some()
     {
         return false;
@@ -214,7 +214,7 @@ fn in_for_loop<'t>(ctx: &RuleContext<'_, 't>, call: Node<'t>) -> bool {
     let statements = body.named_children_vec();
     let simple = statements.iter().all(|s| {
         matches!(
-            s.kind(),
+            s.node_kind(),
             "expression_statement" | "pass_statement" | "assert_statement"
         )
     });
@@ -226,7 +226,7 @@ fn in_for_loop<'t>(ctx: &RuleContext<'_, 't>, call: Node<'t>) -> bool {
     let path = &ctx.ancestors[block_index + 1..];
     if path.iter().any(|a| {
         matches!(
-            a.kind(),
+            a.node_kind(),
             "conditional_expression" | "boolean_operator" | "lambda"
         )
     }) {
@@ -236,11 +236,14 @@ fn in_for_loop<'t>(ctx: &RuleContext<'_, 't>, call: Node<'t>) -> bool {
     let assigned: Vec<&str> = statements
         .iter()
         .filter_map(|s| s.named_child(0))
-        .filter(|e| matches!(e.kind(), "assignment" | "augmented_assignment"))
+        .filter(|e| matches!(e.node_kind(), "assignment" | "augmented_assignment"))
         .filter_map(|e| e.field("left"))
         .flat_map(|left| {
             // `x = ...` and `a, b = ...` rebind names; `d[k] = ...` and `o.a = ...` do not.
-            if matches!(left.kind(), "identifier" | "pattern_list" | "tuple_pattern") {
+            if matches!(
+                left.node_kind(),
+                "identifier" | "pattern_list" | "tuple_pattern"
+            ) {
                 names_in(left)
             } else {
                 Vec::new()
@@ -285,10 +288,10 @@ fn count_awaits(node: Node<'_>) -> usize {
     let mut count = 0;
     let mut stack = vec![node];
     while let Some(current) = stack.pop() {
-        match current.kind() {
+        match current.node_kind() {
             "await" => count += 1,
             "for_statement" | "with_statement" | "for_in_clause"
-                if current.child(0).is_some_and(|c| c.kind() == "async") =>
+                if current.child(0).is_some_and(|c| c.node_kind() == "async") =>
             {
                 count += 2;
             }
@@ -305,7 +308,7 @@ fn names_in(pattern: Node<'_>) -> Vec<Node<'_>> {
     let mut found = Vec::new();
     let mut stack = vec![pattern];
     while let Some(node) = stack.pop() {
-        match node.kind() {
+        match node.node_kind() {
             "identifier" => found.push(node),
             "pattern_list"
             | "tuple_pattern"
@@ -327,7 +330,7 @@ fn names_read(node: Node<'_>) -> Vec<Node<'_>> {
     let mut found = Vec::new();
     let mut stack = vec![node];
     while let Some(current) = stack.pop() {
-        match current.kind() {
+        match current.node_kind() {
             "identifier" => found.push(current),
             "attribute" => stack.extend(current.field("object")),
             "keyword_argument" => stack.extend(current.field("value")),
