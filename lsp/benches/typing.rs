@@ -188,6 +188,13 @@ async fn bench(workspace: Option<&Path>) {
 fn analyzer_alone(text: &str) {
     let mut full_parses = Vec::new();
     let mut checks = Vec::new();
+    let mut summaries = Vec::new();
+    let mut indexes = Vec::new();
+    let mut project_checks = Vec::new();
+    let module = analyzer::ModuleName {
+        names: vec!["typing".to_string()],
+        is_package: false,
+    };
     let mut line_indexes = Vec::new();
     let settings = analyzer::Settings::default();
     for _ in 0..30 {
@@ -201,6 +208,17 @@ fn analyzer_alone(text: &str) {
         let found = analyzer::check_parsed(&file, &parsed, &settings);
         checks.push(started.elapsed());
         assert!(!found.is_empty());
+        // What the server does per analysis: summarize, rebuild the index, check against it.
+        let started = Instant::now();
+        let summary = analyzer::summarize(&file, &parsed, &module, &settings);
+        summaries.push(started.elapsed());
+        let started = Instant::now();
+        let index = analyzer::ProjectIndex::new(vec![std::sync::Arc::new(summary)]);
+        indexes.push(started.elapsed());
+        let started = Instant::now();
+        let in_project = analyzer::check_in_project(&file, &parsed, &module, &index, &settings);
+        project_checks.push(started.elapsed());
+        assert!(in_project.len() >= found.len());
     }
     // One keystroke in the middle, reparsed incrementally.
     let mut reparses = Vec::new();
@@ -236,6 +254,12 @@ fn analyzer_alone(text: &str) {
         &mut line_indexes,
     );
     report("analyzer: check_parsed", &mut checks);
+    report("analyzer: summarize", &mut summaries);
+    report(
+        "analyzer: ProjectIndex::new of this one module",
+        &mut indexes,
+    );
+    report("analyzer: check_in_project", &mut project_checks);
 }
 
 /// The project index alone, for a real workspace: every Python file summarized, then the index

@@ -44,13 +44,18 @@ impl Analysis {
     }
 }
 
-/// Whether an analysis records the document's summary in the project.
+/// Whether an analysis records the document's summary in the project, and which index it may
+/// use.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum Record {
-    /// The document's diagnostics task: the summary goes into the project, if the document is
-    /// still at this version.
-    Summary,
-    /// Someone else (hover, a command): the project is left alone.
+    /// The document's diagnostics task after a change: the summary goes into the project, if
+    /// the document is still at this version, and the index may lag behind it when building it
+    /// is slow ([`crate::project::Project::index_while_typing`]).
+    Keystroke,
+    /// The document's diagnostics task, analysing the same text again because the project
+    /// changed: the summary is recorded and the index is the current one.
+    Refresh,
+    /// Someone else (hover, a command): the project is left alone; the current index.
     Nothing,
 }
 
@@ -62,9 +67,10 @@ pub(crate) fn document_module(state: &State, snapshot: &Snapshot) -> ModuleName 
     }
 }
 
-/// Analyses a snapshot of an open document against the project. With [`Record::Summary`], the
-/// document's summary is stored in the project first (so the index the check runs against
-/// has this very text), and the second value says whether that changed the project.
+/// Analyses a snapshot of an open document against the project. Unless with
+/// [`Record::Nothing`], the document's summary is stored in the project first (so that the
+/// index the check runs against has this very text, unless it lags), and the second value says
+/// whether that changed the project.
 /// `previous` is the document's last analysis: its summary is reused when the text is the same.
 pub(crate) fn analyze(
     state: &State,
@@ -84,7 +90,7 @@ pub(crate) fn analyze(
         (Some(parsed), _) => Some(Arc::new(summarize(&file, parsed, &module, settings))),
         (None, _) => None,
     };
-    let changed = record == Record::Summary
+    let changed = record != Record::Nothing
         && state
             .docs
             .with_epoch(&snapshot.uri, snapshot.epoch, |doc| {
@@ -96,7 +102,11 @@ pub(crate) fn analyze(
                         .set(&snapshot.path, Origin::Open, summary.clone())
             })
             .unwrap_or(false);
-    let (generation, index) = state.project.index();
+    let (generation, index) = if record == Record::Keystroke {
+        state.project.index_while_typing()
+    } else {
+        state.project.index()
+    };
     let diagnostics = match &parsed {
         Some(parsed) => check_in_project(&file, parsed, &module, &index, settings),
         None => check_file(&file, settings),

@@ -11,7 +11,10 @@
 //! the project (a function became async, a helper started to block, or only moved), the
 //! *refresher* waits until the project has been quiet for [`DEBOUNCE`] and asks every open
 //! document that was analysed against an older index to be analysed again, through its own
-//! task. A re-analysis of an unchanged text is published only if its findings differ.
+//! task. A re-analysis of an unchanged text is published only if its findings differ. In a
+//! large project, a keystroke may be analysed against the last index built rather than wait
+//! for a new one (`Project::index_while_typing`); the refresher then also re-analyses the
+//! document being typed in, against the current index, once typing pauses.
 
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
@@ -59,8 +62,14 @@ async fn run(state: Arc<State>, uri: Uri, epoch: u64) {
         leading = false;
         let version = snapshot.version;
         let worker = Arc::clone(&state);
+        // The same text again: the project changed, so the current index is worth its build.
+        let record = if previous.as_ref().is_some_and(|p| p.is_of(&snapshot)) {
+            Record::Refresh
+        } else {
+            Record::Keystroke
+        };
         let analysis = tokio::task::spawn_blocking(move || {
-            analyze(&worker, &snapshot, previous.as_deref(), Record::Summary)
+            analyze(&worker, &snapshot, previous.as_deref(), record)
         })
         .await;
         let (analysis, project_changed) = match analysis {
@@ -74,7 +83,9 @@ async fn run(state: Arc<State>, uri: Uri, epoch: u64) {
                 continue;
             }
         };
-        if project_changed {
+        // Other documents must see this one's new summary; this one must be analysed again if
+        // its index lagged behind the project.
+        if project_changed || analysis.generation != state.project.generation() {
             project_changed_by_typing(&state);
         }
         let outcome = state
