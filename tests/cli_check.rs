@@ -17,8 +17,9 @@ fn examples_report_every_planted_pitfall_and_nothing_else() {
         ("examples/weather/client.py", 17, "AIO100"),
         ("examples/weather/client.py", 29, "AIO200"),
         ("examples/weather/main.py", 15, "AIO300"),
-        ("examples/weather/service.py", 26, "AIO100"),
-        ("examples/weather/service.py", 36, "AIO101"),
+        ("examples/weather/service.py", 24, "AIO202"),
+        ("examples/weather/service.py", 28, "AIO100"),
+        ("examples/weather/service.py", 38, "AIO101"),
     ];
     let expected: Vec<(String, u64, String)> = expected
         .iter()

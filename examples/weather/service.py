@@ -4,6 +4,7 @@ import asyncio
 import logging
 
 from weather.client import ForecastClient
+from weather.snapshots import save_snapshot
 
 log = logging.getLogger(__name__)
 
@@ -20,6 +21,7 @@ class ForecastCache:
 
     async def refresh_all(self, cities: list[str]) -> None:
         await asyncio.gather(*(self.refresh(city) for city in cities))
+        save_snapshot(self.entries)
 
     async def get(self, city: str) -> dict:
         if city not in self.entries:
