@@ -117,6 +117,11 @@ impl Project {
         changed
     }
 
+    /// How long the last build of the index took.
+    pub(crate) fn last_build(&self) -> Duration {
+        self.lock().last_build
+    }
+
     /// The current generation: it advances whenever the index would change.
     pub(crate) fn generation(&self) -> u64 {
         self.lock().generation
