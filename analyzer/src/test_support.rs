@@ -21,11 +21,7 @@ pub(crate) fn check_fixture(rule: Rule, path: &str) -> String {
         .join(path);
     let text = std::fs::read_to_string(&full)
         .unwrap_or_else(|e| panic!("cannot read {}: {e}", full.display()));
-    let settings = Settings {
-        rules: RuleSelection::from_selectors(Some(&[rule.code().to_string()]), &[])
-            .expect("rule selects itself"),
-        ..Settings::default()
-    };
+    let settings = only(rule);
     let file = SourceFile::new(path, text.as_str());
     let diagnostics: Vec<_> = check_file(&file, &settings)
         .into_iter()
@@ -195,11 +191,7 @@ pub(crate) fn check_project_fixture(rule: Rule, dir: &str) -> String {
         }
     }
     paths.sort();
-    let settings = Settings {
-        rules: RuleSelection::from_selectors(Some(&[rule.code().to_string()]), &[])
-            .expect("rule selects itself"),
-        ..Settings::default()
-    };
+    let settings = only(rule);
     let files: Vec<(SourceFile, ModuleName, ParsedModule)> = paths
         .iter()
         .map(|path| {
@@ -242,10 +234,7 @@ pub(crate) fn check_project_fixture(rule: Rule, dir: &str) -> String {
             );
             for related in &d.related {
                 let path = related.path.as_deref().unwrap_or(&file.path);
-                let line = files
-                    .iter()
-                    .find(|(f, _, _)| f.path == path)
-                    .map_or(0, |(f, _, _)| f.line_index.line_of(related.range.start) + 1);
+                let line = related.start.line;
                 let _ = writeln!(out, "    related: {path}:{line}: {}", related.message);
             }
             if let Some(fix) = &d.fix {
@@ -259,6 +248,15 @@ pub(crate) fn check_project_fixture(rule: Rule, dir: &str) -> String {
         }
     }
     out
+}
+
+/// Settings that enable only `rule`.
+fn only(rule: Rule) -> Settings {
+    Settings {
+        rules: RuleSelection::from_selectors(Some(&[rule.code().to_string()]), &[])
+            .expect("rule selects itself"),
+        ..Settings::default()
+    }
 }
 
 /// Asserts that the lines with a finding of `rule` are exactly the lines marked `# CODE`.

@@ -424,18 +424,35 @@ impl<'t> Builder<'t> {
         if left.node_kind() == "identifier"
             && let ScopeKind::Class(class) = self.model.scopes[scope].kind
         {
-            let name = left.text(self.model.source);
-            let attribute = AttributeBinding {
+            self.record_attribute(
+                class,
+                left.text(self.model.source),
                 value,
                 annotation,
                 scope,
-            };
-            self.model.classes[class]
-                .attributes
-                .entry(name)
-                .or_default()
-                .push(attribute);
+            );
         }
+    }
+
+    /// Records an attribute of `class`: assigned in its body or on `self` in a method.
+    fn record_attribute(
+        &mut self,
+        class: ClassId,
+        name: &'t str,
+        value: Option<Node<'t>>,
+        annotation: Option<Node<'t>>,
+        scope: ScopeId,
+    ) {
+        let attribute = AttributeBinding {
+            value,
+            annotation,
+            scope,
+        };
+        self.model.classes[class]
+            .attributes
+            .entry(name)
+            .or_default()
+            .push(attribute);
     }
 
     /// `self.name = value` inside a method records an instance attribute of the class.
@@ -465,16 +482,7 @@ impl<'t> Builder<'t> {
         {
             return;
         }
-        let attribute = AttributeBinding {
-            value,
-            annotation,
-            scope,
-        };
-        self.model.classes[class]
-            .attributes
-            .entry(name.text(source))
-            .or_default()
-            .push(attribute);
+        self.record_attribute(class, name.text(source), value, annotation, scope);
     }
 
     /// Binds every identifier of an assignment target pattern; `kind` is told the element index
