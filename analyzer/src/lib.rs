@@ -6,6 +6,7 @@
 
 mod calls;
 mod config;
+mod config_files;
 mod diagnostic;
 mod fix;
 mod importer;
@@ -15,6 +16,7 @@ mod line_index;
 mod notebook;
 mod parse;
 mod probe;
+mod recheck;
 mod rules;
 mod semantic;
 mod settings;
@@ -27,6 +29,9 @@ mod text_range;
 mod test_support;
 
 pub use config::{Config, ConfigError, requires_python_lower_bound};
+pub use config_files::{
+    CONFIG_FILE_NAMES, ConfigFile, ConfigResolver, EXCLUDED_DIRECTORIES, ReadFile,
+};
 pub use diagnostic::{Diagnostic, Related, Severity};
 pub use fix::{
     Applicability, Edit, Fix, FixOutcome, MAX_FIX_ROUNDS, apply_fixes, fix_until_stable,
@@ -37,6 +42,7 @@ pub use line_index::{LineColumn, LineIndex};
 pub use notebook::{CellLine, Notebook, NotebookError};
 pub use parse::{InputEdit, ParsedModule, Point};
 pub use probe::{PROBE_ENTRY, Planned, ProbeEntry, ProbeKind, ProbePlan, plan_probes};
+pub use recheck::{TextChange, recheck_function};
 pub use rules::{Rule, RuleMeta};
 pub use settings::{PythonVersion, RuleSelection, Settings, UnknownSelector};
 pub use source::{SourceFile, SourceKind};

@@ -21,11 +21,12 @@ use tree_sitter::Node;
 use crate::diagnostic::{Diagnostic, Severity};
 use crate::index::{ModuleName, ProjectIndex};
 use crate::known::KnownApi;
-use crate::semantic::{ScopeId, SemanticModel};
+use crate::semantic::{Focus, ScopeId, SemanticModel};
 use crate::settings::Settings;
 use crate::source::SourceFile;
 use crate::suppression::Suppressions;
 use crate::syntax::walk::{Descend, Visit, Visitor, walk};
+use crate::text_range::TextRange;
 
 /// A rule's static description.
 #[derive(Debug)]
@@ -91,15 +92,44 @@ pub(crate) fn check_module<'t>(
     index: &'t ProjectIndex,
 ) -> (Vec<Diagnostic>, Suppressions) {
     let model = SemanticModel::build_in(root, source, module, index);
+    dispatch(file, root, &model, settings, None)
+}
+
+/// Runs every enabled rule over one function of a parsed module (the one `focus` is on), with
+/// a model focused on it. Returns its unsuppressed diagnostics and the suppressions of its
+/// lines.
+pub(crate) fn check_function<'t>(
+    file: &SourceFile,
+    root: Node<'t>,
+    source: &'t str,
+    settings: &Settings,
+    module: &ModuleName,
+    index: &'t ProjectIndex,
+    focus: &Focus<'t>,
+) -> (Vec<Diagnostic>, Suppressions) {
+    let model = SemanticModel::build_focused(root, source, module, index, focus);
+    let only = focus.function.byte_range().into();
+    dispatch(file, root, &model, settings, Some(only))
+}
+
+/// Walks the tree (or, with `only`, the nodes inside that range) and runs the rules.
+fn dispatch<'t>(
+    file: &SourceFile,
+    root: Node<'t>,
+    model: &SemanticModel<'t>,
+    settings: &Settings,
+    only: Option<TextRange>,
+) -> (Vec<Diagnostic>, Suppressions) {
     let mut dispatcher = Dispatcher {
         file,
-        source,
-        model: &model,
+        source: model.source,
+        model,
         settings,
         known: KnownApi::get(),
         scopes: Vec::new(),
         suppressions: Suppressions::default(),
         diagnostics: Vec::new(),
+        only,
     };
     walk(root, &mut dispatcher);
     let Dispatcher {
@@ -119,6 +149,9 @@ struct Dispatcher<'a, 't> {
     scopes: Vec<ScopeId>,
     suppressions: Suppressions,
     diagnostics: Vec<Diagnostic>,
+    /// Rules run only on the nodes inside this range (the walk skips what does not overlap
+    /// it).
+    only: Option<TextRange>,
 }
 
 impl<'t> Visitor<'t> for Dispatcher<'_, 't> {
@@ -133,6 +166,16 @@ impl<'t> Visitor<'t> for Dispatcher<'_, 't> {
         self.scopes.push(scope);
         if node.is_error() {
             return Descend::No;
+        }
+        if let Some(only) = self.only {
+            let range: TextRange = node.byte_range().into();
+            if !range.overlaps(only) {
+                return Descend::No;
+            }
+            if range.start < only.start || range.end > only.end {
+                // An ancestor of the range: its own rules are not for this check.
+                return Descend::Yes;
+            }
         }
         let ctx = RuleContext {
             file: self.file,

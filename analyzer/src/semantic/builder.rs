@@ -3,6 +3,7 @@
 use rustc_hash::{FxHashMap, FxHashSet};
 use tree_sitter::Node;
 
+use super::focus::Focus;
 use super::model::{
     AttributeBinding, Binding, BindingKind, ClassId, ClassInfo, FunctionId, FunctionInfo,
     MODULE_SCOPE, Scope, ScopeId, ScopeKind, SemanticModel,
@@ -35,6 +36,28 @@ impl<'t> SemanticModel<'t> {
         module: &ModuleName,
         index: &'t ProjectIndex,
     ) -> Self {
+        Self::build_with(root, source, module, index, None)
+    }
+
+    /// The model of module `module` for re-checking the function `focus` is on: the bodies of
+    /// most other functions are not walked (see [`Focus`]).
+    pub(crate) fn build_focused(
+        root: Node<'t>,
+        source: &'t str,
+        module: &ModuleName,
+        index: &'t ProjectIndex,
+        focus: &Focus<'t>,
+    ) -> Self {
+        Self::build_with(root, source, module, index, Some(focus))
+    }
+
+    fn build_with(
+        root: Node<'t>,
+        source: &'t str,
+        module: &ModuleName,
+        index: &'t ProjectIndex,
+        focus: Option<&Focus<'t>>,
+    ) -> Self {
         let mut builder = Builder {
             model: SemanticModel {
                 source,
@@ -50,6 +73,7 @@ impl<'t> SemanticModel<'t> {
             scope_stack: Vec::new(),
             branch_depth: vec![0],
             stores: FxHashSet::default(),
+            focus,
         };
         walk(root, &mut builder);
         builder.model
@@ -67,7 +91,7 @@ fn new_scope<'t>(kind: ScopeKind, parent: Option<ScopeId>) -> Scope<'t> {
     }
 }
 
-struct Builder<'t> {
+struct Builder<'a, 't> {
     model: SemanticModel<'t>,
     /// The scope of every node on the current path from the root.
     scope_stack: Vec<ScopeId>,
@@ -75,9 +99,11 @@ struct Builder<'t> {
     branch_depth: Vec<u32>,
     /// Identifiers in binding position: not references.
     stores: FxHashSet<usize>,
+    /// The function a focused build is for: the bodies it does not need are skipped.
+    focus: Option<&'a Focus<'t>>,
 }
 
-impl<'t> Visitor<'t> for Builder<'t> {
+impl<'t> Visitor<'t> for Builder<'_, 't> {
     fn enter(&mut self, visit: &Visit<'_, 't>) -> Descend {
         let node = visit.node;
         let scope = match (visit.ancestors.last(), self.scope_stack.last()) {
@@ -87,6 +113,13 @@ impl<'t> Visitor<'t> for Builder<'t> {
             _ => MODULE_SCOPE,
         };
         self.scope_stack.push(scope);
+        if let (Some(focus), Some("body"), Some(&parent)) =
+            (self.focus, visit.field, visit.ancestors.last())
+            && parent.node_kind() == "function_definition"
+            && !focus.walks_body(parent, self.model.source)
+        {
+            return Descend::No;
+        }
         if BRANCHES.contains(&node.node_kind()) {
             self.branch_depth[scope] += 1;
         }
@@ -102,7 +135,7 @@ impl<'t> Visitor<'t> for Builder<'t> {
     }
 }
 
-impl<'t> Builder<'t> {
+impl<'t> Builder<'_, 't> {
     fn visit(&mut self, node: Node<'t>, scope: ScopeId, ancestors: &[Node<'t>]) -> Descend {
         match node.node_kind() {
             "function_definition" => self.function(node, scope, ancestors),

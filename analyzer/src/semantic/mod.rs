@@ -8,9 +8,11 @@
 
 mod builder;
 mod builtins;
+mod focus;
 mod infer;
 mod model;
 
+pub(crate) use focus::Focus;
 pub(crate) use infer::{ClassRef, Value};
 pub(crate) use model::{
     BindingKind, FunctionId, Lookup, MODULE_SCOPE, ScopeId, ScopeKind, SemanticModel,

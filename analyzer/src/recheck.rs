@@ -1,0 +1,336 @@
+//! Re-checking only the function an edit is in.
+//!
+//! While someone types inside a function, the rest of the module keeps its text and, nearly
+//! always, its findings. [`recheck_function`] checks the edited function alone, with a model
+//! focused on it ([`crate::semantic::Focus`]: the module's names, the classes, every signature,
+//! but not the other functions' bodies), and keeps the previous findings of the rest of the
+//! module, moved by the edit. It declines (returns `None`) whenever that could differ from a
+//! whole check in more than the edited function: the edit is not inside one function's body,
+//! the parser restructured something outside it, an earlier finding straddles the function or
+//! points into it, a moved finding's message names a line that moved, or the file disables
+//! itself.
+//!
+//! An edit inside one function can still change findings elsewhere (a helper that starts to
+//! block changes its callers), and the focused model sees less than the whole one. The result
+//! is for the moment of typing: the caller checks the whole module again once typing pauses
+//! (the language server does), so any difference lasts until then.
+
+use aho_corasick::AhoCorasick;
+use std::sync::OnceLock;
+use tree_sitter::Node;
+
+use crate::diagnostic::Diagnostic;
+use crate::index::{ModuleName, ProjectIndex};
+use crate::parse::ParsedModule;
+use crate::rules::{self, Rule};
+use crate::semantic::Focus;
+use crate::settings::Settings;
+use crate::source::{SourceFile, SourceKind};
+use crate::syntax::NodeExt;
+use crate::text_range::TextRange;
+
+/// How a text changed between two analyses: the bytes `start..old_end` of the old text became
+/// the bytes `start..new_end` of the new one, and the text has `lines` more lines (fewer when
+/// negative). Everything before `start` and after the changed bytes is the same text.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct TextChange {
+    pub start: usize,
+    pub old_end: usize,
+    pub new_end: usize,
+    pub lines: isize,
+}
+
+impl TextChange {
+    /// This change followed by `next` (whose offsets are in the text after this change): one
+    /// change from the text before this one to the text after `next`.
+    #[must_use]
+    pub fn then(self, next: TextChange) -> TextChange {
+        let start = self.start.min(next.start);
+        // The end of both changed regions in the intermediate text, then in the two others.
+        let end = self.new_end.max(next.old_end);
+        TextChange {
+            start,
+            old_end: end - self.new_end + self.old_end,
+            new_end: end - next.old_end + next.new_end,
+            lines: self.lines + next.lines,
+        }
+    }
+
+    /// How far the text after the change moved (negative: towards the start).
+    fn delta(self) -> isize {
+        offset_delta(self.old_end, self.new_end)
+    }
+}
+
+fn offset_delta(old: usize, new: usize) -> isize {
+    if new >= old {
+        isize::try_from(new - old).unwrap_or(isize::MAX)
+    } else {
+        -isize::try_from(old - new).unwrap_or(isize::MAX)
+    }
+}
+
+/// A module's text as it was checked last: its text, its parse, and the findings.
+#[derive(Clone, Copy, Debug)]
+pub struct Checked<'a> {
+    pub text: &'a str,
+    /// The parse of `text`, without later edits recorded in it.
+    pub parsed: &'a ParsedModule,
+    pub diagnostics: &'a [Diagnostic],
+}
+
+/// The findings of the new text of a module: those of the edited function, checked again, and
+/// the previous ones of the rest of the module, moved. `change` turned `old.text` into
+/// `file.text`; `edited` is `old.parsed` with `change` recorded in it
+/// ([`ParsedModule::edit`]), and `parsed` its reparse, the parse of `file`. `None` when only a
+/// whole check can tell (see the module documentation).
+#[allow(
+    clippy::too_many_arguments,
+    reason = "the inputs of a check plus the previous check and the change between them"
+)]
+pub fn recheck_function(
+    old: Checked<'_>,
+    change: TextChange,
+    edited: &ParsedModule,
+    file: &SourceFile,
+    parsed: &ParsedModule,
+    module: &ModuleName,
+    index: &ProjectIndex,
+    settings: &Settings,
+) -> Option<Vec<Diagnostic>> {
+    let text: &str = &file.text;
+    if file.kind == SourceKind::Stub || text.contains('\0') || disables_itself(text) {
+        return None;
+    }
+    let mut dirty = TextRange::new(change.start, change.new_end);
+    for range in edited.changed_ranges(parsed) {
+        dirty = TextRange::new(dirty.start.min(range.start), dirty.end.max(range.end));
+    }
+    let function = edited_function(parsed.root(), dirty)?;
+    let new_range: TextRange = function.byte_range().into();
+    let delta = change.delta();
+    let old_end = usize::try_from(isize::try_from(new_range.end).ok()? - delta).ok()?;
+    let old_range = TextRange::new(new_range.start, old_end);
+    if change.start < old_range.start || change.old_end > old_range.end {
+        return None;
+    }
+    let old_function = function_at(old.parsed.root(), old_range)?;
+    let before = Exposed::of(old_function, old.text);
+    let after = Exposed::of(function, text);
+    if before.global || after.global || before != after {
+        return None;
+    }
+
+    let focus = Focus::new(function, text);
+    let (found, suppressions) =
+        rules::check_function(file, parsed.root(), text, settings, module, index, &focus);
+    let mut diagnostics: Vec<Diagnostic> = found
+        .into_iter()
+        .filter(|d| !suppressions.suppresses(file.line_index.line_of(d.range.start), d.code()))
+        .collect();
+    if let Some(first) = parsed.syntax_errors.first() {
+        diagnostics.push(rules::syntax_error(first, text));
+    }
+    let mover = Mover {
+        old_range,
+        delta,
+        lines: change.lines,
+        file,
+    };
+    for diagnostic in old.diagnostics {
+        if diagnostic.rule == Rule::SyntaxError {
+            continue;
+        }
+        match mover.place(diagnostic.range)? {
+            Place::Inside => {}
+            Place::Outside(range) => diagnostics.push(mover.diagnostic(diagnostic, range)?),
+        }
+    }
+    diagnostics.sort_by(|a, b| {
+        (a.range.start, a.range.end, a.code()).cmp(&(b.range.start, b.range.end, b.code()))
+    });
+    Some(diagnostics)
+}
+
+/// Whether the text may hold `# aiolint: disable-file` (then only a whole check can tell).
+fn disables_itself(text: &str) -> bool {
+    static FINDER: OnceLock<Option<AhoCorasick>> = OnceLock::new();
+    FINDER
+        .get_or_init(|| {
+            AhoCorasick::builder()
+                .ascii_case_insensitive(true)
+                .build(["disable-file"])
+                .ok()
+        })
+        .as_ref()
+        .is_none_or(|finder| finder.is_match(text))
+}
+
+/// The outermost function whose body holds `dirty`, unless the syntax around it is broken.
+/// (An error inside the function is fine: a whole check skips it the same way.)
+fn edited_function(root: Node<'_>, dirty: TextRange) -> Option<Node<'_>> {
+    let mut node = root.descendant_for_byte_range(dirty.start, dirty.end)?;
+    let mut function = None;
+    loop {
+        if node.is_error() {
+            function = None;
+        } else if node.node_kind() == "function_definition" {
+            function = Some(node);
+        }
+        match node.parent() {
+            Some(parent) => node = parent,
+            None => break,
+        }
+    }
+    let function = function?;
+    let body = function.field("body")?;
+    (body.start_byte() <= dirty.start && dirty.end <= body.end_byte()).then_some(function)
+}
+
+/// The `function_definition` spanning exactly `range`.
+fn function_at(root: Node<'_>, range: TextRange) -> Option<Node<'_>> {
+    let mut node = root.descendant_for_byte_range(range.start, range.end)?;
+    loop {
+        if node.node_kind() == "function_definition"
+            && node.byte_range() == (range.start..range.end)
+        {
+            return Some(node);
+        }
+        if node.start_byte() < range.start || node.end_byte() > range.end {
+            return None;
+        }
+        node = node.parent()?;
+    }
+}
+
+/// What the body of a function shows to the rest of the module, read off its syntax.
+#[derive(Debug, PartialEq, Eq)]
+struct Exposed<'s> {
+    /// `yield`s: whether it is a generator.
+    yields: usize,
+    /// A `global` statement: it may bind module-level names.
+    global: bool,
+    /// Assignments to attributes (`self.session = ...`), as written: instance attributes the
+    /// other methods see.
+    attribute_assignments: Vec<&'s str>,
+}
+
+impl<'s> Exposed<'s> {
+    fn of(function: Node<'_>, source: &'s str) -> Self {
+        let mut exposed = Exposed {
+            yields: 0,
+            global: false,
+            attribute_assignments: Vec::new(),
+        };
+        let mut cursor = function.walk();
+        loop {
+            let node = cursor.node();
+            match node.node_kind() {
+                "yield" => exposed.yields += 1,
+                "global_statement" => exposed.global = true,
+                "assignment" | "augmented_assignment"
+                    if node.field("left").is_some_and(|left| {
+                        left.node_kind() == "attribute" || has_attribute_target(left)
+                    }) =>
+                {
+                    exposed.attribute_assignments.push(node.text(source));
+                }
+                _ => {}
+            }
+            if cursor.goto_first_child() {
+                continue;
+            }
+            loop {
+                if cursor.goto_next_sibling() {
+                    break;
+                }
+                if !cursor.goto_parent() || cursor.node() == function {
+                    return exposed;
+                }
+            }
+        }
+    }
+}
+
+/// Whether a target list (`a, self.b = ...`) assigns an attribute.
+fn has_attribute_target(target: Node<'_>) -> bool {
+    matches!(
+        target.node_kind(),
+        "pattern_list" | "tuple_pattern" | "list_pattern"
+    ) && target
+        .named_children_vec()
+        .into_iter()
+        .any(|t| t.node_kind() == "attribute" || has_attribute_target(t))
+}
+
+/// Where an earlier finding's range is after the change.
+enum Place {
+    /// In the edited function: checked again.
+    Inside,
+    /// Elsewhere, at this range of the new text.
+    Outside(TextRange),
+}
+
+/// Moves earlier findings of the rest of the module to the new text.
+struct Mover<'a> {
+    /// The edited function in the old text.
+    old_range: TextRange,
+    delta: isize,
+    lines: isize,
+    file: &'a SourceFile,
+}
+
+impl Mover<'_> {
+    /// Where `range` (of the old text) is now; `None` when it straddles the function's edge.
+    fn place(&self, range: TextRange) -> Option<Place> {
+        let function = self.old_range;
+        if range.end <= function.start && !(range.is_empty() && range.start == function.start) {
+            Some(Place::Outside(range))
+        } else if range.start >= function.end {
+            let start = usize::try_from(isize::try_from(range.start).ok()? + self.delta).ok()?;
+            let end = usize::try_from(isize::try_from(range.end).ok()? + self.delta).ok()?;
+            Some(Place::Outside(TextRange::new(start, end)))
+        } else if function.start <= range.start && range.end <= function.end {
+            Some(Place::Inside)
+        } else {
+            None
+        }
+    }
+
+    /// The range of the new text that `range` (outside the function) moved to.
+    fn outside(&self, range: TextRange) -> Option<TextRange> {
+        match self.place(range)? {
+            Place::Outside(moved) => Some(moved),
+            Place::Inside => None,
+        }
+    }
+
+    /// `diagnostic`, now at `range`, with its fix and related locations in this file moved too.
+    fn diagnostic(&self, diagnostic: &Diagnostic, range: TextRange) -> Option<Diagnostic> {
+        let moved = range != diagnostic.range;
+        // A message may name a line of this file (`first call on line 12`).
+        if moved && self.lines != 0 && diagnostic.message.contains("line ") {
+            return None;
+        }
+        let mut diagnostic = diagnostic.clone();
+        diagnostic.range = range;
+        if let Some(fix) = &mut diagnostic.fix {
+            for edit in &mut fix.edits {
+                edit.range = self.outside(edit.range)?;
+            }
+        }
+        for related in &mut diagnostic.related {
+            if related.path.is_none() {
+                related.range = self.outside(related.range)?;
+                related.start = self
+                    .file
+                    .line_index
+                    .line_column(related.range.start, &self.file.text);
+            }
+        }
+        Some(diagnostic)
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,291 @@
+use std::sync::Arc;
+
+use super::*;
+use crate::{InputEdit, Point, check_in_project, summarize};
+
+/// A module with something for most rules: coroutines called without `await`, blocking calls,
+/// tasks, a helper that blocks, generators, instance attributes, `noqa`, nested functions.
+const MODULE: &str = r#"import asyncio
+import time
+
+from lib import Client, remote_fetch, slow_helper
+
+
+def blocking_helper():
+    time.sleep(1)
+
+
+class Store:
+    def __init__(self):
+        self.tasks = set()
+        self.lock = asyncio.Lock()
+
+    async def load(self, key):
+        await asyncio.sleep(0)
+        return key
+
+    async def save(self, key):
+        self.load(key)
+        time.sleep(0.5)  # noqa: AIO200
+        task = asyncio.create_task(self.load(key))
+        self.tasks.add(task)
+
+    async def stream(self):
+        yield 1
+
+
+async def fetch(url):
+    await asyncio.sleep(0)
+    return url
+
+
+async def main():
+    fetch("a")
+    asyncio.create_task(fetch("b"))
+    store = Store()
+    await store.save("k")
+    blocking_helper()
+    slow_helper()
+    remote_fetch()
+    client = Client()
+    client.get("x")
+
+    def inner():
+        asyncio.run(fetch("c"))
+
+    inner()
+    time.sleep(2)
+
+
+def entry():
+    asyncio.run(main())
+"#;
+
+fn point_at(text: &str, offset: usize) -> Point {
+    let before = &text[..offset];
+    Point {
+        row: before.matches('\n').count(),
+        column: offset - before.rfind('\n').map_or(0, |i| i + 1),
+    }
+}
+
+/// Replaces `start..end` of `old_text` with `insert`: the rechecked findings (if the recheck
+/// took it) and those of a whole check of the new text, both against `index`.
+fn recheck(
+    old_text: &str,
+    start: usize,
+    end: usize,
+    insert: &str,
+    index: &ProjectIndex,
+) -> (Option<Vec<Diagnostic>>, Vec<Diagnostic>, String) {
+    let settings = Settings::default();
+    let module = ModuleName {
+        names: vec!["app".to_string()],
+        is_package: false,
+    };
+    let old_file = SourceFile::new("app.py", old_text);
+    let old_parsed = ParsedModule::parse(old_text).expect("parses");
+    let old_diagnostics = check_in_project(&old_file, &old_parsed, &module, index, &settings);
+    let new_text = format!("{}{insert}{}", &old_text[..start], &old_text[end..]);
+    let new_end = start + insert.len();
+    let mut edited = old_parsed.clone();
+    edited.edit(&InputEdit {
+        start_byte: start,
+        old_end_byte: end,
+        new_end_byte: new_end,
+        start_point: point_at(old_text, start),
+        old_end_point: point_at(old_text, end),
+        new_end_point: point_at(&new_text, new_end),
+    });
+    let bytes = new_text.as_bytes();
+    let parsed = edited
+        .reparse(&mut |offset| bytes.get(offset..).unwrap_or_default())
+        .expect("reparses");
+    let file = SourceFile::new("app.py", new_text.clone());
+    let lines = |s: &str| isize::try_from(s.matches('\n').count()).unwrap_or(0);
+    let change = TextChange {
+        start,
+        old_end: end,
+        new_end,
+        lines: lines(insert) - lines(&old_text[start..end]),
+    };
+    let old = Checked {
+        text: old_text,
+        parsed: &old_parsed,
+        diagnostics: &old_diagnostics,
+    };
+    let rechecked = recheck_function(
+        old, change, &edited, &file, &parsed, &module, index, &settings,
+    );
+    let whole = check_in_project(&file, &parsed, &module, index, &settings);
+    (rechecked, whole, new_text)
+}
+
+fn codes(diagnostics: &[Diagnostic]) -> Vec<(usize, &str)> {
+    diagnostics
+        .iter()
+        .map(|d| (d.range.start, d.code()))
+        .collect()
+}
+
+/// The project of the module: a module `lib` with a helper that blocks, a coroutine and a
+/// class with an async method. (The module's own summary is left out: an index holding the
+/// summary of the text before the edit would be stale for the whole check too.)
+fn lib_index() -> ProjectIndex {
+    let text = "import time\n\n\ndef slow_helper():\n    time.sleep(1)\n\n\nasync def remote_fetch():\n    pass\n\n\nclass Client:\n    async def get(self, key):\n        pass\n";
+    let module = ModuleName {
+        names: vec!["lib".to_string()],
+        is_package: false,
+    };
+    let file = SourceFile::new("lib.py", text);
+    let parsed = ParsedModule::parse(text).expect("parses");
+    let summary = summarize(&file, &parsed, &module, &Settings::default());
+    ProjectIndex::new(vec![Arc::new(summary)])
+}
+
+/// Typing anywhere in a function body, the recheck equals a whole check of the new text
+/// whenever it takes the edit; and it takes most balanced edits after the indentation.
+#[test]
+fn rechecks_agree_with_whole_checks() {
+    // (inserted, bytes removed, balanced)
+    let edits: &[(&str, usize, bool)] = &[
+        ("x", 0, true),
+        ("time.sleep(1)", 0, true),
+        ("fetch(1)", 0, true),
+        ("await ", 0, true),
+        ("", 1, true),
+        ("(", 0, false),
+        ("\"", 0, false),
+        ("\n", 0, false),
+    ];
+    let project = lib_index();
+    let indexes = [ProjectIndex::empty(), &project];
+    let (mut balanced, mut balanced_taken) = (0, 0);
+    for index in indexes {
+        for (offset, _) in MODULE.char_indices() {
+            // Within the statements of function bodies (after the indentation).
+            let line_start = MODULE[..offset].rfind('\n').map_or(0, |i| i + 1);
+            let indentation = &MODULE[line_start..offset];
+            let line = &MODULE[line_start..];
+            let in_body = line.starts_with("    ")
+                && !line.trim_start().starts_with("def ")
+                && !line.trim_start().starts_with("async def ");
+            if !in_body
+                || indentation.trim().is_empty()
+                    && !line[offset - line_start..].starts_with(|c: char| !c.is_whitespace())
+            {
+                continue;
+            }
+            for &(insert, removed, is_balanced) in edits {
+                let end = (offset + removed).min(MODULE.len());
+                if !MODULE.is_char_boundary(end) || MODULE[offset..end].contains('\n') {
+                    continue;
+                }
+                let (rechecked, whole, new_text) = recheck(MODULE, offset, end, insert, index);
+                if is_balanced {
+                    balanced += 1;
+                    balanced_taken += usize::from(rechecked.is_some());
+                }
+                if let Some(rechecked) = rechecked {
+                    assert_eq!(
+                        rechecked,
+                        whole,
+                        "edit at {offset} ({insert:?}, -{removed}):\n{new_text}\nrecheck {:?}\nwhole {:?}",
+                        codes(&rechecked),
+                        codes(&whole)
+                    );
+                }
+            }
+        }
+    }
+    // The rest are declined on purpose: edits to attribute assignments (`self.lock = ...`)
+    // and `yield`s, and keywords typed over (`awit`), which the parser recovers from by
+    // restructuring more than the function.
+    assert!(
+        balanced_taken * 5 > balanced * 4,
+        "the recheck took only {balanced_taken} of {balanced} balanced edits"
+    );
+}
+
+#[test]
+fn declines_what_a_function_cannot_tell() {
+    let index = ProjectIndex::empty();
+    let at = |needle: &str| MODULE.find(needle).expect("in the module");
+    // Module-level code and a function's signature.
+    let (rechecked, _, _) = recheck(MODULE, at("import time"), at("import time"), "x", index);
+    assert!(rechecked.is_none());
+    let (rechecked, _, _) = recheck(MODULE, at("(url)") + 1, at("(url)") + 1, "x, ", index);
+    assert!(rechecked.is_none());
+    // A body that becomes a generator, one that assigns an instance attribute differently,
+    // one with a `global`.
+    let spot = at("    return url");
+    let (rechecked, _, _) = recheck(MODULE, spot, spot, "    yield\n", index);
+    assert!(rechecked.is_none());
+    let spot = at("set()");
+    let (rechecked, _, _) = recheck(MODULE, spot, spot + 3, "lis", index);
+    assert!(rechecked.is_none());
+    let spot = at("    return url");
+    let (rechecked, _, _) = recheck(MODULE, spot, spot, "    global x\n", index);
+    assert!(rechecked.is_none());
+    // A file that disables itself.
+    let disabled = format!("# aiolint: disable-file\n{MODULE}");
+    let spot = disabled.find("    return url").expect("in the module");
+    let (rechecked, _, _) = recheck(&disabled, spot, spot, "x\n", index);
+    assert!(rechecked.is_none());
+}
+
+#[test]
+fn findings_after_the_function_move_with_the_edit() {
+    let index = ProjectIndex::empty();
+    let spot = MODULE.find("    return url").expect("in the module");
+    let (rechecked, whole, _) = recheck(MODULE, spot, spot, "    time.sleep(3)\n", index);
+    let rechecked = rechecked.expect("taken");
+    assert_eq!(rechecked, whole);
+    assert!(
+        rechecked.iter().filter(|d| d.code() == "AIO200").count() >= 2,
+        "{:?}",
+        codes(&rechecked)
+    );
+}
+
+#[test]
+fn changes_compose() {
+    // "abc" -> "aXbc" (insert at 1) -> "aXc" (delete "b" at 2).
+    let first = TextChange {
+        start: 1,
+        old_end: 1,
+        new_end: 2,
+        lines: 0,
+    };
+    let second = TextChange {
+        start: 2,
+        old_end: 3,
+        new_end: 2,
+        lines: 0,
+    };
+    assert_eq!(
+        first.then(second),
+        TextChange {
+            start: 1,
+            old_end: 2,
+            new_end: 2,
+            lines: 0
+        }
+    );
+    // Disjoint changes: the span between them counts as changed.
+    let far = TextChange {
+        start: 10,
+        old_end: 12,
+        new_end: 11,
+        lines: -1,
+    };
+    assert_eq!(
+        first.then(far),
+        TextChange {
+            start: 1,
+            old_end: 11,
+            new_end: 11,
+            lines: -1
+        }
+    );
+}
