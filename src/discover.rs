@@ -3,37 +3,8 @@
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
+use analyzer::EXCLUDED_DIRECTORIES;
 use ignore::WalkBuilder;
-
-/// Directories never walked into (they hold environments, caches and build output). A path
-/// given explicitly on the command line is still checked.
-pub(crate) const EXCLUDED_DIRECTORIES: &[&str] = &[
-    ".bzr",
-    ".direnv",
-    ".eggs",
-    ".git",
-    ".git-rewrite",
-    ".hg",
-    ".ipynb_checkpoints",
-    ".mypy_cache",
-    ".nox",
-    ".pants.d",
-    ".pyenv",
-    ".pytest_cache",
-    ".pytype",
-    ".ruff_cache",
-    ".svn",
-    ".tox",
-    ".venv",
-    ".vscode",
-    "__pypackages__",
-    "_build",
-    "buck-out",
-    "dist",
-    "node_modules",
-    "site-packages",
-    "venv",
-];
 
 /// The files to check and the problems met while looking for them.
 #[derive(Debug, Default)]

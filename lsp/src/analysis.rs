@@ -78,7 +78,7 @@ pub(crate) fn analyze(
     previous: Option<&Analysis>,
     record: Record,
 ) -> (Analysis, bool) {
-    let settings = &state.settings;
+    let settings = &state.settings_for(Path::new(&snapshot.path));
     let encoding = state.encoding();
     let file = snapshot.source_file();
     let parsed = snapshot.parse();
@@ -178,7 +178,7 @@ pub(crate) fn analyze_path(
     index: &ProjectIndex,
     clean: bool,
 ) -> Option<(Uri, Vec<lsp::Diagnostic>)> {
-    let settings = &state.settings;
+    let settings = &state.settings_for(path);
     let encoding = state.encoding();
     let uri = Uri::from_file_path(path)?;
     let file = match read(path) {

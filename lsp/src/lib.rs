@@ -23,6 +23,8 @@
 //! - `state.rs`, `document_store.rs`, `document.rs`: the session and the open documents (rope +
 //!   tree, edited incrementally).
 //! - `convert.rs`, `rope_ext.rs`: the only places that know positions can be UTF-16.
+//! - `config.rs`: each file's settings and exclusion from its configuration files, as
+//!   `aiolint check` finds them; reloaded when they change.
 //! - `analysis.rs`: running the analyzer against the project index; `project.rs`: one module
 //!   summary per file (disk and open document) and the index built from them, by generation;
 //!   `workspace.rs`: the files of the workspace and their published findings.
@@ -39,6 +41,7 @@
 
 mod analysis;
 mod capabilities;
+mod config;
 pub mod confirm;
 mod convert;
 mod document;

@@ -117,6 +117,12 @@ impl Project {
         changed
     }
 
+    /// Advances the generation without a summary changing: the configuration was reloaded, so
+    /// every analysis made so far is stale.
+    pub(crate) fn touch(&self) {
+        self.lock().generation += 1;
+    }
+
     /// How long the last build of the index took.
     pub(crate) fn last_build(&self) -> Duration {
         self.lock().last_build

@@ -1,12 +1,14 @@
 //! Everything the handlers share.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, OnceLock};
 
 use analyzer::Settings;
 use tower_lsp_server::Client;
+use tower_lsp_server::ls_types::MessageType;
 
+use crate::config::Configs;
 use crate::convert::PositionEncoding;
 use crate::document_store::DocumentStore;
 use crate::handlers::diagnostics::Refresher;
@@ -25,8 +27,11 @@ pub(crate) struct State {
     pub refresher: Refresher,
     /// Re-checks the workspace files that are not open after changes reach the disk.
     pub rechecker: Rechecker,
-    /// The analyzer settings. Configuration files are not read yet, so these are the defaults.
-    pub settings: Arc<Settings>,
+    /// The configuration files as last loaded: each file's settings and exclusion.
+    pub configs: Configs,
+    /// Held by the workspace scan, so that a scan started by a reload waits for the one it
+    /// replaces to stop.
+    pub scanning: tokio::sync::Mutex<()>,
     session: OnceLock<Session>,
     shutdown: AtomicBool,
 }
@@ -54,7 +59,8 @@ impl State {
             project: Project::default(),
             refresher: Refresher::default(),
             rechecker: Rechecker::default(),
-            settings: Arc::new(Settings::default()),
+            configs: Configs::default(),
+            scanning: tokio::sync::Mutex::new(()),
             session: OnceLock::new(),
             shutdown: AtomicBool::new(false),
         }
@@ -71,6 +77,43 @@ impl State {
 
     pub(crate) fn encoding(&self) -> PositionEncoding {
         self.session.get().map(|s| s.encoding).unwrap_or_default()
+    }
+
+    /// The analyzer settings for the file at `path` (a document that is not a file gets the
+    /// defaults), from its nearest configuration file.
+    pub(crate) fn settings_for(&self, path: &Path) -> Arc<Settings> {
+        let load = self.configs.current();
+        let settings = load.settings_for(path);
+        self.report_config_errors(&load);
+        settings
+    }
+
+    /// Whether the configuration excludes the file at `path`: it is not scanned, and has no
+    /// diagnostics when open.
+    pub(crate) fn is_excluded(&self, path: &Path) -> bool {
+        let load = self.configs.current();
+        let excluded = load.is_excluded_file(path);
+        self.report_config_errors(&load);
+        excluded
+    }
+
+    /// Reads the configuration files again (for the workspace folders) when next needed.
+    pub(crate) fn reload_configs(&self) {
+        let generation = self.configs.reload(&self.session().folders);
+        tracing::info!(generation, "configuration reloaded");
+    }
+
+    /// Shows the configuration errors met by `load` that were not shown yet, and logs them.
+    pub(crate) fn report_config_errors(&self, load: &crate::config::Load) {
+        for error in load.unreported_errors() {
+            tracing::error!("configuration: {error}");
+            let message = format!("aiolint: {error} (using the default settings there)");
+            let client = self.client.clone();
+            if let Ok(runtime) = tokio::runtime::Handle::try_current() {
+                runtime
+                    .spawn(async move { client.show_message(MessageType::ERROR, message).await });
+            }
+        }
     }
 
     pub(crate) fn request_shutdown(&self) {

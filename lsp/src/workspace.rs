@@ -3,32 +3,12 @@
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
-use std::sync::{Mutex, MutexGuard, PoisonError};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
 use ignore::WalkBuilder;
 use tower_lsp_server::ls_types as lsp;
 
-/// Directories never walked into: environments, caches and build output.
-const EXCLUDED_DIRECTORIES: &[&str] = &[
-    ".git",
-    ".hg",
-    ".svn",
-    ".direnv",
-    ".eggs",
-    ".mypy_cache",
-    ".nox",
-    ".pytest_cache",
-    ".ruff_cache",
-    ".tox",
-    ".venv",
-    "__pycache__",
-    "__pypackages__",
-    "build",
-    "dist",
-    "node_modules",
-    "site-packages",
-    "venv",
-];
+use crate::config::Load;
 
 #[derive(Debug, Default)]
 pub(crate) struct Workspace {
@@ -84,17 +64,17 @@ impl Workspace {
     }
 }
 
-/// The `.py` files under `folders`, respecting `.gitignore` and `.ignore`, sorted.
-pub(crate) fn discover(folders: &[PathBuf]) -> Vec<PathBuf> {
+/// The `.py` files under `folders`, respecting `.gitignore` and `.ignore`, and skipping the
+/// files and directories the configuration excludes (as `aiolint check` does), sorted.
+pub(crate) fn discover(folders: &[PathBuf], configs: &Arc<Load>) -> Vec<PathBuf> {
     let mut files = Vec::new();
     for folder in folders {
+        let configs = Arc::clone(configs);
         let walker = WalkBuilder::new(folder)
             .require_git(false)
-            .filter_entry(|entry| {
+            .filter_entry(move |entry| {
                 let is_dir = entry.file_type().is_some_and(|t| t.is_dir());
-                !(is_dir
-                    && entry.depth() > 0
-                    && EXCLUDED_DIRECTORIES.iter().any(|d| entry.file_name() == *d))
+                entry.depth() == 0 || !configs.is_excluded_entry(entry.path(), is_dir)
             })
             .build();
         for entry in walker {
@@ -124,22 +104,31 @@ mod tests {
     use super::*;
 
     #[test]
-    fn discovery_respects_gitignore_and_excluded_directories() {
+    fn discovery_respects_gitignore_and_the_configuration() {
         let dir = tempfile::tempdir().expect("temp dir");
         let root = dir.path();
         for (path, text) in [
             (".gitignore", "generated/\n"),
             ("app/main.py", "x = 1\n"),
             ("app/stub.pyi", "x: int\n"),
+            ("app/api_pb2.py", "x = 1\n"),
             ("generated/out.py", "x = 1\n"),
             (".venv/lib/site.py", "x = 1\n"),
+            ("vendored/lib.py", "x = 1\n"),
             ("notes.txt", "x\n"),
+            (
+                "pyproject.toml",
+                "[tool.aiolint]\nextend-exclude = [\"vendored\", \"*_pb2.py\"]\n",
+            ),
         ] {
             let path = root.join(path);
             std::fs::create_dir_all(path.parent().expect("parent")).expect("mkdir");
             std::fs::write(path, text).expect("write");
         }
-        let found = discover(&[root.to_path_buf()]);
+        let folders = [root.to_path_buf()];
+        let configs = crate::config::Configs::default();
+        configs.reload(&folders);
+        let found = discover(&folders, &configs.current());
         assert_eq!(found, vec![root.join("app/main.py")]);
     }
 }

@@ -270,7 +270,8 @@ fn may_have_safe_fixes(latest: Option<&Analysis>, snapshot: &Snapshot) -> bool {
 /// The document is checked against the project index, so safe fixes of cross-module findings
 /// (an `await` for another module's coroutine) are applied too.
 fn fix_all_edit(state: &State, snapshot: &Snapshot) -> Option<TextEdit> {
-    let (settings, encoding) = (&state.settings, state.encoding());
+    let settings = &state.settings_for(std::path::Path::new(&snapshot.path));
+    let encoding = state.encoding();
     let module = document_module(state, snapshot);
     let (_, index) = state.project.index();
     let original = String::from(&snapshot.rope);

@@ -16,12 +16,15 @@
 //! for a new one (`Project::index_while_typing`); the refresher then also re-analyses the
 //! document being typed in, against the current index, once typing pauses.
 
+use std::path::Path;
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
 use tower_lsp_server::ls_types::Uri;
 
 use crate::analysis::{Analysis, Record, analyze};
+use crate::document::Snapshot;
+use crate::project::Origin;
 use crate::state::State;
 
 /// How long a burst of changes must pause before the newest text is analysed, and how long the
@@ -35,7 +38,7 @@ pub(crate) fn spawn(state: &Arc<State>, uri: Uri, epoch: u64) {
 
 enum Step {
     Wait(Duration),
-    Analyze(crate::document::Snapshot, Option<Arc<Analysis>>),
+    Analyze(Snapshot, Option<Arc<Analysis>>),
 }
 
 async fn run(state: Arc<State>, uri: Uri, epoch: u64) {
@@ -68,8 +71,13 @@ async fn run(state: Arc<State>, uri: Uri, epoch: u64) {
         } else {
             Record::Keystroke
         };
+        let config = state.configs.generation();
         let analysis = tokio::task::spawn_blocking(move || {
-            analyze(&worker, &snapshot, previous.as_deref(), record)
+            if worker.is_excluded(Path::new(&snapshot.path)) {
+                excluded(&worker, &snapshot)
+            } else {
+                analyze(&worker, &snapshot, previous.as_deref(), record)
+            }
         })
         .await;
         let (analysis, project_changed) = match analysis {
@@ -87,6 +95,10 @@ async fn run(state: Arc<State>, uri: Uri, epoch: u64) {
         // its index lagged behind the project.
         if project_changed || analysis.generation != state.project.generation() {
             project_changed_by_typing(&state);
+        }
+        // The configuration was reloaded meanwhile: the analysis may have used the old settings.
+        if state.configs.generation() != config {
+            continue;
         }
         let outcome = state
             .docs
@@ -106,6 +118,23 @@ async fn run(state: Arc<State>, uri: Uri, epoch: u64) {
             return;
         }
     }
+}
+
+/// The analysis of a document whose file the configuration excludes: no findings, and no
+/// summary in the project (the workspace scan skips the file too). The second value says
+/// whether taking its summary out changed the project.
+fn excluded(state: &State, snapshot: &Snapshot) -> (Analysis, bool) {
+    let changed = state.project.set(&snapshot.path, Origin::Open, None);
+    let analysis = Analysis {
+        version: snapshot.version,
+        epoch: snapshot.epoch,
+        diagnostics: Vec::new(),
+        published: Vec::new(),
+        parsed: None,
+        summary: None,
+        generation: state.project.generation(),
+    };
+    (analysis, changed)
 }
 
 enum Outcome {

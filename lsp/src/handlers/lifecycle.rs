@@ -12,6 +12,7 @@ use crate::state::State;
 pub(crate) fn initialize(state: &State, params: &InitializeParams) -> Result<InitializeResult> {
     let session = capabilities::session(params);
     let encoding = session.encoding;
+    let folders = session.folders.clone();
     tracing::info!(
         ?encoding,
         folders = session.folders.len(),
@@ -24,6 +25,8 @@ pub(crate) fn initialize(state: &State, params: &InitializeParams) -> Result<Ini
     if !state.start_session(session) {
         return Err(Error::invalid_request());
     }
+    // Configuration files are looked up under the workspace folders from now on.
+    state.configs.reload(&folders);
     Ok(InitializeResult {
         capabilities: capabilities::server_capabilities(encoding),
         server_info: Some(ServerInfo {

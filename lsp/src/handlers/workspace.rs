@@ -1,9 +1,10 @@
 //! The workspace scan on `initialized` (summaries into the project, then checks against its
-//! index), file watching, files going back to disk on close, and re-checking the files that
-//! are not open when the project changed on disk.
+//! index), file watching, files going back to disk on close, re-checking the files that are
+//! not open when the project changed on disk, and reloading the configuration (a watched
+//! `pyproject.toml`/`aiolint.toml` changed, or `workspace/didChangeConfiguration`).
 
 use std::panic::{AssertUnwindSafe, catch_unwind};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
@@ -15,6 +16,7 @@ use tower_lsp_server::ls_types::{
 };
 
 use crate::analysis::{DiskSummary, analyze_path, summarize_path};
+use crate::config::is_config_file;
 use crate::handlers::diagnostics;
 use crate::project::Origin;
 use crate::state::State;
@@ -39,11 +41,16 @@ async fn register_watcher(state: &State) {
     if !state.session().dynamic_watchers {
         return;
     }
+    // Python files, and the configuration files (`analyzer::CONFIG_FILE_NAMES`).
+    let globs = ["**/*.py", "**/pyproject.toml", "**/aiolint.toml"];
     let options = DidChangeWatchedFilesRegistrationOptions {
-        watchers: vec![FileSystemWatcher {
-            glob_pattern: GlobPattern::String("**/*.py".to_string()),
-            kind: None,
-        }],
+        watchers: globs
+            .iter()
+            .map(|glob| FileSystemWatcher {
+                glob_pattern: GlobPattern::String((*glob).to_string()),
+                kind: None,
+            })
+            .collect(),
     };
     let registration = Registration {
         id: "aiolint/watched-files".to_string(),
@@ -65,16 +72,24 @@ async fn register_watcher(state: &State) {
 /// Indexes and checks every Python file of the workspace folders, reporting `$/progress` when
 /// the client supports it, and publishes the findings of the files that are not open. Two
 /// passes: first every file's module summary goes into the project, then every file is checked
-/// against the index of the whole project.
+/// against the index of the whole project. Workspace files it does not find (the configuration
+/// excludes them now) are forgotten. A configuration reload stops it: the reload scans again.
 async fn scan(state: &Arc<State>) {
+    let config = state.configs.generation();
+    let _scanning = state.scanning.lock().await;
+    let superseded = || state.is_shutting_down() || state.configs.generation() != config;
     let session = state.session();
-    if session.folders.is_empty() {
+    if session.folders.is_empty() || superseded() {
         return;
     }
     let folders = session.folders.clone();
-    let files = tokio::task::spawn_blocking(move || discover(&folders))
+    let load = state.configs.current();
+    let walk = Arc::clone(&load);
+    let files = tokio::task::spawn_blocking(move || discover(&folders, &walk))
         .await
         .unwrap_or_default();
+    state.report_config_errors(&load);
+    forget_missing(state, &files).await;
     let total = files.len();
     tracing::info!(files = total, "workspace scan");
     let progress = if session.progress {
@@ -84,8 +99,8 @@ async fn scan(state: &Arc<State>) {
     };
     let mut summarized = Vec::with_capacity(total);
     for batch in files.chunks(BATCH) {
-        if state.is_shutting_down() {
-            return;
+        if superseded() {
+            return stopped(progress).await;
         }
         summarized.extend(summarize_files(state, batch.to_vec()).await);
         // Indexing is the first half of the work, checking the second.
@@ -102,8 +117,8 @@ async fn scan(state: &Arc<State>) {
     let mut done = 0;
     let mut with_findings = 0;
     for batch in summarized.chunks(BATCH) {
-        if state.is_shutting_down() {
-            return;
+        if superseded() {
+            return stopped(progress).await;
         }
         let checked = check_files(state, batch.to_vec(), Some(Arc::clone(&index))).await;
         for (path, uri, diagnostics) in checked {
@@ -122,6 +137,41 @@ async fn scan(state: &Arc<State>) {
             ))
             .await;
     }
+}
+
+/// Ends the progress of a scan that stopped early.
+async fn stopped(progress: Option<Progress>) {
+    if let Some(progress) = progress {
+        progress.finish_with_message("stopped").await;
+    }
+}
+
+/// Forgets the workspace files that are not in `found` (sorted).
+async fn forget_missing(state: &State, found: &[PathBuf]) {
+    for (path, _) in state.workspace.files() {
+        if found.binary_search(&path).is_err() {
+            forget(state, &path).await;
+        }
+    }
+}
+
+/// Forgets a file of the workspace (deleted, or excluded by the configuration now): its
+/// summary from disk, and its published findings unless it is open. Returns whether the
+/// project changed.
+async fn forget(state: &State, path: &Path) -> bool {
+    let key = path.to_string_lossy().into_owned();
+    let project_changed = state.project.set(&key, Origin::Disk, None);
+    let removed = state.workspace.remove(path);
+    if let Some(uri) = Uri::from_file_path(path)
+        && removed.is_some()
+        && !state.docs.is_open(&uri)
+    {
+        state
+            .client
+            .publish_diagnostics(uri, Vec::new(), None)
+            .await;
+    }
+    project_changed
 }
 
 type Progress =
@@ -169,21 +219,27 @@ async fn begin_progress(state: &State, total: usize) -> Option<Progress> {
 
 /// Reads and summarizes files on the blocking pool and records them in the project; a file
 /// whose summary panics is logged and skipped. Returns the files with whether they parse
-/// cleanly, and whether the project changed.
+/// cleanly (none when the configuration was reloaded meanwhile).
 async fn summarize_files(state: &Arc<State>, paths: Vec<PathBuf>) -> Vec<(PathBuf, bool)> {
     let worker = Arc::clone(state);
+    let config = state.configs.generation();
     let summarized = tokio::task::spawn_blocking(move || {
         let folders = worker.session().folders;
         let summaries: Vec<DiskSummary> = paths
             .into_iter()
             .filter_map(|path| {
                 catch_unwind(AssertUnwindSafe(|| {
-                    summarize_path(&path, &folders, &worker.settings)
+                    summarize_path(&path, &folders, &worker.settings_for(&path))
                 }))
                 .map_err(|_| tracing::error!(path = %path.display(), "summary panicked"))
                 .ok()
             })
             .collect();
+        // Summaries made with settings that a reload replaced stay out: the reload's scan
+        // summarizes every file again.
+        if worker.configs.generation() != config {
+            return Vec::new();
+        }
         record(&worker, summaries)
     })
     .await;
@@ -220,12 +276,14 @@ async fn current_index(state: &Arc<State>) -> Option<(u64, Arc<ProjectIndex>)> {
 }
 
 /// Checks files from disk on the blocking pool against `index` (the current one when `None`).
-/// A file whose analysis panics is logged and skipped; the others go on.
+/// A file whose analysis panics is logged and skipped; the others go on. Nothing comes back
+/// when the configuration was reloaded meanwhile (the reload's scan checks every file again).
 async fn check_files(
     state: &Arc<State>,
     files: Vec<(PathBuf, bool)>,
     index: Option<Arc<ProjectIndex>>,
 ) -> Vec<(PathBuf, Uri, Vec<lsp::Diagnostic>)> {
+    let config = state.configs.generation();
     let worker = Arc::clone(state);
     let checked = tokio::task::spawn_blocking(move || {
         let index = index.unwrap_or_else(|| worker.project.index().1);
@@ -246,6 +304,9 @@ async fn check_files(
             .collect()
     })
     .await;
+    if state.configs.generation() != config {
+        return Vec::new();
+    }
     checked.unwrap_or_default()
 }
 
@@ -281,32 +342,35 @@ async fn publish_file(
 
 /// `workspace/didChangeWatchedFiles`: re-summarizes created and changed files and forgets
 /// deleted ones. When that changes the project, the open documents are analysed again and the
-/// whole workspace is re-checked; otherwise only the files that changed are.
+/// whole workspace is re-checked; otherwise only the files that changed are. A configuration
+/// file that now reads differently reloads the configuration instead (which scans everything).
+/// Files the configuration excludes are left alone.
 pub(crate) fn did_change_watched_files(state: &Arc<State>, params: DidChangeWatchedFilesParams) {
     let state = Arc::clone(state);
     tokio::spawn(async move {
         let mut changed = Vec::new();
         let mut project_changed = false;
+        let mut reload = false;
         for event in params.changes {
             let Some(path) = event.uri.to_file_path().map(std::borrow::Cow::into_owned) else {
                 continue;
             };
+            if is_config_file(&path) {
+                reload |= state.configs.is_outdated_by(&path);
+                continue;
+            }
             if !is_python(&path) {
                 continue;
             }
             if event.typ == FileChangeType::DELETED {
-                let key = path.to_string_lossy().into_owned();
-                project_changed |= state.project.set(&key, Origin::Disk, None);
-                let removed = state.workspace.remove(&path);
-                if removed.is_some() && !state.docs.is_open(&event.uri) {
-                    state
-                        .client
-                        .publish_diagnostics(event.uri, Vec::new(), None)
-                        .await;
-                }
-            } else {
+                project_changed |= forget(&state, &path).await;
+            } else if !state.is_excluded(&path) {
                 changed.push(path);
             }
+        }
+        if reload {
+            reload_configs(&state);
+            return;
         }
         let generation = state.project.generation();
         let files = summarize_files(&state, changed).await;
@@ -320,6 +384,23 @@ pub(crate) fn did_change_watched_files(state: &Arc<State>, params: DidChangeWatc
             }
         }
     });
+}
+
+/// `workspace/didChangeConfiguration`: the configuration is read again.
+pub(crate) fn did_change_configuration(state: &Arc<State>) {
+    reload_configs(state);
+}
+
+/// Reads the configuration files again: every open document is analysed again with its new
+/// settings, and the workspace is scanned again (files the configuration now excludes are
+/// forgotten, files it no longer excludes found, and every file checked with its settings).
+fn reload_configs(state: &Arc<State>) {
+    state.reload_configs();
+    // The analyses made so far used the old settings: they are all stale now.
+    state.project.touch();
+    diagnostics::refresh_open_documents(state);
+    let state = Arc::clone(state);
+    tokio::spawn(async move { scan(&state).await });
 }
 
 /// After `didClose` (the document's summary is already out of the project): a file of the
