@@ -42,7 +42,7 @@ pub use line_index::{LineColumn, LineIndex};
 pub use notebook::{CellLine, Notebook, NotebookError};
 pub use parse::{InputEdit, ParsedModule, Point};
 pub use probe::{PROBE_ENTRY, Planned, ProbeEntry, ProbeKind, ProbePlan, plan_probes};
-pub use recheck::{TextChange, recheck_function};
+pub use recheck::{Checked, TextChange, recheck_function};
 pub use rules::{Rule, RuleMeta};
 pub use settings::{PythonVersion, RuleSelection, Settings, UnknownSelector};
 pub use source::{SourceFile, SourceKind};

@@ -80,15 +80,6 @@ impl ParsedModule {
         });
     }
 
-    /// The byte ranges of `new` (a reparse of this tree, after [`ParsedModule::edit`]) whose
-    /// syntactic structure differs from this tree's.
-    pub(crate) fn changed_ranges(&self, new: &ParsedModule) -> Vec<TextRange> {
-        self.tree
-            .changed_ranges(&new.tree)
-            .map(|range| TextRange::new(range.start_byte, range.end_byte))
-            .collect()
-    }
-
     /// Whether the module has no syntax errors.
     pub fn is_valid(&self) -> bool {
         self.syntax_errors.is_empty()

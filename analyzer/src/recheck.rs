@@ -81,17 +81,11 @@ pub struct Checked<'a> {
 
 /// The findings of the new text of a module: those of the edited function, checked again, and
 /// the previous ones of the rest of the module, moved. `change` turned `old.text` into
-/// `file.text`; `edited` is `old.parsed` with `change` recorded in it
-/// ([`ParsedModule::edit`]), and `parsed` its reparse, the parse of `file`. `None` when only a
-/// whole check can tell (see the module documentation).
-#[allow(
-    clippy::too_many_arguments,
-    reason = "the inputs of a check plus the previous check and the change between them"
-)]
+/// `file.text`, and `parsed` is the parse of `file`. `None` when only a whole check can tell
+/// (see the module documentation).
 pub fn recheck_function(
     old: Checked<'_>,
     change: TextChange,
-    edited: &ParsedModule,
     file: &SourceFile,
     parsed: &ParsedModule,
     module: &ModuleName,
@@ -102,10 +96,7 @@ pub fn recheck_function(
     if file.kind == SourceKind::Stub || text.contains('\0') || disables_itself(text) {
         return None;
     }
-    let mut dirty = TextRange::new(change.start, change.new_end);
-    for range in edited.changed_ranges(parsed) {
-        dirty = TextRange::new(dirty.start.min(range.start), dirty.end.max(range.end));
-    }
+    let dirty = TextRange::new(change.start, change.new_end);
     let function = edited_function(parsed.root(), dirty)?;
     let new_range: TextRange = function.byte_range().into();
     let delta = change.delta();
@@ -114,7 +105,15 @@ pub fn recheck_function(
     if change.start < old_range.start || change.old_end > old_range.end {
         return None;
     }
+    // The parser read the same text up to the function, so everything before it is the same
+    // syntax; the function spans the same text after the change, so the parser resumed after
+    // it in the same state, and everything after it is the same syntax too. (Comparing the
+    // trees, `Tree::changed_ranges`, would cost as much as the rest of the re-check: the
+    // Python grammar's incremental parses rebuild most nodes.)
     let old_function = function_at(old.parsed.root(), old_range)?;
+    if ancestry(old_function) != ancestry(function) {
+        return None;
+    }
     let before = Exposed::of(old_function, old.text);
     let after = Exposed::of(function, text);
     if before.global || after.global || before != after {
@@ -201,6 +200,13 @@ fn function_at(root: Node<'_>, range: TextRange) -> Option<Node<'_>> {
         }
         node = node.parent()?;
     }
+}
+
+/// The kinds of a node's ancestors, innermost first.
+fn ancestry(node: Node<'_>) -> Vec<&'static str> {
+    std::iter::successors(node.parent(), Node::parent)
+        .map(|n| n.node_kind())
+        .collect()
 }
 
 /// What the body of a function shows to the rest of the module, read off its syntax.

@@ -72,8 +72,11 @@ async fn bench(workspace: Option<&Path>) {
 
     let text = module(5_000);
     let lines = text.lines().count();
+    // Type a line that becomes a blocking call in a coroutine, then erase it, over and over.
+    let statement = "time.sleep(0.25)  # 日本😊";
     if workspace.is_none() {
         analyzer_alone(&text);
+        recheck_alone(&text, statement);
     }
     let (row, indent) = typing_spot(&text);
     let folders: Vec<Value> = workspace
@@ -119,8 +122,6 @@ async fn bench(workspace: Option<&Path>) {
         ms(opened.elapsed())
     );
 
-    // Type a line that becomes a blocking call in a coroutine, then erase it, over and over.
-    let statement = "time.sleep(0.25)  # 日本😊";
     let mut version = 1;
     let mut column = indent;
     let count = if workspace.is_some() { 300 } else { KEYSTROKES };
@@ -260,6 +261,86 @@ fn analyzer_alone(text: &str) {
         &mut indexes,
     );
     report("analyzer: check_in_project", &mut project_checks);
+}
+
+/// The analyzer's share of the keystrokes scenario: the statement typed at the typing spot
+/// one character at a time, each keystroke reparsed incrementally and re-checked with
+/// `recheck_function` (the server's fast path), or checked whole when it declines.
+fn recheck_alone(text: &str, statement: &str) {
+    let settings = analyzer::Settings::default();
+    let module = analyzer::ModuleName::default();
+    let index = analyzer::ProjectIndex::empty();
+    let (row, indent) = typing_spot(text);
+    let line_start: usize = text.lines().take(row).map(|l| l.len() + 1).sum();
+    let mut current = text.to_string();
+    let mut parsed = analyzer::ParsedModule::parse(&current).expect("parses");
+    let first = analyzer::SourceFile::new("typing.py", current.clone());
+    let mut diagnostics = analyzer::check_parsed(&first, &parsed, &settings);
+    let (mut reparses, mut rechecks, mut wholes) = (Vec::new(), Vec::new(), Vec::new());
+    let mut declined = Vec::new();
+    let mut at = line_start + indent;
+    for ch in statement.chars() {
+        let old_text: std::sync::Arc<str> = current.clone().into();
+        let old_parsed = parsed.clone();
+        let point = |offset: usize| analyzer::Point {
+            row,
+            column: offset - line_start,
+        };
+        current.insert(at, ch);
+        let end = at + ch.len_utf8();
+        let mut edited = parsed.clone();
+        edited.edit(&analyzer::InputEdit {
+            start_byte: at,
+            old_end_byte: at,
+            new_end_byte: end,
+            start_point: point(at),
+            old_end_point: point(at),
+            new_end_point: point(end),
+        });
+        let bytes = current.as_bytes();
+        let started = Instant::now();
+        parsed = edited
+            .reparse(&mut |offset| bytes.get(offset..).unwrap_or_default())
+            .expect("reparses");
+        reparses.push(started.elapsed());
+        let file = analyzer::SourceFile::new("typing.py", current.clone());
+        let started = Instant::now();
+        let change = analyzer::TextChange {
+            start: at,
+            old_end: at,
+            new_end: end,
+            lines: 0,
+        };
+        let old = analyzer::Checked {
+            text: &old_text,
+            parsed: &old_parsed,
+            diagnostics: &diagnostics,
+        };
+        let rechecked =
+            analyzer::recheck_function(old, change, &file, &parsed, &module, index, &settings);
+        let elapsed = started.elapsed();
+        diagnostics = if let Some(found) = rechecked {
+            rechecks.push(elapsed);
+            found
+        } else {
+            declined.push(current[line_start + indent..end].to_string());
+            let started = Instant::now();
+            let found = analyzer::check_parsed(&file, &parsed, &settings);
+            wholes.push(started.elapsed());
+            found
+        };
+        at = end;
+    }
+    println!(
+        "analyzer: typing {statement:?}: {} of {} keystrokes re-checked one function (declined after {declined:?})",
+        rechecks.len(),
+        statement.chars().count()
+    );
+    report("analyzer: incremental reparse while typing", &mut reparses);
+    report("analyzer: recheck_function", &mut rechecks);
+    if !wholes.is_empty() {
+        report("analyzer: whole check (recheck declined)", &mut wholes);
+    }
 }
 
 /// The project index alone, for a real workspace: every Python file summarized, then the index

@@ -10,8 +10,8 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use analyzer::{
-    Diagnostic, ModuleName, ModuleSummary, ParsedModule, ProjectIndex, Settings, SourceFile,
-    SourceKind, check_file, check_in_project, summarize,
+    Checked, Diagnostic, ModuleName, ModuleSummary, ParsedModule, ProjectIndex, Settings,
+    SourceFile, SourceKind, check_file, check_in_project, recheck_function, summarize,
 };
 use ropey::Rope;
 use tower_lsp_server::ls_types::{self as lsp, Uri};
@@ -35,6 +35,13 @@ pub(crate) struct Analysis {
     pub summary: Option<Arc<ModuleSummary>>,
     /// The project generation whose index the analysis used.
     pub generation: u64,
+    /// The text analysed.
+    pub text: Arc<str>,
+    /// Whether the whole module was checked. An analysis of a keystroke may re-check only the
+    /// function typed in and keep the rest of the previous findings
+    /// ([`analyzer::recheck_function`]): the document is analysed whole again once typing
+    /// pauses, and its summary reaches the project then.
+    pub complete: bool,
 }
 
 impl Analysis {
@@ -79,10 +86,27 @@ pub(crate) fn analyze(
     record: Record,
 ) -> (Analysis, bool) {
     let settings = &state.settings_for(Path::new(&snapshot.path));
-    let encoding = state.encoding();
     let file = snapshot.source_file();
     let parsed = snapshot.parse();
     let module = document_module(state, snapshot);
+    if record == Record::Keystroke
+        && let (Some(previous), Some(parsed)) = (previous, &parsed)
+        && let Some(diagnostics) = recheck(state, snapshot, previous, &file, parsed, &module)
+    {
+        let published = publishable(state, snapshot, &diagnostics);
+        let analysis = Analysis {
+            version: snapshot.version,
+            epoch: snapshot.epoch,
+            diagnostics,
+            published,
+            parsed: Some(parsed.clone()),
+            summary: None,
+            generation: previous.generation,
+            text: Arc::clone(&file.text),
+            complete: false,
+        };
+        return (analysis, false);
+    }
     let summary = match (&parsed, previous) {
         (Some(_), Some(previous)) if previous.is_of(snapshot) && previous.summary.is_some() => {
             previous.summary.clone()
@@ -111,20 +135,7 @@ pub(crate) fn analyze(
         Some(parsed) => check_in_project(&file, parsed, &module, &index, settings),
         None => check_file(&file, settings),
     };
-    let resolve = resolver(state);
-    let published = diagnostics
-        .iter()
-        .map(|d| {
-            to_proto::diagnostic(
-                &snapshot.rope,
-                encoding,
-                &snapshot.uri,
-                Some(snapshot.version),
-                d,
-                &resolve,
-            )
-        })
-        .collect();
+    let published = publishable(state, snapshot, &diagnostics);
     let analysis = Analysis {
         version: snapshot.version,
         epoch: snapshot.epoch,
@@ -133,8 +144,57 @@ pub(crate) fn analyze(
         parsed,
         summary,
         generation,
+        text: Arc::clone(&file.text),
+        complete: true,
     };
     (analysis, changed)
+}
+
+/// The findings of a keystroke from re-checking only the function typed in, when the
+/// document's previous analysis is of the text its tree was parsed from and the analyzer can
+/// tell from that function alone.
+fn recheck(
+    state: &State,
+    snapshot: &Snapshot,
+    previous: &Analysis,
+    file: &SourceFile,
+    parsed: &ParsedModule,
+    module: &ModuleName,
+) -> Option<Vec<Diagnostic>> {
+    let (change, old) = (snapshot.change?, previous.parsed.as_ref()?);
+    if snapshot.tree_version != Some(previous.version) || previous.epoch != snapshot.epoch {
+        return None;
+    }
+    let (_, index) = state.project.index_while_typing();
+    let checked = Checked {
+        text: &previous.text,
+        parsed: old,
+        diagnostics: &previous.diagnostics,
+    };
+    let settings = state.settings_for(Path::new(&snapshot.path));
+    recheck_function(checked, change, file, parsed, module, &index, &settings)
+}
+
+/// Diagnostics for the client, in the session's encoding.
+fn publishable(
+    state: &State,
+    snapshot: &Snapshot,
+    diagnostics: &[Diagnostic],
+) -> Vec<lsp::Diagnostic> {
+    let resolve = resolver(state);
+    diagnostics
+        .iter()
+        .map(|d| {
+            to_proto::diagnostic(
+                &snapshot.rope,
+                state.encoding(),
+                &snapshot.uri,
+                Some(snapshot.version),
+                d,
+                &resolve,
+            )
+        })
+        .collect()
 }
 
 /// A file of the workspace read from disk and summarized (the scan's first pass).

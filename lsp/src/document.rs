@@ -3,7 +3,7 @@
 use std::sync::Arc;
 use std::time::Instant;
 
-use analyzer::{InputEdit, ParsedModule, SourceFile, SourceKind, TextRange};
+use analyzer::{InputEdit, ParsedModule, SourceFile, SourceKind, TextChange, TextRange};
 use ropey::Rope;
 use tower_lsp_server::ls_types::{TextDocumentContentChangeEvent, Uri};
 
@@ -26,6 +26,11 @@ pub(crate) struct Document {
     tree: Option<ParsedModule>,
     /// Whether the text changed since `tree` was parsed.
     tree_stale: bool,
+    /// The version `tree` is the parse of.
+    tree_version: Option<i32>,
+    /// How the text changed since `tree` was parsed (`None` when it did not, or when the whole
+    /// text was replaced).
+    change: Option<TextChange>,
     /// Whether the text may hold a `\r` not followed by `\n` (see [`RopeExt::ts_point`]).
     lone_cr: bool,
     pub schedule: Schedule,
@@ -57,6 +62,9 @@ pub(crate) struct Snapshot {
     pub rope: Rope,
     tree: Option<ParsedModule>,
     tree_stale: bool,
+    /// The version the document's last parse is of, and how the text changed since then.
+    pub tree_version: Option<i32>,
+    pub change: Option<TextChange>,
 }
 
 impl Snapshot {
@@ -94,6 +102,8 @@ impl Document {
             rope,
             tree: None,
             tree_stale: true,
+            tree_version: None,
+            change: None,
             lone_cr,
             schedule: Schedule {
                 running: false,
@@ -126,11 +136,19 @@ impl Document {
     }
 
     /// Keeps a parse made from a snapshot of `version`, so the next reparse starts from it.
-    pub(crate) fn store_parse(&mut self, version: i32, parsed: ParsedModule) {
+    /// Returns the tree it replaces.
+    pub(crate) fn store_parse(
+        &mut self,
+        version: i32,
+        parsed: ParsedModule,
+    ) -> Option<ParsedModule> {
         if self.version == version && self.tree_stale {
-            self.tree = Some(parsed);
             self.tree_stale = false;
+            self.tree_version = Some(version);
+            self.change = None;
+            return self.tree.replace(parsed);
         }
+        None
     }
 
     pub(crate) fn snapshot(&self) -> Snapshot {
@@ -143,6 +161,8 @@ impl Document {
             rope: self.rope.clone(),
             tree: self.tree.clone(),
             tree_stale: self.tree_stale,
+            tree_version: self.tree_version,
+            change: self.change,
         }
     }
 
@@ -151,6 +171,8 @@ impl Document {
         self.lone_cr = self.rope.has_lone_cr(0, self.rope.len_bytes());
         self.tree = None;
         self.tree_stale = true;
+        self.tree_version = None;
+        self.change = None;
     }
 
     /// Replaces the bytes `range` (on character boundaries, as `from_proto` makes them) with
@@ -165,6 +187,7 @@ impl Document {
         self.rope.insert(start_char, text);
         let new_end = range.start + text.len();
         self.tree_stale = true;
+        let new_end_point = point_after(start_point, text);
         if let Some(tree) = &mut self.tree {
             tree.edit(&InputEdit {
                 start_byte: range.start,
@@ -172,8 +195,16 @@ impl Document {
                 new_end_byte: new_end,
                 start_point,
                 old_end_point,
-                new_end_point: point_after(start_point, text),
+                new_end_point,
             });
+            let rows = |point: analyzer::Point| isize::try_from(point.row).unwrap_or(isize::MAX);
+            let change = TextChange {
+                start: range.start,
+                old_end: range.end,
+                new_end,
+                lines: rows(new_end_point) - rows(old_end_point),
+            };
+            self.change = Some(self.change.map_or(change, |before| before.then(change)));
         }
         if !self.lone_cr {
             // A lone `\r` can only appear where the text changed, or just before it.

@@ -15,12 +15,20 @@
 //! large project, a keystroke may be analysed against the last index built rather than wait
 //! for a new one (`Project::index_while_typing`); the refresher then also re-analyses the
 //! document being typed in, against the current index, once typing pauses.
+//!
+//! Most keystrokes are inside one function: their analysis re-checks only that function and
+//! moves the rest of the previous findings (`analyzer::recheck_function`), a few milliseconds
+//! even in a long module. Such a partial analysis leaves the document's summary out of the
+//! project and arms the refresher, which analyses the whole document once typing pauses. A
+//! change that arrives while a refresh runs is analysed as soon as it ends.
 
 use std::path::Path;
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
 use tower_lsp_server::ls_types::Uri;
+
+use analyzer::ParsedModule;
 
 use crate::analysis::{Analysis, Record, analyze};
 use crate::document::Snapshot;
@@ -62,7 +70,6 @@ async fn run(state: Arc<State>, uri: Uri, epoch: u64) {
             }
             Some(Step::Analyze(snapshot, previous)) => (snapshot, previous),
         };
-        leading = false;
         let version = snapshot.version;
         let worker = Arc::clone(&state);
         // The same text again: the project changed, so the current index is worth its build.
@@ -71,6 +78,9 @@ async fn run(state: Arc<State>, uri: Uri, epoch: u64) {
         } else {
             Record::Keystroke
         };
+        // A change that arrives during a refresh is analysed as soon as the refresh ends;
+        // changes that arrive during the analysis of a change wait for a pause.
+        leading = record == Record::Refresh;
         let config = state.configs.generation();
         let analysis = tokio::task::spawn_blocking(move || {
             if worker.is_excluded(Path::new(&snapshot.path)) {
@@ -93,7 +103,12 @@ async fn run(state: Arc<State>, uri: Uri, epoch: u64) {
         };
         // Other documents must see this one's new summary; this one must be analysed again if
         // its index lagged behind the project.
-        if project_changed || analysis.generation != state.project.generation() {
+        // A keystroke that re-checked only the function typed in: the whole document is
+        // analysed again once typing pauses (through the same refresher).
+        if project_changed
+            || analysis.generation != state.project.generation()
+            || !analysis.complete
+        {
             project_changed_by_typing(&state);
         }
         // The configuration was reloaded meanwhile: the analysis may have used the old settings.
@@ -103,17 +118,20 @@ async fn run(state: Arc<State>, uri: Uri, epoch: u64) {
         let outcome = state
             .docs
             .with_epoch(&uri, epoch, |doc| store(doc, &analysis));
-        match outcome {
+        let displaced = match outcome {
             None => return,
-            Some(Outcome::Superseded) => continue, // Drop it and analyse the newer text.
-            Some(Outcome::Publish) => {
+            Some((Outcome::Superseded, _)) => continue, // Drop it and analyse the newer text.
+            Some((Outcome::Publish, displaced)) => {
                 state
                     .client
                     .publish_diagnostics(uri.clone(), analysis.published.clone(), Some(version))
                     .await;
+                displaced
             }
-            Some(Outcome::Unchanged) => {}
-        }
+            Some((Outcome::Unchanged, displaced)) => displaced,
+        };
+        // Freeing a syntax tree takes a while: after publishing, off the async workers.
+        tokio::task::spawn_blocking(move || drop(displaced));
         if finish(&state, &uri, epoch, version) {
             return;
         }
@@ -133,6 +151,8 @@ fn excluded(state: &State, snapshot: &Snapshot) -> (Analysis, bool) {
         parsed: None,
         summary: None,
         generation: state.project.generation(),
+        text: Arc::from(""),
+        complete: true,
     };
     (analysis, changed)
 }
@@ -144,15 +164,20 @@ enum Outcome {
     Unchanged,
 }
 
+/// What storing an analysis replaced on its document, to be dropped later.
+type Displaced = (Option<Arc<Analysis>>, Option<ParsedModule>);
+
 /// Keeps a finished analysis on its document if it is of the current version.
-fn store(doc: &mut crate::document::Document, analysis: &Arc<Analysis>) -> Outcome {
+fn store(doc: &mut crate::document::Document, analysis: &Arc<Analysis>) -> (Outcome, Displaced) {
     if doc.version != analysis.version {
-        return Outcome::Superseded;
+        return (Outcome::Superseded, (None, None));
     }
-    if let Some(parsed) = &analysis.parsed {
-        doc.store_parse(analysis.version, parsed.clone());
-    }
-    doc.generation = Some(analysis.generation);
+    let tree = analysis
+        .parsed
+        .as_ref()
+        .and_then(|parsed| doc.store_parse(analysis.version, parsed.clone()));
+    // A partial analysis leaves the generation unknown: a refresh must complete it.
+    doc.generation = analysis.complete.then_some(analysis.generation);
     let unchanged = doc.latest.as_ref().is_some_and(|latest| {
         latest.version == analysis.version
             && latest.epoch == analysis.epoch
@@ -160,10 +185,10 @@ fn store(doc: &mut crate::document::Document, analysis: &Arc<Analysis>) -> Outco
     });
     if unchanged {
         // Keep the published analysis (it may carry confirmation evidence).
-        return Outcome::Unchanged;
+        return (Outcome::Unchanged, (None, tree));
     }
-    doc.latest = Some(Arc::clone(analysis));
-    Outcome::Publish
+    let latest = doc.latest.replace(Arc::clone(analysis));
+    (Outcome::Publish, (latest, tree))
 }
 
 /// Marks the task finished if `version` is still current and no refresh is due; otherwise it

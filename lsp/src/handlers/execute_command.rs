@@ -162,9 +162,11 @@ async fn republish(
             epoch: fresh.epoch,
             diagnostics: fresh.diagnostics.clone(),
             published: published.clone(),
-            parsed: None,
+            parsed: fresh.parsed.clone(),
             summary: fresh.summary.clone(),
             generation: fresh.generation,
+            text: Arc::clone(&fresh.text),
+            complete: fresh.complete,
         }));
         Some(published)
     });
