@@ -716,3 +716,58 @@ fn saving_a_change_rechecks_closed_workspace_files() {
     );
     assert!(client.shutdown_and_exit().success());
 }
+
+/// Typing inside one function re-checks that function at once and the whole document once
+/// typing pauses: a blocking call typed into a sync helper shows up in the coroutine that
+/// calls it (a finding outside the edited function) without another change, and a blocking
+/// call typed into the coroutine is reported with the earlier finding still in place.
+#[test]
+fn typing_in_a_function_is_rechecked_and_the_document_completed_when_typing_pauses() {
+    let text = "import time\n\n\ndef helper():\n    return 1\n\n\nasync def main():\n    helper()\n    await tick()\n\n\nasync def tick():\n    pass\n";
+    let dir = tempfile::tempdir().expect("temp dir");
+    let path = dir.path().join("app.py");
+    std::fs::write(&path, text).expect("write");
+    let uri = file_uri(&path);
+    let mut client = Client::initialized(&[Encoding::Utf16], &[dir.path()]);
+    client.open(&uri, text);
+    assert!(client.diagnostics(&uri, Some(1)).is_empty());
+
+    let insert = |client: &mut Client, version: i64, old: &str, before: &str, new: &str| {
+        let offset = old.find(before).expect("in the text");
+        let at = lsp_client::position(old, offset, client.encoding);
+        client.change(
+            &uri,
+            version,
+            old,
+            &[json!({"range": {"start": at, "end": at}, "newText": new})],
+        )
+    };
+    let blocking_helper = insert(&mut client, 2, text, "return 1", "time.sleep(1)\n    ");
+    let found = diagnostics_until(&mut client, &uri, Some(2), |d| !d.is_empty());
+    assert_eq!(codes(&found), ["AIO202"], "{found:#?}");
+    // The call, not the `def`.
+    let call = |text: &str| {
+        let start = text.rfind("helper()").expect("a call");
+        json!({
+            "start": lsp_client::position(text, start, Encoding::Utf16),
+            "end": lsp_client::position(text, start + "helper()".len(), Encoding::Utf16),
+        })
+    };
+    assert_eq!(found[0]["range"], call(&blocking_helper));
+
+    let both = insert(
+        &mut client,
+        3,
+        &blocking_helper,
+        "await tick()",
+        "time.sleep(2)\n    ",
+    );
+    let found = diagnostics_until(&mut client, &uri, Some(3), |d| d.len() == 2);
+    assert_eq!(codes(&found), ["AIO202", "AIO200"], "{found:#?}");
+    assert_eq!(found[0]["range"], call(&both));
+    assert_eq!(
+        found[1]["range"],
+        range_of(&both, "time.sleep(2)", Encoding::Utf16)
+    );
+    assert!(client.shutdown_and_exit().success());
+}

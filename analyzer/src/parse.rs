@@ -89,18 +89,35 @@ impl ParsedModule {
         self.tree.root_node()
     }
 
-    fn parse_from<'a>(old: Option<&Tree>, read: &mut dyn FnMut(usize) -> &'a [u8]) -> Option<Self> {
-        let tree = PARSER.with(|cell| {
-            let mut slot = cell.borrow_mut();
-            if slot.is_none() {
-                let mut parser = Parser::new();
-                parser
-                    .set_language(&tree_sitter_python::LANGUAGE.into())
-                    .ok()?;
-                *slot = Some(parser);
-            }
-            slot.as_mut()?
-                .parse_with_options(&mut |offset, _| read(offset), old, None)
+    /// Parses only the bytes `range` of `text` (`start` and `end` are the points of its ends),
+    /// as if they were a module of their own, but with nodes at their places in `text`. The
+    /// re-check of an edited function parses just the function this way.
+    pub(crate) fn parse_range(
+        text: &str,
+        range: TextRange,
+        start: Point,
+        end: Point,
+    ) -> Option<Self> {
+        let point = |p: Point| tree_sitter::Point {
+            row: p.row,
+            column: p.column,
+        };
+        let included = [tree_sitter::Range {
+            start_byte: range.start,
+            end_byte: range.end,
+            start_point: point(start),
+            end_point: point(end),
+        }];
+        let tree = with_parser(|parser| {
+            parser.set_included_ranges(&included).ok()?;
+            let tree = parser.parse_with_options(
+                &mut |offset, _| text.as_bytes().get(offset..).unwrap_or_default(),
+                None,
+                None,
+            );
+            // The parser is shared: back to whole texts.
+            parser.set_included_ranges(&[]).ok()?;
+            tree
         })?;
         let syntax_errors = collect_syntax_errors(&tree);
         Some(Self {
@@ -108,6 +125,32 @@ impl ParsedModule {
             syntax_errors,
         })
     }
+
+    fn parse_from<'a>(old: Option<&Tree>, read: &mut dyn FnMut(usize) -> &'a [u8]) -> Option<Self> {
+        let tree = with_parser(|parser| {
+            parser.parse_with_options(&mut |offset, _| read(offset), old, None)
+        })?;
+        let syntax_errors = collect_syntax_errors(&tree);
+        Some(Self {
+            tree,
+            syntax_errors,
+        })
+    }
+}
+
+/// Runs `parse` with this thread's parser for Python.
+fn with_parser<T>(parse: impl FnOnce(&mut Parser) -> Option<T>) -> Option<T> {
+    PARSER.with(|cell| {
+        let mut slot = cell.borrow_mut();
+        if slot.is_none() {
+            let mut parser = Parser::new();
+            parser
+                .set_language(&tree_sitter_python::LANGUAGE.into())
+                .ok()?;
+            *slot = Some(parser);
+        }
+        parse(slot.as_mut()?)
+    })
 }
 
 /// Collects the outermost `ERROR` and `MISSING` nodes, walking with a cursor (no recursion).
@@ -187,6 +230,37 @@ mod tests {
         let fresh = ParsedModule::parse(&new_text).expect("parses");
         assert_eq!(reparsed.root().to_sexp(), fresh.root().to_sexp());
         assert!(reparsed.is_valid());
+    }
+
+    #[test]
+    fn a_method_parsed_alone_has_the_syntax_it_has_in_its_module() {
+        let text = "class A:\n    @property\n    async def f(self, x):\n        if x:\n            await g(\n                x)\n        return [y async for y in x]\n\n    def h(self):\n        pass\n";
+        let whole = ParsedModule::parse(text).expect("parses");
+        let start = text.find("async def").expect("a method");
+        let end = text.find("\n\n    def h").expect("another method");
+        let method = whole
+            .root()
+            .descendant_for_byte_range(start, end)
+            .expect("a node");
+        assert_eq!(method.node_kind(), "function_definition");
+        let alone = ParsedModule::parse_range(
+            text,
+            TextRange::new(start, end),
+            point_at(text, start),
+            point_at(text, end),
+        )
+        .expect("parses");
+        let root = alone.root();
+        assert!(alone.is_valid());
+        assert_eq!(root.named_child_count(), 1);
+        let function = root.named_child(0).expect("the method");
+        assert_eq!(function.byte_range(), method.byte_range());
+        assert_eq!(function.to_sexp(), method.to_sexp());
+        // The shared parser parses whole texts again afterwards.
+        assert_eq!(
+            ParsedModule::parse(text).expect("parses").root().to_sexp(),
+            whole.root().to_sexp()
+        );
     }
 
     #[test]

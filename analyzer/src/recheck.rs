@@ -21,7 +21,7 @@ use tree_sitter::Node;
 
 use crate::diagnostic::Diagnostic;
 use crate::index::{ModuleName, ProjectIndex};
-use crate::parse::ParsedModule;
+use crate::parse::{ParsedModule, Point, SyntaxError};
 use crate::rules::{self, Rule};
 use crate::semantic::Focus;
 use crate::settings::Settings;
@@ -79,15 +79,16 @@ pub struct Checked<'a> {
     pub diagnostics: &'a [Diagnostic],
 }
 
-/// The findings of the new text of a module: those of the edited function, checked again, and
-/// the previous ones of the rest of the module, moved. `change` turned `old.text` into
-/// `file.text`, and `parsed` is the parse of `file`. `None` when only a whole check can tell
-/// (see the module documentation).
+/// The findings of the new text of a module: those of the edited function, parsed and checked
+/// again on its own, and the previous ones of the rest of the module, moved. `change` turned
+/// `old.text` into `file.text`; `edited` is `old.parsed` with `change` recorded in it
+/// ([`ParsedModule::edit`]), not reparsed. `None` when only a whole check can tell (see the
+/// module documentation).
 pub fn recheck_function(
     old: Checked<'_>,
     change: TextChange,
+    edited: &ParsedModule,
     file: &SourceFile,
-    parsed: &ParsedModule,
     module: &ModuleName,
     index: &ProjectIndex,
     settings: &Settings,
@@ -96,46 +97,67 @@ pub fn recheck_function(
     if file.kind == SourceKind::Stub || text.contains('\0') || disables_itself(text) {
         return None;
     }
-    let dirty = TextRange::new(change.start, change.new_end);
-    let function = edited_function(parsed.root(), dirty)?;
-    let new_range: TextRange = function.byte_range().into();
+    // The function before the change, in the old text and (with the edit recorded) in the new.
+    let old_function = edited_function(old.parsed.root(), change)?;
+    let old_range: TextRange = old_function.byte_range().into();
     let delta = change.delta();
-    let old_end = usize::try_from(isize::try_from(new_range.end).ok()? - delta).ok()?;
-    let old_range = TextRange::new(new_range.start, old_end);
-    if change.start < old_range.start || change.old_end > old_range.end {
-        return None;
-    }
-    // The parser read the same text up to the function, so everything before it is the same
-    // syntax; the function spans the same text after the change, so the parser resumed after
-    // it in the same state, and everything after it is the same syntax too. (Comparing the
-    // trees, `Tree::changed_ranges`, would cost as much as the rest of the re-check: the
-    // Python grammar's incremental parses rebuild most nodes.)
-    let old_function = function_at(old.parsed.root(), old_range)?;
-    if ancestry(old_function) != ancestry(function) {
-        return None;
-    }
+    let new_end = usize::try_from(isize::try_from(old_range.end).ok()? + delta).ok()?;
+    let new_range = TextRange::new(old_range.start, new_end);
+    let replaced = function_at(edited.root(), old_range.start)?;
+    // The function now, parsed on its own: what an edit inside it does stays inside it until
+    // the whole module is parsed again (an unclosed bracket does not swallow the next
+    // function meanwhile).
+    let point = |offset: usize| {
+        let row = file.line_index.line_of(offset);
+        Point {
+            row,
+            column: offset - file.line_index.line_start(row),
+        }
+    };
+    let alone = ParsedModule::parse_range(
+        text,
+        new_range,
+        point(new_range.start),
+        point(new_range.end),
+    )?;
+    let function = only_function(alone.root(), new_range.start)?;
     let before = Exposed::of(old_function, old.text);
     let after = Exposed::of(function, text);
     if before.global || after.global || before != after {
         return None;
     }
 
-    let focus = Focus::new(function, text);
+    let focus = Focus::new(function, replaced, text);
     let (found, suppressions) =
-        rules::check_function(file, parsed.root(), text, settings, module, index, &focus);
+        rules::check_function(file, edited.root(), text, settings, module, index, &focus);
     let mut diagnostics: Vec<Diagnostic> = found
         .into_iter()
         .filter(|d| !suppressions.suppresses(file.line_index.line_of(d.range.start), d.code()))
         .collect();
-    if let Some(first) = parsed.syntax_errors.first() {
-        diagnostics.push(rules::syntax_error(first, text));
-    }
     let mover = Mover {
         old_range,
         delta,
         lines: change.lines,
         file,
     };
+    // The first syntax error of the module, where a whole check reports one.
+    let elsewhere =
+        old.parsed
+            .syntax_errors
+            .iter()
+            .filter_map(|error| match mover.place(error.range)? {
+                Place::Outside(range) => Some(SyntaxError {
+                    range,
+                    missing: error.missing.clone(),
+                }),
+                Place::Inside => None,
+            });
+    if let Some(first) = elsewhere
+        .chain(alone.syntax_errors.iter().cloned())
+        .min_by_key(|error| error.range.start)
+    {
+        diagnostics.push(rules::syntax_error(&first, text));
+    }
     for diagnostic in old.diagnostics {
         if diagnostic.rule == Rule::SyntaxError {
             continue;
@@ -165,10 +187,11 @@ fn disables_itself(text: &str) -> bool {
         .is_none_or(|finder| finder.is_match(text))
 }
 
-/// The outermost function whose body holds `dirty`, unless the syntax around it is broken.
-/// (An error inside the function is fine: a whole check skips it the same way.)
-fn edited_function(root: Node<'_>, dirty: TextRange) -> Option<Node<'_>> {
-    let mut node = root.descendant_for_byte_range(dirty.start, dirty.end)?;
+/// The outermost function whose body holds the bytes `change` replaced, unless the syntax
+/// around it is broken. (An error inside the function is fine: a whole check skips it the same
+/// way.) Typing at the very end of the body, on its last line, is in the body too.
+fn edited_function(root: Node<'_>, change: TextChange) -> Option<Node<'_>> {
+    let mut node = root.descendant_for_byte_range(change.start, change.old_end)?;
     let mut function = None;
     loop {
         if node.is_error() {
@@ -183,30 +206,34 @@ fn edited_function(root: Node<'_>, dirty: TextRange) -> Option<Node<'_>> {
     }
     let function = function?;
     let body = function.field("body")?;
-    (body.start_byte() <= dirty.start && dirty.end <= body.end_byte()).then_some(function)
+    (body.start_byte() <= change.start && change.old_end <= body.end_byte()).then_some(function)
 }
 
-/// The `function_definition` spanning exactly `range`.
-fn function_at(root: Node<'_>, range: TextRange) -> Option<Node<'_>> {
-    let mut node = root.descendant_for_byte_range(range.start, range.end)?;
-    loop {
-        if node.node_kind() == "function_definition"
-            && node.byte_range() == (range.start..range.end)
-        {
-            return Some(node);
+/// The outermost `function_definition` starting at `start`.
+fn function_at(root: Node<'_>, start: usize) -> Option<Node<'_>> {
+    let mut node = root.descendant_for_byte_range(start, start)?;
+    let mut function = None;
+    while node.start_byte() == start {
+        if node.node_kind() == "function_definition" {
+            function = Some(node);
         }
-        if node.start_byte() < range.start || node.end_byte() > range.end {
-            return None;
+        match node.parent() {
+            Some(parent) => node = parent,
+            None => break,
         }
-        node = node.parent()?;
     }
+    function
 }
 
-/// The kinds of a node's ancestors, innermost first.
-fn ancestry(node: Node<'_>) -> Vec<&'static str> {
-    std::iter::successors(node.parent(), Node::parent)
-        .map(|n| n.node_kind())
-        .collect()
+/// The one function definition, starting at `start`, of a module parsed from a function's
+/// text alone (comments around it aside).
+fn only_function(root: Node<'_>, start: usize) -> Option<Node<'_>> {
+    let mut statements = root.named_children_vec().into_iter();
+    let function = statements.next()?;
+    (statements.next().is_none()
+        && function.node_kind() == "function_definition"
+        && function.start_byte() == start)
+        .then_some(function)
 }
 
 /// What the body of a function shows to the rest of the module, read off its syntax.

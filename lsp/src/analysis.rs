@@ -42,6 +42,9 @@ pub(crate) struct Analysis {
     /// ([`analyzer::recheck_function`]): the document is analysed whole again once typing
     /// pauses, and its summary reaches the project then.
     pub complete: bool,
+    /// For a partial analysis: the whole analysis it re-checked one function of (the last one
+    /// whose parse the document keeps).
+    pub base: Option<Arc<Analysis>>,
 }
 
 impl Analysis {
@@ -82,16 +85,15 @@ pub(crate) fn document_module(state: &State, snapshot: &Snapshot) -> ModuleName 
 pub(crate) fn analyze(
     state: &State,
     snapshot: &Snapshot,
-    previous: Option<&Analysis>,
+    previous: Option<&Arc<Analysis>>,
     record: Record,
 ) -> (Analysis, bool) {
     let settings = &state.settings_for(Path::new(&snapshot.path));
     let file = snapshot.source_file();
-    let parsed = snapshot.parse();
     let module = document_module(state, snapshot);
     if record == Record::Keystroke
-        && let (Some(previous), Some(parsed)) = (previous, &parsed)
-        && let Some(diagnostics) = recheck(state, snapshot, previous, &file, parsed, &module)
+        && let Some(previous) = previous
+        && let Some((base, diagnostics)) = recheck(state, snapshot, previous, &file, &module)
     {
         let published = publishable(state, snapshot, &diagnostics);
         let analysis = Analysis {
@@ -99,14 +101,17 @@ pub(crate) fn analyze(
             epoch: snapshot.epoch,
             diagnostics,
             published,
-            parsed: Some(parsed.clone()),
+            parsed: None,
             summary: None,
-            generation: previous.generation,
+            generation: base.generation,
             text: Arc::clone(&file.text),
             complete: false,
+            base: Some(base),
         };
         return (analysis, false);
     }
+    let parsed = snapshot.parse();
+    let previous = previous.map(|previous| &**previous);
     let summary = match (&parsed, previous) {
         (Some(_), Some(previous)) if previous.is_of(snapshot) && previous.summary.is_some() => {
             previous.summary.clone()
@@ -146,33 +151,44 @@ pub(crate) fn analyze(
         generation,
         text: Arc::clone(&file.text),
         complete: true,
+        base: None,
     };
     (analysis, changed)
 }
 
-/// The findings of a keystroke from re-checking only the function typed in, when the
-/// document's previous analysis is of the text its tree was parsed from and the analyzer can
-/// tell from that function alone.
+/// The findings of a keystroke from re-checking only the function typed in, and the whole
+/// analysis they re-check: the last one whose parse the document keeps, so that the change
+/// since is all the edits recorded in that tree. `None` when the analyzer can only tell from a
+/// whole check.
 fn recheck(
     state: &State,
     snapshot: &Snapshot,
-    previous: &Analysis,
+    previous: &Arc<Analysis>,
     file: &SourceFile,
-    parsed: &ParsedModule,
     module: &ModuleName,
-) -> Option<Vec<Diagnostic>> {
-    let (change, old) = (snapshot.change?, previous.parsed.as_ref()?);
-    if snapshot.tree_version != Some(previous.version) || previous.epoch != snapshot.epoch {
+) -> Option<(Arc<Analysis>, Vec<Diagnostic>)> {
+    let base = if previous.complete {
+        Arc::clone(previous)
+    } else {
+        Arc::clone(previous.base.as_ref()?)
+    };
+    let (change, edited, old) = (
+        snapshot.change?,
+        snapshot.edited_tree()?,
+        base.parsed.as_ref()?,
+    );
+    if snapshot.tree_version != Some(base.version) || base.epoch != snapshot.epoch {
         return None;
     }
     let (_, index) = state.project.index_while_typing();
     let checked = Checked {
-        text: &previous.text,
+        text: &base.text,
         parsed: old,
-        diagnostics: &previous.diagnostics,
+        diagnostics: &base.diagnostics,
     };
     let settings = state.settings_for(Path::new(&snapshot.path));
-    recheck_function(checked, change, file, parsed, module, &index, &settings)
+    let diagnostics = recheck_function(checked, change, edited, file, module, &index, &settings)?;
+    Some((base, diagnostics))
 }
 
 /// Diagnostics for the client, in the session's encoding.

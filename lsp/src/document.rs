@@ -80,6 +80,12 @@ impl Snapshot {
         }
     }
 
+    /// The document's last parse with the changes since recorded in it (not reparsed), when
+    /// the text changed since.
+    pub(crate) fn edited_tree(&self) -> Option<&ParsedModule> {
+        self.tree.as_ref().filter(|_| self.tree_stale)
+    }
+
     /// The analyzer's view of the text. Copies the rope into one string.
     pub(crate) fn source_file(&self) -> SourceFile {
         let mut file = SourceFile::new(self.path.clone(), String::from(&self.rope));

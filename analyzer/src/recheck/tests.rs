@@ -114,9 +114,50 @@ fn recheck(
         parsed: &old_parsed,
         diagnostics: &old_diagnostics,
     };
-    let rechecked = recheck_function(old, change, &file, &parsed, &module, index, &settings);
+    let rechecked = recheck_function(old, change, &edited, &file, &module, index, &settings);
     let whole = check_in_project(&file, &parsed, &module, index, &settings);
-    (rechecked, whole, new_text)
+    // A whole check is the reference only where a parse of the whole new text leaves the
+    // edit inside the function (no unclosed bracket swallowing what follows).
+    let confined = rechecked.is_some() && edit_stays_inside(&old_parsed, &parsed, &new_text, start);
+    (rechecked.filter(|_| confined), whole, new_text)
+}
+
+/// Whether the parse of the whole new text (`parsed`) is the old parse but for the function
+/// that holds `offset`, and that function parsed alone has the syntax it has there: then a
+/// whole check is the reference for the recheck. (Else the recheck is meant to differ: it keeps
+/// a syntax error inside the function until the whole module is parsed again.)
+fn edit_stays_inside(old: &ParsedModule, parsed: &ParsedModule, text: &str, offset: usize) -> bool {
+    fn outermost(tree: &ParsedModule, offset: usize) -> Option<tree_sitter::Node<'_>> {
+        let mut node = tree.root().descendant_for_byte_range(offset, offset)?;
+        let mut function = None;
+        loop {
+            if node.node_kind() == "function_definition" {
+                function = Some(node);
+            }
+            match node.parent() {
+                Some(parent) => node = parent,
+                None => return function,
+            }
+        }
+    }
+    let (Some(before), Some(after)) = (outermost(old, offset), outermost(parsed, offset)) else {
+        return false;
+    };
+    let without = |tree: &ParsedModule, function: tree_sitter::Node<'_>| {
+        tree.root()
+            .to_sexp()
+            .replacen(&function.to_sexp(), "FUNCTION", 1)
+    };
+    let range = TextRange::new(after.start_byte(), after.end_byte());
+    let alone = ParsedModule::parse_range(
+        text,
+        range,
+        point_at(text, range.start),
+        point_at(text, range.end),
+    )
+    .expect("parses");
+    without(old, before) == without(parsed, after)
+        && only_function(alone.root(), range.start).is_some_and(|f| f.to_sexp() == after.to_sexp())
 }
 
 fn codes(diagnostics: &[Diagnostic]) -> Vec<(usize, &str)> {

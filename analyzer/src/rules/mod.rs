@@ -25,7 +25,7 @@ use crate::semantic::{Focus, ScopeId, SemanticModel};
 use crate::settings::Settings;
 use crate::source::SourceFile;
 use crate::suppression::Suppressions;
-use crate::syntax::walk::{Descend, Visit, Visitor, walk};
+use crate::syntax::walk::{Descend, Visit, Visitor, walk, walk_spliced};
 use crate::text_range::TextRange;
 
 /// A rule's static description.
@@ -109,16 +109,17 @@ pub(crate) fn check_function<'t>(
 ) -> (Vec<Diagnostic>, Suppressions) {
     let model = SemanticModel::build_focused(root, source, module, index, focus);
     let only = focus.function.byte_range().into();
-    dispatch(file, root, &model, settings, Some(only))
+    dispatch(file, root, &model, settings, Some((only, focus)))
 }
 
-/// Walks the tree (or, with `only`, the nodes inside that range) and runs the rules.
+/// Walks the tree (or, with `focus`, the nodes inside the focused function, in place of the
+/// one it replaces) and runs the rules.
 fn dispatch<'t>(
     file: &SourceFile,
     root: Node<'t>,
     model: &SemanticModel<'t>,
     settings: &Settings,
-    only: Option<TextRange>,
+    focus: Option<(TextRange, &Focus<'t>)>,
 ) -> (Vec<Diagnostic>, Suppressions) {
     let mut dispatcher = Dispatcher {
         file,
@@ -129,9 +130,12 @@ fn dispatch<'t>(
         scopes: Vec::new(),
         suppressions: Suppressions::default(),
         diagnostics: Vec::new(),
-        only,
+        only: focus.map(|(only, _)| only),
     };
-    walk(root, &mut dispatcher);
+    match focus {
+        Some((_, focus)) => walk_spliced(root, focus.replaced, focus.function, &mut dispatcher),
+        None => walk(root, &mut dispatcher),
+    }
     let Dispatcher {
         diagnostics,
         suppressions,

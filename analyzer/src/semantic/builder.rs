@@ -10,7 +10,7 @@ use super::model::{
 };
 use crate::index::{ModuleName, ProjectIndex};
 use crate::syntax::NodeExt;
-use crate::syntax::walk::{Descend, Visit, Visitor, walk};
+use crate::syntax::walk::{Descend, Visit, Visitor, walk, walk_spliced};
 
 /// Statements whose bodies may or may not run.
 const BRANCHES: &[&str] = &[
@@ -75,7 +75,10 @@ impl<'t> SemanticModel<'t> {
             stores: FxHashSet::default(),
             focus,
         };
-        walk(root, &mut builder);
+        match focus {
+            Some(focus) => walk_spliced(root, focus.replaced, focus.function, &mut builder),
+            None => walk(root, &mut builder),
+        }
         builder.model
     }
 }

@@ -24,8 +24,11 @@ use crate::text_range::TextRange;
 /// The function a focused model is built for.
 #[derive(Debug)]
 pub(crate) struct Focus<'t> {
-    /// The edited function: an outermost `function_definition` (not inside another function).
+    /// The edited function, parsed on its own: an outermost `function_definition` (not inside
+    /// another function).
     pub function: Node<'t>,
+    /// The node `function` stands in for in the module's tree (the function before the edit).
+    pub replaced: Node<'t>,
     /// The class whose body holds `function` directly, if any: all its methods are walked.
     class: Option<TextRange>,
     /// The function's name when it is a plain `def`: bodies that mention it are walked.
@@ -33,14 +36,16 @@ pub(crate) struct Focus<'t> {
 }
 
 impl<'t> Focus<'t> {
-    /// The focus on `function` (an outermost `function_definition` of a tree of `source`).
-    pub(crate) fn new(function: Node<'t>, source: &'t str) -> Self {
-        let class = enclosing_class(function).map(|class| class.byte_range().into());
+    /// The focus on `function`, which stands in for `replaced` of the module's tree (both
+    /// outermost `function_definition`s of trees of `source`).
+    pub(crate) fn new(function: Node<'t>, replaced: Node<'t>, source: &'t str) -> Self {
+        let class = enclosing_class(replaced).map(|class| class.byte_range().into());
         let sync_name = (!function.is_async_def())
             .then(|| function.field("name").map(|name| name.text(source)))
             .flatten();
         Self {
             function,
+            replaced,
             class,
             sync_name,
         }

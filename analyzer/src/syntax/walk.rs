@@ -31,21 +31,66 @@ pub(crate) trait Visitor<'t> {
 
 /// Visits every node under `root` in pre-order.
 pub(crate) fn walk<'t>(root: Node<'t>, visitor: &mut impl Visitor<'t>) {
+    walk_from(root, None, &mut Vec::new(), None, visitor);
+}
+
+/// Visits every node under `root` in pre-order, but `replacement` (the root of a subtree of
+/// another tree, for the same text) and its descendants in place of `replaced` (a node under
+/// `root`) and its descendants.
+pub(crate) fn walk_spliced<'t>(
+    root: Node<'t>,
+    replaced: Node<'t>,
+    replacement: Node<'t>,
+    visitor: &mut impl Visitor<'t>,
+) {
+    walk_from(
+        root,
+        None,
+        &mut Vec::new(),
+        Some((replaced, replacement)),
+        visitor,
+    );
+}
+
+/// Walks the subtree of `root` (under `field` of the last of `ancestors`). The one recursion
+/// is into a splice's replacement, which has no splice of its own.
+fn walk_from<'t>(
+    root: Node<'t>,
+    root_field: Option<&'static str>,
+    ancestors: &mut Vec<Node<'t>>,
+    splice: Option<(Node<'t>, Node<'t>)>,
+    visitor: &mut impl Visitor<'t>,
+) {
+    let base = ancestors.len();
     let mut cursor: TreeCursor<'t> = root.walk();
-    let mut ancestors: Vec<Node<'t>> = Vec::new();
     loop {
         let node = cursor.node();
-        let descend = visitor.enter(&Visit {
-            node,
-            field: field_name(cursor.field_id()),
-            ancestors: &ancestors,
-        });
-        if descend == Descend::Yes && cursor.goto_first_child() {
-            ancestors.push(node);
-            continue;
+        let field = if ancestors.len() == base {
+            root_field
+        } else {
+            field_name(cursor.field_id())
+        };
+        match splice {
+            Some((replaced, replacement)) if node == replaced => {
+                walk_from(replacement, field, ancestors, None, visitor);
+            }
+            _ => {
+                let descend = visitor.enter(&Visit {
+                    node,
+                    field,
+                    ancestors,
+                });
+                if descend == Descend::Yes && cursor.goto_first_child() {
+                    ancestors.push(node);
+                    continue;
+                }
+                visitor.leave(node);
+            }
         }
-        visitor.leave(node);
         loop {
+            if ancestors.len() == base {
+                return;
+            }
             if cursor.goto_next_sibling() {
                 break;
             }

@@ -3,7 +3,8 @@
 //!
 //! A change to an idle document is analysed at once (so typing gets its result in the time one
 //! analysis takes). Changes that arrive while an analysis is running are coalesced: the task
-//! waits until the document has been quiet for [`DEBOUNCE`], then analyses the newest text.
+//! waits until the document has been quiet for [`DEBOUNCE`] (or for as long as the last
+//! analysis took, if that was shorter), then analyses the newest text.
 //! A result is published only if it is still for the current version; superseded results are
 //! dropped. Only this task publishes for an open document, so versions go out in order.
 //!
@@ -51,9 +52,11 @@ enum Step {
 
 async fn run(state: Arc<State>, uri: Uri, epoch: u64) {
     let mut leading = true;
+    // How long the last analysis took: a burst waits for a pause no longer than that.
+    let mut last_took = DEBOUNCE;
     loop {
         let step = state.docs.with_epoch(&uri, epoch, |doc| {
-            let quiet_at = doc.schedule.last_change + DEBOUNCE;
+            let quiet_at = doc.schedule.last_change + DEBOUNCE.min(last_took);
             let now = Instant::now();
             if !leading && quiet_at > now {
                 Step::Wait(quiet_at - now)
@@ -82,14 +85,16 @@ async fn run(state: Arc<State>, uri: Uri, epoch: u64) {
         // changes that arrive during the analysis of a change wait for a pause.
         leading = record == Record::Refresh;
         let config = state.configs.generation();
+        let started = Instant::now();
         let analysis = tokio::task::spawn_blocking(move || {
             if worker.is_excluded(Path::new(&snapshot.path)) {
                 excluded(&worker, &snapshot)
             } else {
-                analyze(&worker, &snapshot, previous.as_deref(), record)
+                analyze(&worker, &snapshot, previous.as_ref(), record)
             }
         })
         .await;
+        last_took = started.elapsed();
         let (analysis, project_changed) = match analysis {
             Ok((analysis, changed)) => (Arc::new(analysis), changed),
             Err(error) => {
@@ -153,6 +158,7 @@ fn excluded(state: &State, snapshot: &Snapshot) -> (Analysis, bool) {
         generation: state.project.generation(),
         text: Arc::from(""),
         complete: true,
+        base: None,
     };
     (analysis, changed)
 }

@@ -167,6 +167,7 @@ async fn republish(
             generation: fresh.generation,
             text: Arc::clone(&fresh.text),
             complete: fresh.complete,
+            base: fresh.base.clone(),
         }));
         Some(published)
     });
