@@ -194,13 +194,7 @@ fn collect_syntax_errors(tree: &Tree) -> Vec<SyntaxError> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn point_at(text: &str, offset: usize) -> Point {
-        let before = &text[..offset];
-        let row = before.matches('\n').count();
-        let column = offset - before.rfind('\n').map_or(0, |i| i + 1);
-        Point { row, column }
-    }
+    use crate::test_support::point_at;
 
     #[test]
     fn incremental_reparse_matches_a_fresh_parse() {

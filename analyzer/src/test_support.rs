@@ -297,6 +297,15 @@ fn assert_markers(rule: Rule, file: &SourceFile, diagnostics: &[Diagnostic]) {
     }
 }
 
+/// The tree-sitter point (row, byte column) of a byte offset of `text`.
+pub(crate) fn point_at(text: &str, offset: usize) -> crate::Point {
+    let before = &text[..offset];
+    crate::Point {
+        row: before.matches('\n').count(),
+        column: offset - before.rfind('\n').map_or(0, |i| i + 1),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

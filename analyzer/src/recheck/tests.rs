@@ -1,7 +1,8 @@
 use std::sync::Arc;
 
 use super::*;
-use crate::{InputEdit, Point, check_in_project, summarize};
+use crate::test_support::point_at;
+use crate::{InputEdit, check_in_project, summarize};
 
 /// A module with something for most rules: coroutines called without `await`, blocking calls,
 /// tasks, a helper that blocks, generators, instance attributes, `noqa`, nested functions.
@@ -60,14 +61,6 @@ async def main():
 def entry():
     asyncio.run(main())
 "#;
-
-fn point_at(text: &str, offset: usize) -> Point {
-    let before = &text[..offset];
-    Point {
-        row: before.matches('\n').count(),
-        column: offset - before.rfind('\n').map_or(0, |i| i + 1),
-    }
-}
 
 /// Replaces `start..end` of `old_text` with `insert`: the rechecked findings (if the recheck
 /// took it) and those of a whole check of the new text, both against `index`.
