@@ -128,12 +128,25 @@ pub fn recheck_function(
     }
 
     let focus = Focus::new(function, replaced, text);
-    let (found, suppressions) =
-        rules::check_function(file, edited.root(), text, settings, module, index, &focus);
+    let found = rules::check_function(file, edited.root(), text, settings, module, index, &focus);
+    let kept = |range: TextRange, code: &str| {
+        !found
+            .suppressions
+            .suppresses(file.line_index.line_of(range.start), code)
+    };
     let mut diagnostics: Vec<Diagnostic> = found
-        .into_iter()
-        .filter(|d| !suppressions.suppresses(file.line_index.line_of(d.range.start), d.code()))
+        .diagnostics
+        .iter()
+        .filter(|d| kept(d.range, d.code()))
+        .cloned()
         .collect();
+    diagnostics.extend(
+        found
+            .pending
+            .iter()
+            .filter(|p| kept(p.range, p.rule().code()))
+            .filter_map(|p| p.answer(index, &file.path)),
+    );
     let mover = Mover {
         old_range,
         delta,

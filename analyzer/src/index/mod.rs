@@ -5,18 +5,22 @@
 //! parallel, cached, and replaced one file at a time.
 
 mod blocking;
+mod lookups;
 mod module_name;
 mod summary;
 
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, OnceLock};
 
 use rustc_hash::FxHashMap;
 
 pub(crate) use blocking::{Chain, Facts};
+pub use lookups::Dependencies;
+pub(crate) use lookups::{Lookups, ProjectFunction};
 pub use module_name::{ModuleName, module_names};
 pub use summary::ModuleSummary;
 pub use summary::summarize;
-pub(crate) use summary::{ClassSummary, FunctionSummary, Site};
+pub(crate) use summary::{ClassSummary, FunctionSummary, Site, summarize_model};
 
 /// What a dotted name refers to in the project.
 #[derive(Clone, Copy, Debug)]
@@ -49,15 +53,49 @@ const TRIGGERS: &[&str] = &[
     "anyio",
 ];
 
-/// Every module of the project, by dotted name, with the call-graph facts.
+/// Produces module summaries on demand for a [`ProjectIndex::lazy`] index.
+pub trait Loader: Send + Sync {
+    /// Called once for file `position`, by the first lookup that needs its summary before it
+    /// was published: must [`ProjectIndex::publish`] it (or `None` when the file has none),
+    /// without waiting for any other file's summary.
+    fn load(&self, index: &ProjectIndex, position: usize);
+}
+
+/// One file of the project: its summary once known, and whether someone is producing it.
 #[derive(Debug, Default)]
+struct Slot {
+    summary: OnceLock<Option<Arc<ModuleSummary>>>,
+    claimed: AtomicBool,
+}
+
+/// Every module of the project, by dotted name, with the call-graph facts.
+///
+/// A complete index ([`ProjectIndex::new`]) holds every summary and the facts. A lazy one
+/// ([`ProjectIndex::lazy`]) knows the files and their module names up front and gets each
+/// summary when it is published or, when a lookup needs it first, from its [`Loader`]: a whole
+/// project can then be analysed in one pass, each file parsed once, with its lookups answered
+/// from the others' summaries as they come. The facts need every summary and exist only in the
+/// index [`ProjectIndex::complete`] makes of it at the end.
+#[derive(Default)]
 pub struct ProjectIndex {
     /// Finds trigger words and the names of the project's coroutine functions.
     triggers: Option<aho_corasick::AhoCorasick>,
-    modules: FxHashMap<String, usize>,
-    summaries: Vec<Arc<ModuleSummary>>,
+    /// Module name to the files claiming it, in order: the first with a summary is the module
+    /// (later ones are shadowed copies).
+    modules: FxHashMap<String, Vec<usize>>,
+    slots: Vec<Slot>,
+    loader: Option<Arc<dyn Loader>>,
     may_block: Facts,
     runs_loop: Facts,
+}
+
+impl std::fmt::Debug for ProjectIndex {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ProjectIndex")
+            .field("files", &self.slots.len())
+            .field("lazy", &self.loader.is_some())
+            .finish_non_exhaustive()
+    }
 }
 
 /// How many re-export hops resolution follows (`from .a import x` chains).
@@ -72,22 +110,88 @@ impl ProjectIndex {
 
     /// Builds the index from module summaries and computes the call-graph facts.
     pub fn new(summaries: Vec<Arc<ModuleSummary>>) -> Self {
-        let mut modules = FxHashMap::default();
-        for (position, summary) in summaries.iter().enumerate() {
-            for name in &summary.names {
-                // The first file claiming a module name wins; later ones are shadowed copies.
-                modules.entry(name.clone()).or_insert(position);
+        let names = summaries.iter().map(|s| s.names.clone()).collect();
+        let index = ProjectIndex::with_names(names, None);
+        for (slot, summary) in index.slots.iter().zip(summaries) {
+            let _ = slot.summary.set(Some(summary));
+        }
+        index.complete()
+    }
+
+    /// An index of files whose module names are known (`names[i]` for file `i`) and whose
+    /// summaries come later: published by whoever analyses the file, or made by `loader` for
+    /// the first lookup that needs one.
+    pub fn lazy(names: Vec<Vec<String>>, loader: Arc<dyn Loader>) -> Self {
+        ProjectIndex::with_names(names, Some(loader))
+    }
+
+    fn with_names(names: Vec<Vec<String>>, loader: Option<Arc<dyn Loader>>) -> Self {
+        let mut modules: FxHashMap<String, Vec<usize>> = FxHashMap::default();
+        for (position, names) in names.iter().enumerate() {
+            for name in names {
+                modules.entry(name.clone()).or_default().push(position);
             }
         }
-        let mut index = ProjectIndex {
+        ProjectIndex {
             modules,
-            summaries,
+            slots: names.iter().map(|_| Slot::default()).collect(),
+            loader,
             ..ProjectIndex::default()
-        };
-        index.may_block = blocking::propagate(&index, |f| f.blocking.first());
-        index.runs_loop = blocking::propagate(&index, |f| f.runs_loop.first());
+        }
+    }
+
+    /// Claims file `position` for analysis: `true` for the first caller only.
+    pub fn claim(&self, position: usize) -> bool {
+        self.slots
+            .get(position)
+            .is_some_and(|slot| !slot.claimed.swap(true, Ordering::AcqRel))
+    }
+
+    /// Records the summary of file `position` (`None`: it has none, as when it cannot be read
+    /// or parsed). The first summary published for a file stays.
+    pub fn publish(&self, position: usize, summary: Option<Arc<ModuleSummary>>) {
+        if let Some(slot) = self.slots.get(position) {
+            let _ = slot.summary.set(summary);
+        }
+    }
+
+    /// Whether file `position`'s summary is known.
+    pub fn is_published(&self, position: usize) -> bool {
+        self.slots
+            .get(position)
+            .is_some_and(|slot| slot.summary.get().is_some())
+    }
+
+    /// The summary of file `position`: published already, made now by the loader, or (when
+    /// another thread is making it) waited for.
+    fn summary_at(&self, position: usize) -> Option<&ModuleSummary> {
+        let slot = self.slots.get(position)?;
+        if let Some(summary) = slot.summary.get() {
+            return summary.as_deref();
+        }
+        let loader = self.loader.as_ref()?;
+        if self.claim(position) {
+            loader.load(self, position);
+            if slot.summary.get().is_none() {
+                // A loader that forgot to publish must not leave others waiting.
+                let _ = slot.summary.set(None);
+            }
+        }
+        slot.summary.wait().as_deref()
+    }
+
+    /// The index with every summary published so far, the call-graph facts and the trigger
+    /// words: what the rest of the analysis uses once every file has been seen.
+    #[must_use]
+    pub fn complete(mut self) -> Self {
+        self.loader = None;
+        for slot in &self.slots {
+            let _ = slot.summary.set(None);
+        }
+        self.may_block = blocking::propagate(&self, |f| f.blocking.first());
+        self.runs_loop = blocking::propagate(&self, |f| f.runs_loop.first());
         let mut words: Vec<String> = TRIGGERS.iter().map(|w| (*w).to_string()).collect();
-        for module in index.summaries() {
+        for module in self.summaries() {
             for function in module.functions.iter().filter(|f| f.is_async) {
                 let name = function
                     .qualname
@@ -99,8 +203,8 @@ impl ProjectIndex {
         }
         words.sort_unstable();
         words.dedup();
-        index.triggers = aho_corasick::AhoCorasick::new(&words).ok();
-        index
+        self.triggers = aho_corasick::AhoCorasick::new(&words).ok();
+        self
     }
 
     /// Whether a file with this text can have any finding besides syntax errors, given the
@@ -121,12 +225,24 @@ impl ProjectIndex {
                 .is_none_or(|triggers| triggers.is_match(text))
     }
 
+    /// How many modules have a summary.
     pub fn module_count(&self) -> usize {
-        self.summaries.len()
+        self.summaries().count()
     }
 
+    /// The published summaries, in file order.
     pub(crate) fn summaries(&self) -> impl Iterator<Item = &ModuleSummary> {
-        self.summaries.iter().map(AsRef::as_ref)
+        self.slots
+            .iter()
+            .filter_map(|slot| slot.summary.get().and_then(Option::as_deref))
+    }
+
+    /// The module named `name`: the first file claiming the name that has a summary.
+    fn module(&self, name: &str) -> Option<&ModuleSummary> {
+        self.modules
+            .get(name)?
+            .iter()
+            .find_map(|&position| self.summary_at(position))
     }
 
     /// What `name` (an absolute dotted name) refers to in the project, following re-exports.
@@ -140,10 +256,9 @@ impl ProjectIndex {
         }
         let segments: Vec<&str> = name.split('.').collect();
         for split in (1..=segments.len()).rev() {
-            let Some(&position) = self.modules.get(&segments[..split].join(".")) else {
+            let Some(module) = self.module(&segments[..split].join(".")) else {
                 continue;
             };
-            let module = &self.summaries[position];
             let rest = &segments[split..];
             let Some((&first, rest)) = rest.split_first() else {
                 return Some(Symbol::Module);
@@ -231,8 +346,9 @@ impl ProjectIndex {
             if visited > 32 {
                 return None;
             }
-            let (_, summary) = self.class(&current)?;
-            let module = self.module_of_class(&current)?;
+            let Some(Symbol::Class(module, summary)) = self.resolve(&current) else {
+                return None;
+            };
             if let Some(found) = find(module, summary) {
                 return Some(found);
             }
@@ -246,13 +362,6 @@ impl ProjectIndex {
             );
         }
         None
-    }
-
-    fn module_of_class(&self, class: &str) -> Option<&ModuleSummary> {
-        match self.resolve(class)? {
-            Symbol::Class(module, _) => Some(module),
-            _ => None,
-        }
     }
 
     /// The chain from the project sync function `function` (qualified name) to a blocking

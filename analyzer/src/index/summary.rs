@@ -5,7 +5,7 @@ use crate::syntax::NodeExt;
 use rustc_hash::FxHashMap;
 use tree_sitter::Node;
 
-use super::ModuleName;
+use super::{Lookups, ModuleName, ProjectIndex};
 use crate::calls::{blocking_call, loop_runner};
 use crate::known::KnownApi;
 use crate::line_index::LineColumn;
@@ -105,9 +105,33 @@ pub fn summarize(
     module: &ModuleName,
     settings: &Settings,
 ) -> ModuleSummary {
-    let source: &str = &file.text;
     let root = parsed.root();
-    let model = SemanticModel::build_in(root, source, module, crate::index::ProjectIndex::empty());
+    let mut model = SemanticModel::build_in(root, &file.text, module, ProjectIndex::empty());
+    summarize_model(file, root, &mut model, module, settings)
+}
+
+/// Summarizes a file from its semantic model. The summary depends on the file alone: the
+/// model's view of the project is set aside meanwhile (and put back).
+pub(crate) fn summarize_model<'t>(
+    file: &SourceFile,
+    root: Node<'t>,
+    model: &mut SemanticModel<'t>,
+    module: &ModuleName,
+    settings: &Settings,
+) -> ModuleSummary {
+    let project = std::mem::replace(&mut model.index, Lookups::new(ProjectIndex::empty()));
+    let summary = summarize_alone(file, root, model, module, settings);
+    model.index = project;
+    summary
+}
+
+fn summarize_alone<'t>(
+    file: &SourceFile,
+    root: Node<'t>,
+    model: &SemanticModel<'t>,
+    module: &ModuleName,
+    settings: &Settings,
+) -> ModuleSummary {
     let known = KnownApi::get();
     let mut summary = ModuleSummary {
         name: module.primary().to_string(),
@@ -124,7 +148,7 @@ pub fn summarize(
         let info = &model.functions[id];
         let returns = info.node.field("return_type").and_then(|annotation| {
             qualified_class(
-                &model,
+                model,
                 model.annotated_type(annotation, info.parent_scope, known),
             )
         });
@@ -166,7 +190,7 @@ pub fn summarize(
             .keys()
             .filter_map(|name| {
                 let value = model.instance_attribute_type(class_id, name, known);
-                Some(((*name).to_string(), qualified_class(&model, value)?))
+                Some(((*name).to_string(), qualified_class(model, value)?))
             })
             .collect();
         summary.classes.insert(
@@ -190,7 +214,7 @@ pub fn summarize(
                 }
             }
             Value::Instance(_) => {
-                if let Some(class) = qualified_class(&model, value) {
+                if let Some(class) = qualified_class(model, value) {
                     summary.variables.insert(name.to_string(), class);
                 }
             }
@@ -199,7 +223,7 @@ pub fn summarize(
     }
     let mut collector = CallCollector {
         file,
-        model: &model,
+        model,
         known,
         settings,
         slots: &slots,

@@ -2,6 +2,7 @@
 
 use tree_sitter::Node;
 
+use crate::index::ProjectFunction;
 use crate::known::KnownApi;
 use crate::semantic::{FunctionId, ScopeId, SemanticModel, Value};
 use crate::settings::Settings;
@@ -70,7 +71,7 @@ impl<'t> RuleContext<'_, 't> {
                 {
                     return true;
                 }
-                if let Some((_, function)) = self.model.index.function(name) {
+                if let Some(function) = self.model.index.function(name) {
                     return function.is_async && !function.is_generator && function.plain;
                 }
                 // `asyncio.Queue.get(queue)`: a method called through its class.
@@ -80,7 +81,7 @@ impl<'t> RuleContext<'_, 't> {
                 })
             }
             Value::ExternalMethod { class, method } => {
-                if let Some((_, function)) = self.model.index.method(class, method) {
+                if let Some(function) = self.model.index.method(class, method) {
                     return function.is_async && !function.is_generator && function.plain;
                 }
                 self.known.is_coroutine_method(class, method)
@@ -100,7 +101,7 @@ impl<'t> RuleContext<'_, 't> {
         match value {
             Value::Function(id) | Value::BoundMethod(id) => self.function_name(*id),
             Value::External(name) => match self.model.index.function(name) {
-                Some((_, function)) => function.qualname.clone(),
+                Some(function) => function.qualname.to_string(),
                 None => name.strip_prefix("builtins.").unwrap_or(name).to_string(),
             },
             Value::ExternalMethod { class, method } => {
@@ -167,19 +168,25 @@ impl<'t> RuleContext<'_, 't> {
         })
     }
 
-    /// The qualified name of the project function (of this module or another) that `call`
-    /// calls, if it is one.
-    pub(crate) fn project_function(&self, call: Node<'t>) -> Option<String> {
-        let index = self.model.index;
+    /// The qualified name of the project sync function (of this module or another, not a
+    /// generator) that `call` calls, if it is one: the functions the call-graph facts are about.
+    pub(crate) fn project_sync_function(&self, call: Node<'t>) -> Option<String> {
+        let index = &self.model.index;
+        let sync = |f: &ProjectFunction<'_>| !f.is_async && !f.is_generator;
         match self.callee(call) {
             Value::Function(id) | Value::BoundMethod(id) => {
+                let info = &self.model.functions[id];
+                if info.is_async || info.is_generator {
+                    return None;
+                }
                 let qualname = self.model.qualname(id)?;
                 (!self.model.module.is_empty()).then(|| format!("{}.{qualname}", self.model.module))
             }
-            Value::External(name) => index.function(&name).map(|(module, f)| module.qualified(f)),
+            Value::External(name) => index.function(&name).filter(sync).map(|f| f.qualified()),
             Value::ExternalMethod { class, method } => index
                 .method(&class, &method)
-                .map(|(module, f)| module.qualified(f)),
+                .filter(sync)
+                .map(|f| f.qualified()),
             _ => None,
         }
     }

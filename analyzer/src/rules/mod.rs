@@ -9,11 +9,13 @@ mod context;
 mod coroutines;
 mod errors;
 mod event_loop;
+mod pending;
 mod performance;
 pub(crate) mod usage;
 
 pub use codes::Rule;
 pub(crate) use context::RuleContext;
+pub use pending::Pending;
 
 use crate::syntax::NodeExt;
 use tree_sitter::Node;
@@ -82,22 +84,26 @@ macro_rules! declare_rule {
 }
 pub(crate) use declare_rule;
 
-/// Runs every enabled rule over a parsed module and returns the unsuppressed diagnostics.
-pub(crate) fn check_module<'t>(
+/// What the rules found in a module (or one function of it): diagnostics, findings pending on
+/// the project's call graph, and the suppression comments. Nothing is filtered yet.
+pub(crate) struct Findings {
+    pub diagnostics: Vec<Diagnostic>,
+    pub pending: Vec<Pending>,
+    pub suppressions: Suppressions,
+}
+
+/// Runs every enabled rule over a parsed module, whose model is `model`.
+pub(crate) fn check_model<'t>(
     file: &SourceFile,
     root: Node<'t>,
-    source: &'t str,
+    model: &SemanticModel<'t>,
     settings: &Settings,
-    module: &ModuleName,
-    index: &'t ProjectIndex,
-) -> (Vec<Diagnostic>, Suppressions) {
-    let model = SemanticModel::build_in(root, source, module, index);
-    dispatch(file, root, &model, settings, None)
+) -> Findings {
+    dispatch(file, root, model, settings, None)
 }
 
 /// Runs every enabled rule over one function of a parsed module (the one `focus` is on), with
-/// a model focused on it. Returns its unsuppressed diagnostics and the suppressions of its
-/// lines.
+/// a model focused on it.
 pub(crate) fn check_function<'t>(
     file: &SourceFile,
     root: Node<'t>,
@@ -106,7 +112,7 @@ pub(crate) fn check_function<'t>(
     module: &ModuleName,
     index: &'t ProjectIndex,
     focus: &Focus<'t>,
-) -> (Vec<Diagnostic>, Suppressions) {
+) -> Findings {
     let model = SemanticModel::build_focused(root, source, module, index, focus);
     let only = focus.function.byte_range().into();
     dispatch(file, root, &model, settings, Some((only, focus)))
@@ -120,7 +126,7 @@ fn dispatch<'t>(
     model: &SemanticModel<'t>,
     settings: &Settings,
     focus: Option<(TextRange, &Focus<'t>)>,
-) -> (Vec<Diagnostic>, Suppressions) {
+) -> Findings {
     let mut dispatcher = Dispatcher {
         file,
         source: model.source,
@@ -130,6 +136,7 @@ fn dispatch<'t>(
         scopes: Vec::new(),
         suppressions: Suppressions::default(),
         diagnostics: Vec::new(),
+        pending: Vec::new(),
         only: focus.map(|(only, _)| only),
     };
     match focus {
@@ -138,10 +145,15 @@ fn dispatch<'t>(
     }
     let Dispatcher {
         diagnostics,
+        pending,
         suppressions,
         ..
     } = dispatcher;
-    (diagnostics, suppressions)
+    Findings {
+        diagnostics,
+        pending,
+        suppressions,
+    }
 }
 
 struct Dispatcher<'a, 't> {
@@ -153,6 +165,7 @@ struct Dispatcher<'a, 't> {
     scopes: Vec<ScopeId>,
     suppressions: Suppressions,
     diagnostics: Vec<Diagnostic>,
+    pending: Vec<Pending>,
     /// Rules run only on the nodes inside this range (the walk skips what does not overlap
     /// it).
     only: Option<TextRange>,
@@ -207,10 +220,14 @@ impl<'t> Visitor<'t> for Dispatcher<'_, 't> {
                     blocking::blocking_call::blocking_call(&ctx, node, out);
                 }
                 if enabled(Rule::BlockingTransitive) {
-                    blocking::blocking_transitive::blocking_transitive(&ctx, node, out);
+                    blocking::blocking_transitive::blocking_transitive(
+                        &ctx,
+                        node,
+                        &mut self.pending,
+                    );
                 }
                 if enabled(Rule::NestedRun) {
-                    event_loop::nested_run::nested_run(&ctx, node, out);
+                    event_loop::nested_run::nested_run(&ctx, node, out, &mut self.pending);
                 }
                 if enabled(Rule::RepeatedRun) {
                     event_loop::repeated_run::repeated_run(&ctx, node, out);

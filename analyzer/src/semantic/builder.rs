@@ -8,7 +8,7 @@ use super::model::{
     AttributeBinding, Binding, BindingKind, ClassId, ClassInfo, FunctionId, FunctionInfo,
     MODULE_SCOPE, Scope, ScopeId, ScopeKind, SemanticModel,
 };
-use crate::index::{ModuleName, ProjectIndex};
+use crate::index::{Lookups, ModuleName, ProjectIndex};
 use crate::syntax::NodeExt;
 use crate::syntax::walk::{Descend, Visit, Visitor, walk, walk_spliced};
 
@@ -63,7 +63,7 @@ impl<'t> SemanticModel<'t> {
                 source,
                 module: module.primary().to_string(),
                 is_package: module.is_package,
-                index,
+                index: Lookups::new(index),
                 scopes: vec![new_scope(ScopeKind::Module, None)],
                 functions: Vec::new(),
                 classes: Vec::new(),

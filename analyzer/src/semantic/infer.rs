@@ -75,12 +75,12 @@ impl Value {
 
 /// What calling (and, if `awaited`, awaiting) a project function gives: its annotated return
 /// class.
-fn project_result(function: &crate::index::FunctionSummary, awaited: bool) -> Value {
+fn project_result(function: &crate::index::ProjectFunction<'_>, awaited: bool) -> Value {
     if function.is_async != awaited || function.is_generator || !function.plain {
         return Value::Unknown;
     }
-    function.returns.clone().map_or(Value::Unknown, |class| {
-        Value::Instance(ClassRef::External(class))
+    function.returns.map_or(Value::Unknown, |class| {
+        Value::Instance(ClassRef::External(class.to_string()))
     })
 }
 
@@ -514,7 +514,7 @@ impl<'t> SemanticModel<'t> {
                 if known.class(name).is_some() && !awaited {
                     return Value::Instance(ClassRef::External(name.clone()));
                 }
-                if let Some((qualified, _)) = self.index.class(name) {
+                if let Some(qualified) = self.index.class(name) {
                     return if awaited {
                         Value::Unknown
                     } else {
@@ -523,11 +523,11 @@ impl<'t> SemanticModel<'t> {
                 }
                 self.index
                     .function(name)
-                    .map_or(Value::Unknown, |(_, f)| project_result(f, awaited))
+                    .map_or(Value::Unknown, |f| project_result(&f, awaited))
             }
             Value::ExternalMethod { class, method } => {
-                if let Some((_, f)) = self.index.method(class, method) {
-                    return project_result(f, awaited);
+                if let Some(f) = self.index.method(class, method) {
+                    return project_result(&f, awaited);
                 }
                 if known.is_coroutine_method(class, method) != awaited {
                     return Value::Unknown;

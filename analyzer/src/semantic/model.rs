@@ -5,7 +5,7 @@ use rustc_hash::{FxHashMap, FxHashSet};
 use tree_sitter::Node;
 
 use super::builtins::is_builtin;
-use crate::index::ProjectIndex;
+use crate::index::Lookups;
 
 pub(crate) type ScopeId = usize;
 pub(crate) type FunctionId = usize;
@@ -119,7 +119,7 @@ pub(crate) struct SemanticModel<'t> {
     pub module: String,
     pub is_package: bool,
     /// The rest of the project, for names imported from other modules.
-    pub index: &'t ProjectIndex,
+    pub index: Lookups<'t>,
     pub scopes: Vec<Scope<'t>>,
     pub functions: Vec<FunctionInfo<'t>>,
     pub classes: Vec<ClassInfo<'t>>,

@@ -1,7 +1,9 @@
 use tree_sitter::Node;
 
 use crate::diagnostic::{Diagnostic, Related};
+use crate::index::Chain;
 use crate::rules::blocking::to_thread_fix;
+use crate::rules::pending::{Pending, Question};
 use crate::rules::{Rule, RuleContext, declare_rule};
 
 declare_rule! {
@@ -44,37 +46,44 @@ declare_rule! {
     }
 }
 
-/// AIO202
+/// AIO202: a pending finding for every call in a coroutine to a project sync function; it
+/// is reported if the call graph says that function blocks.
 pub(crate) fn blocking_transitive<'t>(
     ctx: &RuleContext<'_, 't>,
     call: Node<'t>,
-    out: &mut Vec<Diagnostic>,
+    out: &mut Vec<Pending>,
 ) {
     let Some(coroutine) = ctx.enclosing_coroutine() else {
         return;
     };
-    let Some(callee) = ctx.project_function(call) else {
+    let Some(callee) = ctx.project_sync_function(call) else {
         return;
     };
-    let Some(chain) = ctx.model.index.may_block(&callee) else {
-        return;
-    };
+    out.push(Pending {
+        question: Question::Blocks(callee),
+        range: call.byte_range().into(),
+        coroutine: ctx.function_name(coroutine),
+        fix: to_thread_fix(ctx, call),
+    });
+}
+
+/// The finding for `pending`, whose callee blocks through `chain`.
+pub(crate) fn report(pending: &Pending, chain: &Chain, path: &str) -> Diagnostic {
     let sink = chain.last();
     let first = chain.first().display.as_str();
     let message = format!(
         "`{first}()` blocks the event loop inside coroutine `{}`: {}",
-        ctx.function_name(coroutine),
+        pending.coroutine,
         chain.describe()
     );
     let related = Related {
-        path: (sink.path != ctx.file.path).then(|| sink.path.clone()),
+        path: (sink.path != path).then(|| sink.path.clone()),
         range: sink.range,
         start: sink.start,
         message: format!("`{}` blocks here", chain.sink),
     };
-    let mut diagnostic =
-        Diagnostic::new(Rule::BlockingTransitive, call.byte_range().into(), message)
-            .with_fix(to_thread_fix(ctx, call));
+    let mut diagnostic = Diagnostic::new(Rule::BlockingTransitive, pending.range, message)
+        .with_fix(pending.fix.clone());
     diagnostic.related.push(related);
-    out.push(diagnostic);
+    diagnostic
 }

@@ -3,6 +3,8 @@ use tree_sitter::Node;
 use crate::calls::{self, loop_runner};
 use crate::diagnostic::{Diagnostic, Related};
 use crate::fix::{Edit, Fix};
+use crate::index::Chain;
+use crate::rules::pending::{Pending, Question};
 use crate::rules::usage::parent_skipping_parens;
 use crate::rules::{Rule, RuleContext, declare_rule};
 use crate::semantic::{ClassRef, ScopeId, ScopeKind, Value};
@@ -45,9 +47,14 @@ declare_rule! {
 }
 
 /// AIO300
-pub(crate) fn nested_run<'t>(ctx: &RuleContext<'_, 't>, call: Node<'t>, out: &mut Vec<Diagnostic>) {
+pub(crate) fn nested_run<'t>(
+    ctx: &RuleContext<'_, 't>,
+    call: Node<'t>,
+    out: &mut Vec<Diagnostic>,
+    pending: &mut Vec<Pending>,
+) {
     let Some(runner) = loop_runner(ctx.model, call, ctx.scope, ctx.known) else {
-        through_helper(ctx, call, out);
+        through_helper(ctx, call, pending);
         return;
     };
     let (place, fix) = if let Some(coroutine) = ctx.enclosing_coroutine() {
@@ -76,33 +83,41 @@ pub(crate) fn nested_run<'t>(ctx: &RuleContext<'_, 't>, call: Node<'t>, out: &mu
     out.push(Diagnostic::new(Rule::NestedRun, call.byte_range().into(), message).with_fix(fix));
 }
 
-/// A coroutine calling a project sync function that starts an event loop, directly or through
-/// further sync calls: reported at the call, with the chain.
-fn through_helper<'t>(ctx: &RuleContext<'_, 't>, call: Node<'t>, out: &mut Vec<Diagnostic>) {
+/// A coroutine calling a project sync function that may start an event loop, directly or
+/// through further sync calls: a pending finding at the call, reported if the call graph says
+/// it does.
+fn through_helper<'t>(ctx: &RuleContext<'_, 't>, call: Node<'t>, pending: &mut Vec<Pending>) {
     let Some(coroutine) = ctx.enclosing_coroutine() else {
         return;
     };
-    let Some(callee) = ctx.project_function(call) else {
+    let Some(callee) = ctx.project_sync_function(call) else {
         return;
     };
-    let Some(chain) = ctx.model.index.runs_loop(&callee) else {
-        return;
-    };
+    pending.push(Pending {
+        question: Question::RunsLoop(callee),
+        range: call.byte_range().into(),
+        coroutine: ctx.function_name(coroutine),
+        fix: None,
+    });
+}
+
+/// The finding for `pending`, whose callee starts an event loop through `chain`.
+pub(crate) fn report_through_helper(pending: &Pending, chain: &Chain, path: &str) -> Diagnostic {
     let sink = chain.last();
     let first = chain.first().display.as_str();
     let message = format!(
         "`{first}()` starts an event loop while one is running (inside coroutine `{}`): {}",
-        ctx.function_name(coroutine),
+        pending.coroutine,
         chain.describe()
     );
-    let mut diagnostic = Diagnostic::new(Rule::NestedRun, call.byte_range().into(), message);
+    let mut diagnostic = Diagnostic::new(Rule::NestedRun, pending.range, message);
     diagnostic.related.push(Related {
-        path: (sink.path != ctx.file.path).then(|| sink.path.clone()),
+        path: (sink.path != path).then(|| sink.path.clone()),
         range: sink.range,
         start: sink.start,
         message: format!("`{}` is called here", chain.sink),
     });
-    out.push(diagnostic);
+    diagnostic
 }
 
 /// The scheduling method when the current code is the body of a lambda or a plain function
