@@ -23,7 +23,7 @@ impl Severity {
 }
 
 /// Another location that explains a diagnostic (the blocking line of a transitive finding).
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Related {
     /// The file, when it is not the diagnostic's own.
     pub path: Option<String>,
@@ -33,7 +33,7 @@ pub struct Related {
     pub message: String,
 }
 
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Diagnostic {
     pub rule: Rule,
     pub range: TextRange,

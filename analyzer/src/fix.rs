@@ -7,7 +7,7 @@ use crate::text_range::TextRange;
 use crate::{ModuleName, ParsedModule, ProjectIndex, check_file, check_in_project, parses_cleanly};
 
 /// Whether a fix can be applied without review.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, serde::Serialize, serde::Deserialize)]
 pub enum Applicability {
     /// Keeps the program's meaning apart from removing the bug; `--fix` applies it.
     Safe,
@@ -25,7 +25,7 @@ impl Applicability {
 }
 
 /// Replace `range` with `content` (an empty range inserts, empty content deletes).
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Edit {
     pub range: TextRange,
     pub content: String,
@@ -44,7 +44,7 @@ impl Edit {
     }
 }
 
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Fix {
     pub title: String,
     /// Sorted by position, non-overlapping.

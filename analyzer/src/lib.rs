@@ -4,6 +4,7 @@
 //! The analyzer does no IO: callers hand it source text and settings and get diagnostics back.
 //! No tree-sitter type crosses this API.
 
+mod cache_format;
 mod calls;
 mod config;
 mod config_files;
@@ -16,6 +17,7 @@ mod line_index;
 mod notebook;
 mod parse;
 mod probe;
+mod project;
 mod recheck;
 mod rules;
 mod semantic;
@@ -29,6 +31,8 @@ mod text_range;
 mod test_support;
 
 use std::sync::Arc;
+
+use serde::{Deserialize, Serialize};
 
 use index::Lookups;
 use semantic::SemanticModel;
@@ -48,6 +52,9 @@ pub use index::{
 pub use line_index::{LineColumn, LineIndex};
 pub use notebook::{CellLine, Notebook, NotebookError};
 pub use parse::{InputEdit, ParsedModule, Point};
+pub use project::{
+    Cache, FileOutcome, ProjectFile, ProjectOutcome, RunStatistics, Workspace, check_project,
+};
 pub use probe::{PROBE_ENTRY, Planned, ProbeEntry, ProbeKind, ProbePlan, plan_probes};
 pub use recheck::{Checked, TextChange, recheck_function};
 pub use rules::{Pending, Rule, RuleMeta};
@@ -116,7 +123,7 @@ pub struct Options<'a> {
 
 /// One module analysed: its summary and its findings, some of which wait for the project's
 /// call graph (see [`Analysis::diagnostics`]).
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Analysis {
     /// The module summary, when asked for.
     pub summary: Option<Arc<ModuleSummary>>,

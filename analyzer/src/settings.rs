@@ -5,7 +5,7 @@ use std::fmt;
 use crate::rules::Rule;
 
 /// A Python version as `(3, minor)`.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct PythonVersion {
     pub major: u8,
     pub minor: u8,
@@ -53,7 +53,7 @@ impl fmt::Display for UnknownSelector {
 impl std::error::Error for UnknownSelector {}
 
 /// The set of enabled rules.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub struct RuleSelection {
     enabled: Vec<Rule>,
 }
@@ -137,7 +137,7 @@ pub(crate) fn matching(selector: &str) -> Result<Vec<Rule>, UnknownSelector> {
 }
 
 /// Everything a check needs besides the source.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, Hash)]
 pub struct Settings {
     pub rules: RuleSelection,
     pub target_version: PythonVersion,

@@ -5,7 +5,7 @@ use std::sync::Arc;
 use crate::line_index::LineIndex;
 
 /// What kind of file a [`SourceFile`] holds, which changes what some rules consider legal.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Default)]
 pub enum SourceKind {
     /// A regular `.py` module.
     #[default]

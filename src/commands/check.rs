@@ -33,7 +33,7 @@ pub(crate) fn run(args: &CheckArgs) -> anyhow::Result<ExitCode> {
     }
     let mut reports = Vec::new();
     for (settings, files) in &groups {
-        reports.extend(project::check_paths(files, settings));
+        reports.extend(project::check_paths(files, settings, None).reports);
     }
     apply_per_file_ignores(&resolver, &mut reports)?;
     let findings: usize = reports.iter().map(|r| r.diagnostics.len()).sum();

@@ -28,7 +28,7 @@ pub(crate) fn run(args: &ConfirmArgs) -> anyhow::Result<ExitCode> {
         eprintln!("aiolint: error: {error}");
     }
     // The same analysis as `check`.
-    let mut reports = crate::project::check_paths(&discovered.files, &settings);
+    let mut reports = crate::project::check_paths(&discovered.files, &settings, None).reports;
     reports.retain(|r| !r.diagnostics.is_empty());
     reports.sort_by(|a, b| a.file.path.cmp(&b.file.path));
     for report in &mut reports {

@@ -5,11 +5,14 @@ use std::io::Write as _;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
-use analyzer::{ProjectIndex, Settings, SourceKind, check_file, fix_until_stable_in};
+use analyzer::{
+    ModuleName, ProjectIndex, Settings, SourceFile, SourceKind, check_file, fix_until_stable_in,
+};
 use anyhow::Context as _;
 use rayon::prelude::*;
 
 use crate::args::CheckArgs;
+use crate::commands::check::read_source;
 use crate::discover::Discovered;
 use crate::printer::{self, FileReport};
 use crate::project;
@@ -60,12 +63,20 @@ pub(crate) fn run(
 ) -> anyhow::Result<ExitCode> {
     let mut results: Vec<FileFix> = Vec::new();
     for (settings, files) in groups {
-        let (mut modules, unreadable) = project::load(files);
-        let index = project::index(&mut modules, settings);
-        results.extend(unreadable.into_iter().map(FileFix::unfixed));
-        let fixed: Vec<FileFix> = modules
-            .into_par_iter()
-            .map(|module| fix_module(module, &index, settings, mode, args.unsafe_fixes))
+        let index = project::check_paths(files, settings, None).index;
+        let fixed: Vec<FileFix> = files
+            .par_iter()
+            .map(|path| match read_source(path) {
+                Ok(file) => fix_module(
+                    file,
+                    &project::module_name(path),
+                    &index,
+                    settings,
+                    mode,
+                    args.unsafe_fixes,
+                ),
+                Err(report) => FileFix::unfixed(report),
+            })
             .collect();
         results.extend(fixed);
     }
@@ -142,14 +153,14 @@ impl FileFix {
 
 /// Fixes and (in [`Mode::Write`]) writes one file of a project.
 fn fix_module(
-    module: project::Module,
+    file: SourceFile,
+    name: &ModuleName,
     index: &ProjectIndex,
     settings: &Settings,
     mode: Mode,
     unsafe_fixes: bool,
 ) -> FileFix {
     let unfixed = FileFix::unfixed;
-    let project::Module { file, name, .. } = module;
     let path = PathBuf::from(&file.path);
     let path = path.as_path();
     if file.kind == SourceKind::Stub {
@@ -163,7 +174,7 @@ fn fix_module(
         let diagnostics = check_file(&file, settings);
         return unfixed(FileReport { file, diagnostics });
     }
-    let outcome = fix_until_stable_in(&file, &name, index, settings, unsafe_fixes);
+    let outcome = fix_until_stable_in(&file, name, index, settings, unsafe_fixes);
     let unconverged = !outcome.converged;
     if outcome.text == *file.text {
         let mut result = unfixed(FileReport {
@@ -182,7 +193,7 @@ fn fix_module(
         result.error = Some(format!("{}: {error:#}", path.display()));
         return result;
     }
-    let mut fixed_file = analyzer::SourceFile::new(file.path.clone(), outcome.text.as_str());
+    let mut fixed_file = SourceFile::new(file.path.clone(), outcome.text.as_str());
     fixed_file.kind = file.kind;
     FileFix {
         report: FileReport {

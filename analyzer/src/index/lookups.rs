@@ -51,7 +51,7 @@ impl<'a> ProjectFunction<'a> {
 }
 
 /// A question a check asked the index.
-#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
 pub(crate) enum Query {
     Class(String),
     Method(String, String),
@@ -60,7 +60,7 @@ pub(crate) enum Query {
 }
 
 /// The questions one check asked, each with a fingerprint of the answer it got.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Dependencies {
     pub(crate) answers: Vec<(Query, u64)>,
 }

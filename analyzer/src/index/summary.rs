@@ -17,7 +17,7 @@ use crate::syntax::walk::{Descend, Visit, Visitor, walk};
 use crate::text_range::TextRange;
 
 /// A call or blocking operation at a place in a module.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub(crate) struct Site {
     /// What happens there, for messages (`time.sleep()`, `requests.get()`).
     pub description: String,
@@ -26,14 +26,14 @@ pub(crate) struct Site {
 }
 
 /// A call from one function to another by qualified name.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub(crate) struct CallSite {
     pub target: String,
     pub range: TextRange,
     pub start: LineColumn,
 }
 
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub(crate) struct FunctionSummary {
     /// Name within the module: `fetch`, `Client.fetch`, `main.<locals>.helper`.
     pub qualname: String,
@@ -51,7 +51,7 @@ pub(crate) struct FunctionSummary {
     pub calls: Vec<CallSite>,
 }
 
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub(crate) struct ClassSummary {
     pub name: String,
     /// Qualified names of the bases.
@@ -63,7 +63,7 @@ pub(crate) struct ClassSummary {
 }
 
 /// What the project index keeps of one module.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct ModuleSummary {
     /// The preferred dotted name.
     pub(crate) name: String,

@@ -7,7 +7,9 @@ use crate::diagnostic::Severity;
 macro_rules! registry {
     ($($variant:ident => $decl:path,)*) => {
         /// Every rule aiolint knows, in code order.
-        #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+        #[derive(
+            Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize, serde::Deserialize,
+        )]
         pub enum Rule {
             $($variant,)*
         }

@@ -13,7 +13,7 @@ use crate::rules::event_loop::nested_run;
 use crate::text_range::TextRange;
 
 /// What a pending finding asks of the call graph, about a project function (qualified name).
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub(crate) enum Question {
     /// Does it block, directly or through further sync calls? (AIO202)
     Blocks(String),
@@ -23,7 +23,7 @@ pub(crate) enum Question {
 
 /// A call in a coroutine that is a finding if its callee turns out to block or to start an
 /// event loop.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Pending {
     pub(crate) question: Question,
     /// The call.

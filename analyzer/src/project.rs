@@ -1,0 +1,403 @@
+//! A whole project analysed in one pass, each file parsed once.
+//!
+//! Every file is parsed, given one semantic model, summarized and checked while its tree is
+//! alive; the tree is dropped right after. A check that looks up another module (a coroutine
+//! imported from it, a base class, an attribute's type) needs that module's summary: the index
+//! is [lazy](ProjectIndex::lazy), and a summary not yet published is made on demand by
+//! analysing that file there and then (nested a few files deep at most; deeper, the file is only
+//! summarized and checked again at the end). The findings that need the whole call graph
+//! (AIO202, AIO300 through helpers) wait as [`Pending`](crate::Pending) until every file is
+//! summarized, then are answered from the complete index, without any tree.
+//!
+//! With a [`Cache`], a file whose text, module names and settings are unchanged is not parsed
+//! at all: its summary and findings come from the cache entry, and the entry's
+//! [`Dependencies`](crate::Dependencies) (what its check asked about other modules) are
+//! checked against the new index. A file whose answers changed is checked again.
+//!
+//! The analyzer does no IO: files are read through the caller's [`Workspace`], the cache is the
+//! caller's too.
+
+use std::cell::Cell;
+use std::hash::Hash;
+use std::sync::{Arc, Mutex, PoisonError};
+
+use rayon::prelude::*;
+use xxhash_rust::xxh3::Xxh3;
+
+use crate::cache_format;
+use crate::diagnostic::Diagnostic;
+use crate::index::{Loader, ModuleName, ProjectIndex, summarize};
+use crate::parse::ParsedModule;
+use crate::settings::Settings;
+use crate::source::SourceFile;
+use crate::{Analysis, Options, analyze, check_file};
+
+/// A file of the project: its path as the caller names it and its module names.
+#[derive(Clone, Debug)]
+pub struct ProjectFile {
+    pub path: String,
+    pub module: ModuleName,
+}
+
+/// Where the files come from.
+pub trait Workspace: Send + Sync {
+    /// The text of file `position`, or the diagnostic that says why it cannot be had.
+    fn read(&self, position: usize) -> Result<SourceFile, Diagnostic>;
+}
+
+/// Where analyses of unchanged files are kept between runs, by key.
+pub trait Cache: Send + Sync {
+    /// What distinguishes this build of the analyzer (entries of other builds never match).
+    fn salt(&self) -> u64;
+    /// The entry stored under `key`, if any.
+    fn get(&self, key: u128) -> Option<&[u8]>;
+    /// Stores an entry for this run.
+    fn put(&self, key: u128, entry: Vec<u8>);
+    /// An entry from an earlier run was found valid and is kept for the next run.
+    fn keep(&self, key: u128);
+}
+
+/// What became of one file.
+#[derive(Debug)]
+pub struct FileOutcome {
+    pub path: String,
+    /// The file as read, kept when it has findings (the caller shows their lines).
+    pub source: Option<SourceFile>,
+    /// Sorted by position.
+    pub diagnostics: Vec<Diagnostic>,
+}
+
+/// Counts of how the files were analysed, for benchmarks and debugging.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct RunStatistics {
+    pub files: usize,
+    /// Files parsed once, summarized and checked.
+    pub analysed: usize,
+    /// Files taken from the cache whose lookups still hold.
+    pub cached: usize,
+    /// Files parsed again: cached ones whose lookups changed, and those summarized on demand
+    /// too deep to be checked there.
+    pub rechecked: usize,
+}
+
+/// The result of a project run.
+#[derive(Debug)]
+pub struct ProjectOutcome {
+    /// One per file, in the order given.
+    pub files: Vec<FileOutcome>,
+    /// The complete index.
+    pub index: ProjectIndex,
+    pub statistics: RunStatistics,
+}
+
+/// How many files deep an analysis started on demand (by another file's lookup) may nest; a
+/// file needed deeper is summarized only and checked at the end.
+const MAX_NESTING: u32 = 8;
+
+/// Stack size of the threads that run the pass: nested on-demand analyses need more than the
+/// default.
+const STACK_SIZE: usize = 64 << 20;
+
+thread_local! {
+    /// How many on-demand analyses this thread is inside.
+    static NESTING: Cell<u32> = const { Cell::new(0) };
+}
+
+/// One file after the first pass.
+enum State {
+    Unreadable(Diagnostic),
+    /// Parsed, summarized and checked (or taken from the cache).
+    Analysed {
+        source: SourceFile,
+        analysis: Analysis,
+        /// The cache key, when caching.
+        key: Option<u128>,
+        /// From the cache: its lookups are checked against the complete index.
+        cached: bool,
+    },
+    /// Summarized on demand too deep to be checked there.
+    Summarized { source: SourceFile, key: Option<u128> },
+    /// The parser gave up: no summary; the file-local check's findings.
+    Unparsed {
+        source: SourceFile,
+        diagnostics: Vec<Diagnostic>,
+    },
+}
+
+struct Run {
+    files: Vec<ProjectFile>,
+    settings: Settings,
+    workspace: Arc<dyn Workspace>,
+    cache: Option<Arc<dyn Cache>>,
+    states: Vec<Mutex<Option<State>>>,
+}
+
+/// Publishes "no summary" for a file if its analysis ends (or panics) before publishing one,
+/// so that nobody waits for it forever.
+struct PublishOnExit<'a> {
+    index: &'a ProjectIndex,
+    position: usize,
+}
+
+impl Drop for PublishOnExit<'_> {
+    fn drop(&mut self) {
+        self.index.publish(self.position, None);
+    }
+}
+
+impl Loader for Run {
+    fn load(&self, index: &ProjectIndex, position: usize) {
+        self.first_pass(index, position);
+    }
+}
+
+impl Run {
+    fn store(&self, position: usize, state: State) {
+        if let Some(slot) = self.states.get(position) {
+            *slot.lock().unwrap_or_else(PoisonError::into_inner) = Some(state);
+        }
+    }
+
+    fn take(&self, position: usize) -> Option<State> {
+        self.states
+            .get(position)?
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .take()
+    }
+
+    fn key(&self, source: &SourceFile, module: &ModuleName) -> Option<u128> {
+        let cache = self.cache.as_ref()?;
+        Some(cache_key(cache.salt(), source, module, &self.settings))
+    }
+
+    /// Reads, parses, summarizes and checks file `position` (claimed by the caller), or takes
+    /// it from the cache; publishes its summary before its check starts.
+    fn first_pass(&self, index: &ProjectIndex, position: usize) {
+        let _unpublished = PublishOnExit { index, position };
+        let Some(file) = self.files.get(position) else {
+            return;
+        };
+        let source = match self.workspace.read(position) {
+            Ok(source) => source,
+            Err(diagnostic) => return self.store(position, State::Unreadable(diagnostic)),
+        };
+        let key = self.key(&source, &file.module);
+        if let Some(analysis) = self.cached(key) {
+            index.publish(position, analysis.summary.clone());
+            return self.store(
+                position,
+                State::Analysed {
+                    source,
+                    analysis,
+                    key,
+                    cached: true,
+                },
+            );
+        }
+        let Some(parsed) = ParsedModule::parse(&source.text) else {
+            let diagnostics = check_file(&source, &self.settings);
+            return self.store(
+                position,
+                State::Unparsed {
+                    source,
+                    diagnostics,
+                },
+            );
+        };
+        let nesting = NESTING.get();
+        if nesting >= MAX_NESTING {
+            let summary = summarize(&source, &parsed, &file.module, &self.settings);
+            index.publish(position, Some(Arc::new(summary)));
+            return self.store(position, State::Summarized { source, key });
+        }
+        NESTING.set(nesting + 1);
+        let publish = |summary| index.publish(position, Some(summary));
+        let options = Options {
+            summarize: true,
+            publish: Some(&publish),
+            record: key.is_some(),
+        };
+        let analysis = analyze(
+            &source,
+            &parsed,
+            &file.module,
+            index,
+            &self.settings,
+            &options,
+        );
+        NESTING.set(nesting);
+        drop(parsed);
+        self.store(
+            position,
+            State::Analysed {
+                source,
+                analysis,
+                key,
+                cached: false,
+            },
+        );
+    }
+
+    fn cached(&self, key: Option<u128>) -> Option<Analysis> {
+        let (cache, key) = (self.cache.as_ref()?, key?);
+        cache_format::decode(cache.get(key)?)
+    }
+
+    /// Checks `source` again against the complete index (its summary is published already).
+    fn recheck(&self, index: &ProjectIndex, position: usize, source: &SourceFile) -> Analysis {
+        let Some(file) = self.files.get(position) else {
+            return Analysis::default();
+        };
+        let Some(parsed) = ParsedModule::parse(&source.text) else {
+            return Analysis::default();
+        };
+        let options = Options {
+            summarize: true,
+            publish: None,
+            record: self.cache.is_some(),
+        };
+        analyze(
+            source,
+            &parsed,
+            &file.module,
+            index,
+            &self.settings,
+            &options,
+        )
+    }
+
+    /// The file's findings, from its first-pass state and the complete index.
+    fn second_pass(
+        &self,
+        index: &ProjectIndex,
+        position: usize,
+        statistics: &Mutex<RunStatistics>,
+    ) -> FileOutcome {
+        let path = self
+            .files
+            .get(position)
+            .map(|f| f.path.clone())
+            .unwrap_or_default();
+        let count = |update: fn(&mut RunStatistics)| {
+            update(&mut statistics.lock().unwrap_or_else(PoisonError::into_inner));
+        };
+        let (source, diagnostics) = match self.take(position) {
+            None => (None, Vec::new()),
+            Some(State::Unreadable(diagnostic)) => (None, vec![diagnostic]),
+            Some(State::Unparsed {
+                source,
+                diagnostics,
+            }) => {
+                count(|s| s.analysed += 1);
+                (Some(source), diagnostics)
+            }
+            Some(State::Summarized { source, key }) => {
+                count(|s| s.rechecked += 1);
+                let analysis = self.recheck(index, position, &source);
+                self.save(key, &analysis);
+                let diagnostics = analysis.diagnostics(index, &path);
+                (Some(source), diagnostics)
+            }
+            Some(State::Analysed {
+                source,
+                analysis,
+                key,
+                cached,
+            }) => {
+                let analysis = if !cached {
+                    count(|s| s.analysed += 1);
+                    self.save(key, &analysis);
+                    analysis
+                } else if analysis.dependencies().hold(index) {
+                    count(|s| s.cached += 1);
+                    if let (Some(cache), Some(key)) = (&self.cache, key) {
+                        cache.keep(key);
+                    }
+                    analysis
+                } else {
+                    count(|s| s.rechecked += 1);
+                    let analysis = self.recheck(index, position, &source);
+                    self.save(key, &analysis);
+                    analysis
+                };
+                let diagnostics = analysis.diagnostics(index, &path);
+                (Some(source), diagnostics)
+            }
+        };
+        FileOutcome {
+            path,
+            source: source.filter(|_| !diagnostics.is_empty()),
+            diagnostics,
+        }
+    }
+
+    fn save(&self, key: Option<u128>, analysis: &Analysis) {
+        if let (Some(cache), Some(key)) = (&self.cache, key) {
+            cache.put(key, cache_format::encode(analysis));
+        }
+    }
+}
+
+/// Analyses `files` as one project: each file is read through `workspace`, parsed once, and
+/// checked against every other; with `cache`, unchanged files are taken from it.
+pub fn check_project(
+    files: Vec<ProjectFile>,
+    settings: Settings,
+    workspace: Arc<dyn Workspace>,
+    cache: Option<Arc<dyn Cache>>,
+) -> ProjectOutcome {
+    let count = files.len();
+    let names = files.iter().map(|f| f.module.names.clone()).collect();
+    let run = Arc::new(Run {
+        states: (0..count).map(|_| Mutex::new(None)).collect(),
+        files,
+        settings,
+        workspace,
+        cache,
+    });
+    let statistics = Mutex::new(RunStatistics {
+        files: count,
+        ..RunStatistics::default()
+    });
+    let pass = |index: ProjectIndex| {
+        (0..count).into_par_iter().for_each(|position| {
+            if index.claim(position) {
+                run.first_pass(&index, position);
+            }
+        });
+        let index = index.complete();
+        let files = (0..count)
+            .into_par_iter()
+            .map(|position| run.second_pass(&index, position, &statistics))
+            .collect();
+        (files, index)
+    };
+    let index = ProjectIndex::lazy(names, Arc::clone(&run) as Arc<dyn Loader>);
+    let (files, index) = match rayon::ThreadPoolBuilder::new()
+        .stack_size(STACK_SIZE)
+        .build()
+    {
+        Ok(pool) => pool.install(|| pass(index)),
+        Err(_) => pass(index),
+    };
+    ProjectOutcome {
+        files,
+        index,
+        statistics: statistics.into_inner().unwrap_or_else(PoisonError::into_inner),
+    }
+}
+
+/// The key of a file's cache entry: everything its analysis depends on besides other modules.
+fn cache_key(salt: u64, source: &SourceFile, module: &ModuleName, settings: &Settings) -> u128 {
+    let mut hasher = Xxh3::new();
+    env!("CARGO_PKG_VERSION").hash(&mut hasher);
+    salt.hash(&mut hasher);
+    settings.hash(&mut hasher);
+    source.path.hash(&mut hasher);
+    source.kind.hash(&mut hasher);
+    module.names.hash(&mut hasher);
+    module.is_package.hash(&mut hasher);
+    source.text.hash(&mut hasher);
+    hasher.digest128()
+}
