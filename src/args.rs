@@ -91,6 +91,14 @@ pub(crate) struct CheckArgs {
     /// when there would be changes.
     #[arg(long)]
     pub diff: bool,
+
+    /// Analyse every file afresh and neither read nor write the cache.
+    #[arg(long)]
+    pub no_cache: bool,
+
+    /// Where to keep the cache (default: `.aiolint_cache` in the working directory).
+    #[arg(long, value_name = "DIR", env = "AIOLINT_CACHE_DIR")]
+    pub cache_dir: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]

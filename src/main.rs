@@ -1,6 +1,7 @@
 //! The `aiolint` command line: a thin front over the analyzer.
 
 mod args;
+mod cache;
 mod commands;
 mod config;
 mod discover;

@@ -7,7 +7,9 @@ use crate::text_range::TextRange;
 use crate::{ModuleName, ParsedModule, ProjectIndex, check_file, check_in_project, parses_cleanly};
 
 /// Whether a fix can be applied without review.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, serde::Serialize, serde::Deserialize)]
+#[derive(
+    Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, serde::Serialize, serde::Deserialize,
+)]
 pub enum Applicability {
     /// Keeps the program's meaning apart from removing the bug; `--fix` applies it.
     Safe,

@@ -52,10 +52,10 @@ pub use index::{
 pub use line_index::{LineColumn, LineIndex};
 pub use notebook::{CellLine, Notebook, NotebookError};
 pub use parse::{InputEdit, ParsedModule, Point};
+pub use probe::{PROBE_ENTRY, Planned, ProbeEntry, ProbeKind, ProbePlan, plan_probes};
 pub use project::{
     Cache, FileOutcome, ProjectFile, ProjectOutcome, RunStatistics, Workspace, check_project,
 };
-pub use probe::{PROBE_ENTRY, Planned, ProbeEntry, ProbeKind, ProbePlan, plan_probes};
 pub use recheck::{Checked, TextChange, recheck_function};
 pub use rules::{Pending, Rule, RuleMeta};
 pub use settings::{PythonVersion, RuleSelection, Settings, UnknownSelector};
@@ -145,6 +145,11 @@ impl Analysis {
             (a.range.start, a.range.end, a.code()).cmp(&(b.range.start, b.range.end, b.code()))
         });
         diagnostics
+    }
+
+    /// Whether the module has no findings, pending or not.
+    pub fn is_clean(&self) -> bool {
+        self.diagnostics.is_empty() && self.pending.is_empty()
     }
 
     /// What the check asked the index about other modules, when recorded: it gives the same

@@ -5,7 +5,9 @@
 //! knows nothing of LSP or UTF-16.
 
 /// A 1-based line and column (in Unicode code points).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, serde::Serialize, serde::Deserialize)]
+#[derive(
+    Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, serde::Serialize, serde::Deserialize,
+)]
 pub struct LineColumn {
     pub line: usize,
     pub column: usize,

@@ -106,9 +106,10 @@ thread_local! {
 /// One file after the first pass.
 enum State {
     Unreadable(Diagnostic),
-    /// Parsed, summarized and checked (or taken from the cache).
+    /// Parsed, summarized and checked (or taken from the cache). The text is kept only when
+    /// there are findings (it is read again if the file must be checked again).
     Analysed {
-        source: SourceFile,
+        source: Option<SourceFile>,
         analysis: Analysis,
         /// The cache key, when caching.
         key: Option<u128>,
@@ -116,7 +117,9 @@ enum State {
         cached: bool,
     },
     /// Summarized on demand too deep to be checked there.
-    Summarized { source: SourceFile, key: Option<u128> },
+    Summarized {
+        key: Option<u128>,
+    },
     /// The parser gave up: no summary; the file-local check's findings.
     Unparsed {
         source: SourceFile,
@@ -188,7 +191,7 @@ impl Run {
             return self.store(
                 position,
                 State::Analysed {
-                    source,
+                    source: (!analysis.is_clean()).then_some(source),
                     analysis,
                     key,
                     cached: true,
@@ -209,7 +212,7 @@ impl Run {
         if nesting >= MAX_NESTING {
             let summary = summarize(&source, &parsed, &file.module, &self.settings);
             index.publish(position, Some(Arc::new(summary)));
-            return self.store(position, State::Summarized { source, key });
+            return self.store(position, State::Summarized { key });
         }
         NESTING.set(nesting + 1);
         let publish = |summary| index.publish(position, Some(summary));
@@ -231,7 +234,7 @@ impl Run {
         self.store(
             position,
             State::Analysed {
-                source,
+                source: (!analysis.is_clean()).then_some(source),
                 analysis,
                 key,
                 cached: false,
@@ -244,27 +247,35 @@ impl Run {
         cache_format::decode(cache.get(key)?)
     }
 
-    /// Checks `source` again against the complete index (its summary is published already).
-    fn recheck(&self, index: &ProjectIndex, position: usize, source: &SourceFile) -> Analysis {
-        let Some(file) = self.files.get(position) else {
-            return Analysis::default();
+    /// Checks file `position` again against the complete index (its summary is published
+    /// already), reading it again unless its text was kept. `None` when it can no longer be
+    /// read.
+    fn recheck(
+        &self,
+        index: &ProjectIndex,
+        position: usize,
+        source: Option<SourceFile>,
+    ) -> Option<(SourceFile, Analysis)> {
+        let file = self.files.get(position)?;
+        let source = match source {
+            Some(source) => source,
+            None => self.workspace.read(position).ok()?,
         };
-        let Some(parsed) = ParsedModule::parse(&source.text) else {
-            return Analysis::default();
-        };
+        let parsed = ParsedModule::parse(&source.text)?;
         let options = Options {
             summarize: true,
             publish: None,
             record: self.cache.is_some(),
         };
-        analyze(
-            source,
+        let analysis = analyze(
+            &source,
             &parsed,
             &file.module,
             index,
             &self.settings,
             &options,
-        )
+        );
+        Some((source, analysis))
     }
 
     /// The file's findings, from its first-pass state and the complete index.
@@ -292,12 +303,15 @@ impl Run {
                 count(|s| s.analysed += 1);
                 (Some(source), diagnostics)
             }
-            Some(State::Summarized { source, key }) => {
+            Some(State::Summarized { key }) => {
                 count(|s| s.rechecked += 1);
-                let analysis = self.recheck(index, position, &source);
-                self.save(key, &analysis);
-                let diagnostics = analysis.diagnostics(index, &path);
-                (Some(source), diagnostics)
+                match self.recheck(index, position, None) {
+                    Some((source, analysis)) => {
+                        self.save(key, &analysis);
+                        (Some(source), analysis.diagnostics(index, &path))
+                    }
+                    None => (None, Vec::new()),
+                }
             }
             Some(State::Analysed {
                 source,
@@ -305,24 +319,26 @@ impl Run {
                 key,
                 cached,
             }) => {
-                let analysis = if !cached {
+                if !cached {
                     count(|s| s.analysed += 1);
                     self.save(key, &analysis);
-                    analysis
+                    (source, analysis.diagnostics(index, &path))
                 } else if analysis.dependencies().hold(index) {
                     count(|s| s.cached += 1);
                     if let (Some(cache), Some(key)) = (&self.cache, key) {
                         cache.keep(key);
                     }
-                    analysis
+                    (source, analysis.diagnostics(index, &path))
                 } else {
                     count(|s| s.rechecked += 1);
-                    let analysis = self.recheck(index, position, &source);
-                    self.save(key, &analysis);
-                    analysis
-                };
-                let diagnostics = analysis.diagnostics(index, &path);
-                (Some(source), diagnostics)
+                    match self.recheck(index, position, source) {
+                        Some((source, analysis)) => {
+                            self.save(key, &analysis);
+                            (Some(source), analysis.diagnostics(index, &path))
+                        }
+                        None => (None, Vec::new()),
+                    }
+                }
             }
         };
         FileOutcome {
@@ -384,7 +400,9 @@ pub fn check_project(
     ProjectOutcome {
         files,
         index,
-        statistics: statistics.into_inner().unwrap_or_else(PoisonError::into_inner),
+        statistics: statistics
+            .into_inner()
+            .unwrap_or_else(PoisonError::into_inner),
     }
 }
 

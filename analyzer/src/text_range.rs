@@ -1,7 +1,19 @@
 //! Byte ranges into a source text.
 
 /// A half-open range of byte offsets `[start, end)` into a file's text.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Default, serde::Serialize, serde::Deserialize)]
+#[derive(
+    Clone,
+    Copy,
+    Debug,
+    PartialEq,
+    Eq,
+    PartialOrd,
+    Ord,
+    Hash,
+    Default,
+    serde::Serialize,
+    serde::Deserialize,
+)]
 pub struct TextRange {
     pub start: usize,
     pub end: usize,

@@ -7,6 +7,7 @@ use std::sync::Arc;
 use analyzer::{Notebook, Settings, SourceFile, SourceKind, io_error};
 
 use crate::args::CheckArgs;
+use crate::cache;
 use crate::commands::fix;
 use crate::config;
 use crate::discover::{Discovered, python_and_notebook_files};
@@ -33,7 +34,21 @@ pub(crate) fn run(args: &CheckArgs) -> anyhow::Result<ExitCode> {
     }
     let mut reports = Vec::new();
     for (settings, files) in &groups {
-        reports.extend(project::check_paths(files, settings, None).reports);
+        let pack = (!args.no_cache)
+            .then(|| {
+                let directory = args
+                    .cache_dir
+                    .clone()
+                    .unwrap_or_else(|| PathBuf::from(cache::DEFAULT_DIRECTORY));
+                cache::Pack::open(&directory, files, settings)
+            })
+            .flatten()
+            .map(Arc::new);
+        let cache = pack.clone().map(|pack| pack as Arc<dyn analyzer::Cache>);
+        reports.extend(project::check_paths(files, settings, cache).reports);
+        if let Some(pack) = pack {
+            pack.save();
+        }
     }
     apply_per_file_ignores(&resolver, &mut reports)?;
     let findings: usize = reports.iter().map(|r| r.diagnostics.len()).sum();

@@ -188,8 +188,8 @@ impl ProjectIndex {
         for slot in &self.slots {
             let _ = slot.summary.set(None);
         }
-        self.may_block = blocking::propagate(&self, |f| f.blocking.first());
-        self.runs_loop = blocking::propagate(&self, |f| f.runs_loop.first());
+        self.may_block = blocking::propagate(&self, |f| f.blocking.as_ref());
+        self.runs_loop = blocking::propagate(&self, |f| f.runs_loop.as_ref());
         let mut words: Vec<String> = TRIGGERS.iter().map(|w| (*w).to_string()).collect();
         for module in self.summaries() {
             for function in module.functions.iter().filter(|f| f.is_async) {

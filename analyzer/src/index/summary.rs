@@ -43,11 +43,12 @@ pub(crate) struct FunctionSummary {
     pub plain: bool,
     /// The class named by the return annotation, qualified.
     pub returns: Option<String>,
-    /// Direct blocking calls in the body (nested functions excluded).
-    pub blocking: Vec<Site>,
-    /// Direct calls that start an event loop.
-    pub runs_loop: Vec<Site>,
-    /// Calls to other functions, by qualified name.
+    /// The first direct blocking call in the body (nested functions excluded). Only for sync
+    /// functions (not generators): the call-graph facts are about them alone.
+    pub blocking: Option<Site>,
+    /// The first direct call that starts an event loop (sync functions only).
+    pub runs_loop: Option<Site>,
+    /// Calls to other functions, by qualified name (sync functions only).
     pub calls: Vec<CallSite>,
 }
 
@@ -285,6 +286,10 @@ impl<'t> CallCollector<'_, 't> {
         let Some(&slot) = self.slots.get(&function) else {
             return;
         };
+        let info = &self.model.functions[function];
+        if info.is_async || info.is_generator {
+            return;
+        }
         let range = TextRange::from(call.byte_range());
         let start = self
             .file
@@ -293,7 +298,7 @@ impl<'t> CallCollector<'_, 't> {
         let entry = &mut self.summary.functions[slot];
         if let Some(description) = blocking_call(self.model, call, scope, self.known, self.settings)
         {
-            entry.blocking.push(Site {
+            entry.blocking.get_or_insert(Site {
                 description,
                 range,
                 start,
@@ -301,7 +306,7 @@ impl<'t> CallCollector<'_, 't> {
             return;
         }
         if let Some(runner) = loop_runner(self.model, call, scope, self.known) {
-            entry.runs_loop.push(Site {
+            entry.runs_loop.get_or_insert(Site {
                 description: runner.to_string(),
                 range,
                 start,
