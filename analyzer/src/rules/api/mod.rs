@@ -56,4 +56,12 @@ mod tests {
     fn await_outside_async() {
         insta::assert_snapshot!(check_fixture(Rule::AwaitOutsideAsync, "api/AIO503.py"));
     }
+
+    #[test]
+    fn await_outside_async_where_python_evaluates() {
+        insta::assert_snapshot!(check_fixture(
+            Rule::AwaitOutsideAsync,
+            "api/AIO503_evaluation_scopes.py"
+        ));
+    }
 }
