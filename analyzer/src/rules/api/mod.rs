@@ -53,6 +53,14 @@ mod tests {
     }
 
     #[test]
+    fn async_protocol_context_managers() {
+        insta::assert_snapshot!(check_fixture(
+            Rule::AsyncProtocol,
+            "api/AIO502_context_managers.py"
+        ));
+    }
+
+    #[test]
     fn await_outside_async() {
         insta::assert_snapshot!(check_fixture(Rule::AwaitOutsideAsync, "api/AIO503.py"));
     }
