@@ -182,6 +182,34 @@ fn argument_use<'t>(
     }
 }
 
+/// Every name an assignment chain binds its value to, innermost first: for `a = b = value`,
+/// `target` is `b` (what [`classify`] gives for `value`) and the chain is `[b, a]`. `None` when
+/// an outer target is not a plain local name (an attribute, a subscript, a pattern, a name
+/// declared `global`/`nonlocal`): the value is stored or unpacked there.
+pub(crate) fn chained_targets<'t>(
+    model: &SemanticModel<'t>,
+    scope: ScopeId,
+    target: Node<'t>,
+) -> Option<Vec<Node<'t>>> {
+    let mut targets = vec![target];
+    let mut assignment = target.parent()?;
+    while let Some(outer) = assignment.parent().filter(|outer| {
+        outer.node_kind() == "assignment"
+            && outer
+                .field("right")
+                .is_some_and(|right| right.id() == assignment.id())
+    }) {
+        let left = outer.field("left")?;
+        if left.node_kind() != "identifier" || model.declared_outer(scope, left.text(model.source))
+        {
+            return None;
+        }
+        targets.push(left);
+        assignment = outer;
+    }
+    Some(targets)
+}
+
 /// How the value bound to `name` in `scope` is used afterwards, summarised: `None` when any use
 /// could be legitimate (awaited, handed on, stored...), else the first value-like use with its
 /// node, or `Some((None, ..))` when the name is never read at all.
