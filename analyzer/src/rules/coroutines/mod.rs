@@ -40,6 +40,14 @@ mod tests {
     }
 
     #[test]
+    fn missing_await_through_plain_functions() {
+        insta::assert_snapshot!(check_fixture(
+            Rule::MissingAwait,
+            "coroutines/AIO100_plain_functions.py"
+        ));
+    }
+
+    #[test]
     fn dangling_task_fix() {
         insta::assert_snapshot!(check_fixture(
             Rule::DanglingTask,
