@@ -173,7 +173,8 @@ fn noqa_action_appends_or_merges_the_code() {
 /// `await` fix is not preferred; a plain missing `await` keeps its fix first.
 #[test]
 fn a_deliberate_discard_offers_noqa_before_the_fix() {
-    let text = "async def fetch():\n    return 1\n\nasync def main():\n    _ = fetch()\n    fetch()\n";
+    let text =
+        "async def fetch():\n    return 1\n\nasync def main():\n    _ = fetch()\n    fetch()\n";
     let mut client = Client::initialized(&[Encoding::Utf8], &[]);
     let uri = doc_uri("discard.py");
     client.open(&uri, text);
