@@ -26,13 +26,41 @@ fn each_rule_reports_exactly_its_marked_lines() {
             "analyzer/resources/test/fixtures/event_loop/AIO301.py",
         ),
         (
+            "AIO100",
+            "analyzer/resources/test/fixtures/coroutines/AIO100_plain_functions.py",
+        ),
+        (
+            "AIO101",
+            "analyzer/resources/test/fixtures/coroutines/AIO101_chained.py",
+        ),
+        (
+            "AIO101",
+            "analyzer/resources/test/fixtures/coroutines/AIO101_statements.py",
+        ),
+        (
+            "AIO201",
+            "analyzer/resources/test/fixtures/blocking/AIO201_typing_imports.py",
+        ),
+        (
             "AIO400",
             "analyzer/resources/test/fixtures/cancellation/AIO400.py",
+        ),
+        (
+            "AIO400",
+            "analyzer/resources/test/fixtures/cancellation/AIO400_later_handlers.py",
         ),
         ("AIO500", "analyzer/resources/test/fixtures/api/AIO500.py"),
         ("AIO501", "analyzer/resources/test/fixtures/api/AIO501.py"),
         ("AIO502", "analyzer/resources/test/fixtures/api/AIO502.py"),
+        (
+            "AIO502",
+            "analyzer/resources/test/fixtures/api/AIO502_context_managers.py",
+        ),
         ("AIO503", "analyzer/resources/test/fixtures/api/AIO503.py"),
+        (
+            "AIO503",
+            "analyzer/resources/test/fixtures/api/AIO503_evaluation_scopes.py",
+        ),
         (
             "AIO600",
             "analyzer/resources/test/fixtures/performance/AIO600.py",

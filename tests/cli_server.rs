@@ -169,6 +169,41 @@ fn noqa_action_appends_or_merges_the_code() {
     assert!(client.shutdown_and_exit().success());
 }
 
+/// `_ = fetch()` may be a deliberate discard: "disable for this line" comes first and the
+/// `await` fix is not preferred; a plain missing `await` keeps its fix first.
+#[test]
+fn a_deliberate_discard_offers_noqa_before_the_fix() {
+    let text =
+        "async def fetch():\n    return 1\n\nasync def main():\n    _ = fetch()\n    fetch()\n";
+    let mut client = Client::initialized(&[Encoding::Utf8], &[]);
+    let uri = doc_uri("discard.py");
+    client.open(&uri, text);
+    let diagnostics = client.diagnostics(&uri, Some(1));
+    assert_eq!(diagnostics.len(), 2, "{diagnostics:#?}");
+    let mut titles = |diagnostic: &Value| -> Vec<String> {
+        code_actions(
+            &mut client,
+            &uri,
+            std::slice::from_ref(diagnostic),
+            Some(&["quickfix"]),
+        )
+        .iter()
+        .map(|a| a["title"].as_str().unwrap_or_default().to_string())
+        .collect()
+    };
+    let discard = titles(&diagnostics[0]);
+    assert_eq!(
+        discard,
+        ["Disable AIO100 for this line", "Add `await`"],
+        "{diagnostics:#?}"
+    );
+    let dropped = titles(&diagnostics[1]);
+    assert_eq!(dropped, ["Add `await`", "Disable AIO100 for this line"]);
+    let actions = code_actions(&mut client, &uri, &diagnostics[..1], Some(&["quickfix"]));
+    assert!(titled(&actions, "Add `await`")["isPreferred"].is_null());
+    assert!(client.shutdown_and_exit().success());
+}
+
 #[test]
 fn a_burst_of_200_incremental_edits_ends_with_the_right_diagnostics() {
     let start = "import time\n\nasync def f():\n    pass\n";

@@ -40,6 +40,9 @@ pub struct Diagnostic {
     pub message: String,
     pub fix: Option<Fix>,
     pub related: Vec<Related>,
+    /// The flagged code may be written that way on purpose (`_ = fetch()`, which type checkers
+    /// take as a deliberate discard): editors offer suppressing the finding before fixing it.
+    pub may_be_deliberate: bool,
 }
 
 impl Diagnostic {
@@ -50,12 +53,20 @@ impl Diagnostic {
             message: message.into(),
             fix: None,
             related: Vec::new(),
+            may_be_deliberate: false,
         }
     }
 
     #[must_use]
     pub fn with_fix(mut self, fix: Option<Fix>) -> Self {
         self.fix = fix;
+        self
+    }
+
+    /// Marks the flagged code as possibly deliberate (see [`Diagnostic::may_be_deliberate`]).
+    #[must_use]
+    pub fn deliberate(mut self) -> Self {
+        self.may_be_deliberate = true;
         self
     }
 

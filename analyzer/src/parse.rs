@@ -154,6 +154,7 @@ fn with_parser<T>(parse: impl FnOnce(&mut Parser) -> Option<T>) -> Option<T> {
 }
 
 /// Collects the outermost `ERROR` and `MISSING` nodes, walking with a cursor (no recursion).
+/// Valid Python that tree-sitter-python marks as an error ([`is_starred_item`]) is not one.
 fn collect_syntax_errors(tree: &Tree) -> Vec<SyntaxError> {
     let mut errors = Vec::new();
     if !tree.root_node().has_error() {
@@ -162,7 +163,9 @@ fn collect_syntax_errors(tree: &Tree) -> Vec<SyntaxError> {
     let mut cursor = tree.walk();
     loop {
         let node = cursor.node();
-        let descend = if node.is_error() {
+        let descend = if is_starred_item(node) {
+            false
+        } else if node.is_error() {
             errors.push(SyntaxError {
                 range: node.byte_range().into(),
                 missing: None,
@@ -188,6 +191,116 @@ fn collect_syntax_errors(tree: &Tree) -> Vec<SyntaxError> {
                 return errors;
             }
         }
+    }
+}
+
+/// What may follow the `*` of a starred subscript item (`'*' expression` in Python's grammar;
+/// an unparenthesized `:=` or `yield` may not).
+const STARRED_OPERANDS: &[&str] = &[
+    "identifier",
+    "attribute",
+    "subscript",
+    "call",
+    "await",
+    "parenthesized_expression",
+    "tuple",
+    "list",
+    "set",
+    "dictionary",
+    "list_comprehension",
+    "set_comprehension",
+    "dictionary_comprehension",
+    "generator_expression",
+    "string",
+    "concatenated_string",
+    "integer",
+    "float",
+    "true",
+    "false",
+    "none",
+    "ellipsis",
+    "binary_operator",
+    "unary_operator",
+    "not_operator",
+    "boolean_operator",
+    "comparison_operator",
+    "conditional_expression",
+    "lambda",
+];
+
+/// A starred item among the arguments of a subscript (PEP 646, Python 3.11:
+/// `Annotated[str, *(1, 2, 3)]`, `x[1, *(2, 3)]`), which tree-sitter-python 0.25 parses only
+/// when a name follows the `*`. It recovers with an `ERROR` node in the subscript (or in the
+/// arguments of a generic type) holding the `*` (after the item's `,` when it is not the
+/// first) and then either the whole operand or nothing, the operand following as the next
+/// item. Recognised only when the rest is exactly that: an operand that is a complete
+/// expression, between the `[`/`,` before the item and the `,`/`]` after it. (Not in the type
+/// parameters of a `def`, `class` or `type` statement, where a starred expression is a syntax
+/// error.)
+fn is_starred_item(node: Node<'_>) -> bool {
+    if !node.is_error() || !in_subscript(node) {
+        return false;
+    }
+    let children: Vec<Node<'_>> = (0..node.child_count())
+        .filter_map(|i| node.child(i))
+        .collect();
+    let (comma_inside, rest) = match children.split_first() {
+        Some((first, rest)) if first.node_kind() == "," => (true, rest),
+        _ => (false, children.as_slice()),
+    };
+    let before = node.prev_sibling();
+    let opens_item = if comma_inside {
+        before.is_some_and(|b| b.is_named() && !b.is_error())
+    } else {
+        before.is_some_and(|b| matches!(b.node_kind(), "," | "["))
+    };
+    let (operand, after) = match rest {
+        [star, operand] if star.node_kind() == "*" => (*operand, node.next_sibling()),
+        [star] if star.node_kind() == "*" => {
+            let Some(next) = node.next_sibling() else {
+                return false;
+            };
+            // In a generic type, each item is wrapped in a `type`.
+            let operand = if next.node_kind() == "type" && next.named_child_count() == 1 {
+                match next.named_child(0) {
+                    Some(inner) => inner,
+                    None => return false,
+                }
+            } else {
+                next
+            };
+            (operand, next.next_sibling())
+        }
+        _ => return false,
+    };
+    opens_item
+        && operand.is_named()
+        && !operand.has_error()
+        && STARRED_OPERANDS.contains(&operand.node_kind())
+        && after.is_some_and(|a| matches!(a.node_kind(), "," | "]"))
+}
+
+/// Whether `node` is an item of a subscript or of the arguments of a generic type (not of the
+/// type parameters a `type X[...] = ...` statement defines).
+fn in_subscript(node: Node<'_>) -> bool {
+    let Some(parent) = node.parent() else {
+        return false;
+    };
+    match parent.node_kind() {
+        "subscript" => true,
+        "type_parameter" => parent
+            .parent()
+            .filter(|generic| generic.node_kind() == "generic_type")
+            .and_then(|generic| generic.parent())
+            .is_some_and(|wrapper| {
+                !wrapper.parent().is_some_and(|statement| {
+                    statement.node_kind() == "type_alias_statement"
+                        && statement
+                            .field("left")
+                            .is_some_and(|left| left.id() == wrapper.id())
+                })
+            }),
+        _ => false,
     }
 }
 
@@ -255,6 +368,180 @@ mod tests {
             ParsedModule::parse(text).expect("parses").root().to_sexp(),
             whole.root().to_sexp()
         );
+    }
+
+    /// Syntax of Python 3.11 to 3.14 that must parse, each construct as a module of its own
+    /// (checked against `CPython` 3.13's `ast.parse`, the 3.14 ones against PEP 750 and PEP 758).
+    const MODERN_SYNTAX: &[(&str, &str)] = &[
+        (
+            "3.11 except* (PEP 654)",
+            "try:\n    pass\nexcept* ValueError:\n    pass\nexcept* (TypeError, KeyError) as group:\n    raise\n",
+        ),
+        (
+            "3.11 *args: *Ts (PEP 646)",
+            "def f(*args: *Ts) -> tuple[*Ts]:\n    pass\n",
+        ),
+        (
+            "3.11 starred names in generic types (PEP 646)",
+            "x: tuple[int, *Ts]\ny: Array[*Shape]\nz: tuple[int, *tuple[str, ...]]\n",
+        ),
+        (
+            "3.11 starred names in subscripts (PEP 646)",
+            "a[*b]\na[1, *b]\na[*b, *c] = 1\n",
+        ),
+        (
+            "3.11 a starred tuple last in a generic type (PEP 646)",
+            "x: Annotated[str, *(1, 2, 3)]\n",
+        ),
+        (
+            "3.11 starred literals in annotations (PEP 646)",
+            "def f(x: Annotated[str, *[1, 2]]) -> typing.Annotated[int, *(3,)]:\n    pass\n",
+        ),
+        (
+            "3.11 a starred tuple inside a subscript (PEP 646)",
+            "a[1, *(2, 3), 4]\n",
+        ),
+        (
+            "3.12 generic function (PEP 695)",
+            "def f[T](x: T) -> T:\n    return x\n",
+        ),
+        (
+            "3.12 generic coroutine with bounds, TypeVarTuple, ParamSpec (PEP 695)",
+            "async def f[T: int, *Ts, **P](x: T) -> T:\n    return x\n",
+        ),
+        (
+            "3.12 generic class with constraints (PEP 695)",
+            "class C[T: (int, str), *Ts, **P](Base):\n    pass\n",
+        ),
+        (
+            "3.12 type statements (PEP 695)",
+            "type Alias = int\ntype Pair[T] = tuple[T, T]\ntype Call[**P, *Ts] = Callable[P, tuple[*Ts]]\n",
+        ),
+        (
+            "3.12 f-strings nesting the same quotes (PEP 701)",
+            "x = f\"{\"nested\"}\"\ny = f\"{f\"{f\"{1}\"}\"}\"\n",
+        ),
+        (
+            "3.12 f-string with a backslash in an expression (PEP 701)",
+            "x = f\"{'\\n'.join(lines)}\"\n",
+        ),
+        (
+            "3.12 multi-line f-string expression with a comment (PEP 701)",
+            "x = f\"\"\"{\n    value  # a comment\n}\"\"\"\n",
+        ),
+        (
+            "3.12 f-string conversions, nested format specs, `=` (PEP 701)",
+            "x = f\"{value!r:>{width}}\" f\"{value = }\" f\"{x:{\"a\"}}\"\n",
+        ),
+        (
+            "3.14 template strings (PEP 750)",
+            "x = t\"hello {name}\"\ny = t\"{value!r:>10}\" rt\"raw {x}\" tr\"raw {y}\"\n",
+        ),
+        (
+            "3.14 except without parentheses (PEP 758)",
+            "try:\n    pass\nexcept ValueError, TypeError:\n    pass\n",
+        ),
+        (
+            "3.14 except* without parentheses (PEP 758)",
+            "try:\n    pass\nexcept* ValueError, TypeError:\n    pass\n",
+        ),
+        (
+            "3.14 return in finally, a warning only (PEP 765)",
+            "def f():\n    try:\n        pass\n    finally:\n        return 1\n",
+        ),
+    ];
+
+    /// Valid syntax that tree-sitter-python 0.25.0 (the latest release) rejects: type-parameter
+    /// defaults (tree-sitter/tree-sitter-python#346, open) and starred items it recovers from
+    /// in shapes that cannot be told from broken code.
+    const UNSUPPORTED_SYNTAX: &[(&str, &str)] = &[
+        (
+            "3.13 type-parameter default of a function (PEP 696)",
+            "def f[T = int]():\n    pass\n",
+        ),
+        (
+            "3.13 type-parameter default of a class (PEP 696)",
+            "class C[T = Any]:\n    pass\n",
+        ),
+        (
+            "3.13 type-parameter bound and default (PEP 696)",
+            "def f[T: Base = Default]():\n    pass\n",
+        ),
+        (
+            "3.13 type-parameter default of a type statement (PEP 696)",
+            "type A[T = int] = list[T]\n",
+        ),
+        (
+            "3.13 TypeVarTuple default (PEP 696)",
+            "class C[*Ts = *tuple[int]]:\n    pass\n",
+        ),
+        (
+            "3.13 ParamSpec default (PEP 696)",
+            "class C[**P = [int, str]]:\n    pass\n",
+        ),
+        (
+            "3.11 a starred tuple first in a generic type (PEP 646)",
+            "x: tuple[*(int, str)]\n",
+        ),
+        (
+            "3.11 a starred tuple first in a subscript (PEP 646)",
+            "a[*(1, 2)]\n",
+        ),
+        (
+            "3.11 a starred tuple before another item of a generic type (PEP 646)",
+            "x: Annotated[str, *(1, 2), int]\n",
+        ),
+        (
+            "3.11 a starred await (PEP 646)",
+            "async def f():\n    x: Annotated[str, *await g()]\n",
+        ),
+    ];
+
+    #[test]
+    fn python_3_11_to_3_14_syntax_parses() {
+        for (construct, code) in MODERN_SYNTAX {
+            let parsed = ParsedModule::parse(code).expect("parses");
+            assert!(
+                parsed.is_valid(),
+                "{construct}: {:?}\n{code}",
+                parsed.syntax_errors
+            );
+        }
+    }
+
+    /// When this fails, a newer grammar parses the construct: move it to [`MODERN_SYNTAX`] and
+    /// update the documentation of E999.
+    #[test]
+    fn valid_syntax_the_grammar_rejects_is_still_rejected() {
+        for (construct, code) in UNSUPPORTED_SYNTAX {
+            let parsed = ParsedModule::parse(code).expect("parses");
+            assert!(!parsed.is_valid(), "{construct} parses now:\n{code}");
+        }
+    }
+
+    /// Recognising valid starred subscript items hides no real syntax error next to them.
+    #[test]
+    fn broken_starred_items_stay_syntax_errors() {
+        let broken = [
+            "x: Annotated[str, *]\n",
+            "x: Annotated[str, *(1, 2]\n",
+            "x: Annotated[str, **(1, 2)]\n",
+            "x: Annotated[str, *(1, 2) 3]\n",
+            "x: Annotated[str, * *a]\n",
+            "x: Annotated[str, *x := 1]\n",
+            "x: Annotated[str, *yield]\n",
+            "x: A[str, *(1, 2)\n",
+            "x: A[str, *, int]\n",
+            "a[1, , *(2, 3)]\n",
+            "a[1, *]\n",
+            "type X[T, *(1, 2)] = int\n",
+            "def f[T, *(1, 2)]():\n    pass\n",
+            "class C[T, *(1, 2)]:\n    pass\n",
+        ];
+        for code in broken {
+            let parsed = ParsedModule::parse(code).expect("parses");
+            assert!(!parsed.is_valid(), "no syntax error in:\n{code}");
+        }
     }
 
     #[test]

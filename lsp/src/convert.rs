@@ -56,6 +56,10 @@ pub(crate) struct DiagnosticData {
     /// The fix, if the rule has one here.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub fix: Option<FixData>,
+    /// The flagged code may be deliberate (`_ = fetch()`): "disable for this line" comes before
+    /// the fix.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub deliberate: bool,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -185,6 +189,7 @@ pub(crate) mod to_proto {
         let data = DiagnosticData {
             version,
             fix: diagnostic.fix.as_ref().map(|f| fix(rope, encoding, f)),
+            deliberate: diagnostic.may_be_deliberate,
         };
         lsp::Diagnostic {
             range: range(rope, encoding, diagnostic.range),

@@ -10,7 +10,9 @@
 //! - the methods of the edited function's own class assign the instance attributes it reads
 //!   (`self.session = ...`);
 //! - a reference to the edited function by name, when it is a plain function: a sync function
-//!   passed as a loop callback is judged by where it is passed.
+//!   passed as a loop callback is judged by where it is passed;
+//! - a function the edited function names: what it does with a coroutine passed to it decides
+//!   whether that coroutine is lost (`log(fetch())`).
 //!
 //! What a focused model lacks is the other classes' instance attributes and the references
 //! inside skipped bodies: expressions that depend on them infer to nothing, so the rules stay
@@ -71,6 +73,9 @@ impl<'t> Focus<'t> {
         text.contains("yield")
             || text.contains("global")
             || self.sync_name.is_some_and(|name| text.contains(name))
+            || function
+                .field("name")
+                .is_some_and(|name| self.function.text(source).contains(name.text(source)))
     }
 }
 

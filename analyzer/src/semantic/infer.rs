@@ -101,6 +101,33 @@ fn agreed(mut values: impl Iterator<Item = Value>) -> Value {
     first
 }
 
+/// The arguments of a subscript annotation (`X[a, b]`): the `subscript` fields of a
+/// `subscript`, the types of a `generic_type`'s parameter list.
+fn subscript_arguments(expr: Node<'_>) -> Vec<Node<'_>> {
+    if expr.node_kind() == "generic_type" {
+        return expr
+            .named_child(1)
+            .filter(|list| list.node_kind() == "type_parameter")
+            .map_or_else(Vec::new, |list| list.named_children_vec());
+    }
+    let mut cursor = expr.walk();
+    expr.children_by_field_name("subscript", &mut cursor)
+        .collect()
+}
+
+/// The one member of a union that is not `None` (`X` of `X | None`, `Union[None, X]`).
+fn without_none<'t>(members: impl IntoIterator<Item = Node<'t>>) -> Option<Node<'t>> {
+    let is_none = |node: Node<'_>| {
+        let node = node.unparenthesized();
+        node.node_kind() == "none"
+            || (node.node_kind() == "type"
+                && node.named_child(0).is_some_and(|n| n.node_kind() == "none"))
+    };
+    let mut rest = members.into_iter().filter(|m| !is_none(*m));
+    let only = rest.next()?;
+    rest.next().is_none().then_some(only)
+}
+
 impl<'t> SemanticModel<'t> {
     /// What `expr`, evaluated in `scope`, refers to.
     pub(crate) fn infer(&self, expr: Node<'t>, scope: ScopeId, known: &KnownApi) -> Value {
@@ -279,7 +306,9 @@ impl<'t> SemanticModel<'t> {
         }
     }
 
-    /// The instance type an annotation describes (`Optional[X]` and `X | None` are `X`).
+    /// The instance type an annotation describes: `Optional[X]`, `Union[X, None]` and
+    /// `X | None` are `X` (`Optional` and `Union` from `typing` or `typing_extensions`, however
+    /// imported).
     fn annotated(
         &self,
         annotation: Node<'t>,
@@ -288,44 +317,53 @@ impl<'t> SemanticModel<'t> {
         depth: Budget<'_>,
     ) -> Value {
         let mut expr = annotation;
-        if expr.node_kind() == "type" {
-            let Some(inner) = expr.named_child(0) else {
-                return Value::Unknown;
-            };
-            expr = inner;
-        }
         loop {
             expr = expr.unparenthesized();
             match expr.node_kind() {
-                "binary_operator" => {
-                    let (Some(left), Some(right)) = (expr.field("left"), expr.field("right"))
-                    else {
+                // `type` wraps every annotation and every argument of a `generic_type`.
+                "type" => {
+                    let Some(inner) = expr.named_child(0) else {
                         return Value::Unknown;
                     };
-                    expr = if right.node_kind() == "none" {
-                        left
-                    } else if left.node_kind() == "none" {
-                        right
-                    } else {
+                    expr = inner;
+                }
+                "binary_operator" | "union_type" => {
+                    let (Some(left), Some(right)) = (
+                        expr.field("left").or_else(|| expr.named_child(0)),
+                        expr.field("right").or_else(|| expr.named_child(1)),
+                    ) else {
                         return Value::Unknown;
                     };
+                    if expr.node_kind() == "binary_operator"
+                        && expr.field("operator").map(|o| o.node_kind()) != Some("|")
+                    {
+                        return Value::Unknown;
+                    }
+                    let Some(only) = without_none([left, right]) else {
+                        return Value::Unknown;
+                    };
+                    expr = only;
                 }
                 "subscript" | "generic_type" => {
                     let head = expr.field("value").or_else(|| expr.named_child(0));
                     let Some(head) = head else {
                         return Value::Unknown;
                     };
-                    let optional = self.infer_at(head, scope, known, depth);
-                    if optional.external() != Some("typing.Optional") {
-                        return Value::Unknown;
-                    }
-                    let argument = expr
-                        .field("subscript")
-                        .or_else(|| expr.named_child(1).and_then(|args| args.named_child(0)));
-                    let Some(argument) = argument else {
+                    let arguments = subscript_arguments(expr);
+                    let only = match self.infer_at(head, scope, known, depth).external() {
+                        Some("typing.Optional" | "typing_extensions.Optional") => {
+                            match arguments.as_slice() {
+                                [argument] => Some(*argument),
+                                _ => None,
+                            }
+                        }
+                        Some("typing.Union" | "typing_extensions.Union") => without_none(arguments),
+                        _ => None,
+                    };
+                    let Some(only) = only else {
                         return Value::Unknown;
                     };
-                    expr = argument;
+                    expr = only;
                 }
                 _ => break,
             }
@@ -333,7 +371,9 @@ impl<'t> SemanticModel<'t> {
         match self.infer_at(expr, scope, known, depth) {
             Value::Class(id) => Value::Instance(ClassRef::Local(id)),
             Value::External(name)
-                if !name.starts_with("builtins.") && !name.starts_with("typing.") =>
+                if !name.starts_with("builtins.")
+                    && !name.starts_with("typing.")
+                    && !name.starts_with("typing_extensions.") =>
             {
                 Value::Instance(ClassRef::External(name))
             }

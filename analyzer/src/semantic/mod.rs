@@ -15,7 +15,7 @@ mod model;
 pub(crate) use focus::Focus;
 pub(crate) use infer::{ClassRef, Value};
 pub(crate) use model::{
-    BindingKind, FunctionId, Lookup, MODULE_SCOPE, ScopeId, ScopeKind, SemanticModel,
+    BindingKind, ClassId, FunctionId, Lookup, MODULE_SCOPE, ScopeId, ScopeKind, SemanticModel,
 };
 
 #[cfg(test)]

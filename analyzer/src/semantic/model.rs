@@ -138,16 +138,27 @@ impl<'t> SemanticModel<'t> {
     }
 
     /// The scope that `child` (hanging under `field` of `parent`, which is in `parent_scope`)
-    /// belongs to. Decorators, defaults and annotations stay in the enclosing scope.
+    /// belongs to. Decorators, parameter defaults and annotations stay in the enclosing scope
+    /// (the parameters' names are bound in the function's scope all the same), and so does the
+    /// iterable of a comprehension's first `for`, which Python evaluates before entering it.
     pub(crate) fn child_scope(
         &self,
         parent: Node<'t>,
         parent_scope: ScopeId,
         field: Option<&str>,
     ) -> ScopeId {
+        if parent.node_kind() == "for_in_clause"
+            && field == Some("right")
+            && matches!(
+                self.scopes.get(parent_scope).map(|s| s.kind),
+                Some(ScopeKind::Comprehension { .. })
+            )
+            && is_first_clause(parent)
+        {
+            return self.scopes[parent_scope].parent.unwrap_or(parent_scope);
+        }
         let opens = match parent.node_kind() {
-            "function_definition" | "lambda" => matches!(field, Some("parameters" | "body")),
-            "class_definition" => field == Some("body"),
+            "function_definition" | "lambda" | "class_definition" => field == Some("body"),
             "list_comprehension"
             | "set_comprehension"
             | "dictionary_comprehension"
@@ -253,4 +264,16 @@ impl<'t> SemanticModel<'t> {
             .and_then(|s| s.bindings.get(name))
             .map_or(0, Vec::len)
     }
+}
+
+/// Whether `clause` is the first `for ... in` of its comprehension.
+fn is_first_clause(clause: Node<'_>) -> bool {
+    let mut sibling = clause.prev_named_sibling();
+    while let Some(earlier) = sibling {
+        if earlier.node_kind() == "for_in_clause" {
+            return false;
+        }
+        sibling = earlier.prev_named_sibling();
+    }
+    true
 }

@@ -125,8 +125,9 @@ fn wanted(only: Option<&[CodeActionKind]>, kind: &CodeActionKind) -> bool {
     })
 }
 
-/// The quick fixes for one diagnostic of the request: its fix (if any) and its `# noqa`, as
-/// `(title, edits, is_preferred)`. Nothing for another tool's diagnostic or a stale one.
+/// The quick fixes for one diagnostic of the request: its fix (if any) and its `# noqa` (first
+/// when the flagged code may be deliberate), as `(title, edits, is_preferred)`. Nothing for
+/// another tool's diagnostic or a stale one.
 fn quick_fixes(
     snapshot: &Snapshot,
     encoding: PositionEncoding,
@@ -150,7 +151,12 @@ fn quick_fixes(
     if let Some(NumberOrString::String(code)) = &diagnostic.code {
         let offset = from_proto::offset(&snapshot.rope, encoding, diagnostic.range.start);
         if let Some(edit) = noqa_edit(&snapshot.rope, encoding, offset, code) {
-            fixes.push((format!("Disable {code} for this line"), vec![edit], None));
+            let noqa = (format!("Disable {code} for this line"), vec![edit], None);
+            if data.deliberate {
+                fixes.insert(0, noqa);
+            } else {
+                fixes.push(noqa);
+            }
         }
     }
     fixes

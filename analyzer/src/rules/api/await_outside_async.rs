@@ -13,6 +13,11 @@ declare_rule! {
     /// notebook, top-level `await` is fine (`IPython` runs each cell in its event loop). An
     /// `await` in a comprehension inside an `async def` is fine, and so is a generator
     /// expression with `await` or `async for` anywhere (it is an async generator expression).
+    /// Code runs where Python evaluates it: the default values of a nested `def`'s or
+    /// `lambda`'s parameters are evaluated by the enclosing function, so
+    /// `def inner(x=await make()):` inside an `async def` is fine, while the iterable of a
+    /// comprehension's first `for` is evaluated outside the comprehension, so
+    /// `return (x for x in await g())` in a plain function is reported.
     ///
     /// ## Why is this bad?
     /// Python rejects the module with `SyntaxError: 'await' outside async function`, so nothing

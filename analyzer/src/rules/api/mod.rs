@@ -53,7 +53,23 @@ mod tests {
     }
 
     #[test]
+    fn async_protocol_context_managers() {
+        insta::assert_snapshot!(check_fixture(
+            Rule::AsyncProtocol,
+            "api/AIO502_context_managers.py"
+        ));
+    }
+
+    #[test]
     fn await_outside_async() {
         insta::assert_snapshot!(check_fixture(Rule::AwaitOutsideAsync, "api/AIO503.py"));
+    }
+
+    #[test]
+    fn await_outside_async_where_python_evaluates() {
+        insta::assert_snapshot!(check_fixture(
+            Rule::AwaitOutsideAsync,
+            "api/AIO503_evaluation_scopes.py"
+        ));
     }
 }

@@ -15,8 +15,10 @@ declare_rule! {
     /// thread synchronisation (`threading.Lock.acquire`, `queue.Queue.get`), plus the calls
     /// listed in the `extra-blocking-calls` setting. Calls are resolved through imports and
     /// aliases and on instances (`session = requests.Session()`, parameters annotated
-    /// `lock: threading.Lock`). A function passed to `asyncio.to_thread` or
-    /// `loop.run_in_executor` is not called in the coroutine and is fine.
+    /// `lock: threading.Lock`, also `Optional[...]`, `Union[..., None]` and `... | None` from
+    /// `typing` or `typing_extensions`, however imported). A function passed to
+    /// `asyncio.to_thread` or `loop.run_in_executor` is not called in the coroutine and is
+    /// fine.
     ///
     /// ## Why is this bad?
     /// While the call waits for the network, the disk or another thread, the event loop cannot

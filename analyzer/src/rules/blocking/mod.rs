@@ -62,6 +62,14 @@ mod tests {
     }
 
     #[test]
+    fn blocking_call_through_typing_annotations() {
+        insta::assert_snapshot!(check_fixture(
+            Rule::BlockingCall,
+            "blocking/AIO201_typing_imports.py"
+        ));
+    }
+
+    #[test]
     fn blocking_sleep() {
         insta::assert_snapshot!(check_fixture(Rule::BlockingSleep, "blocking/AIO200.py"));
     }

@@ -3,6 +3,7 @@ use tree_sitter::Node;
 use crate::diagnostic::Diagnostic;
 use crate::fix::{Edit, Fix};
 use crate::rules::{Rule, RuleContext, declare_rule};
+use crate::semantic::Value;
 use crate::syntax::NodeExt;
 
 declare_rule! {
@@ -16,8 +17,11 @@ declare_rule! {
     /// Not reported: the idiom that waits for a task it has just cancelled
     /// (`task.cancel()` then `try: await task` / `except CancelledError: pass`, also through
     /// `wait_for(task, ...)` or under `async with asyncio.timeout(...)`), where the
-    /// `CancelledError` is normally the task's own; and handlers that hand the exception on
-    /// (`errors.append(error)`, `future.set_exception(error)`) for someone else to raise.
+    /// `CancelledError` is normally the task's own; handlers that hand the exception on
+    /// (`errors.append(error)`, `future.set_exception(error)`) for someone else to raise; and a
+    /// handler after one of the same `try` that already catches the cancellation
+    /// (`except CancelledError: raise` then `except BaseException:`, or a bare `except:` after
+    /// `except BaseException:`), which the `CancelledError` never reaches.
     ///
     /// ## Why is this bad?
     /// Cancellation is delivered as a `CancelledError` raised at the `await` the task is
@@ -75,6 +79,9 @@ pub(crate) fn cancel_swallowed<'t>(
     let Some(caught) = catches_cancellation(ctx, handler) else {
         return;
     };
+    if earlier_handler_catches_cancellation(ctx, handler) {
+        return;
+    }
     let Some(body) = handler
         .named_children_vec()
         .into_iter()
@@ -133,16 +140,50 @@ fn catches_cancellation<'t>(ctx: &RuleContext<'_, 't>, handler: Node<'t>) -> Opt
             // `except E as name`.
             "as_pattern" => stack.extend(node.named_child(0)),
             _ => {
-                if matches!(
-                    ctx.infer(node).external(),
-                    Some("asyncio.CancelledError" | "builtins.BaseException")
-                ) {
+                if is_cancellation(&ctx.infer(node)) {
                     return Some(format!("except {}", ctx.text(node)));
                 }
             }
         }
     }
     None
+}
+
+/// Whether a handler before `handler` in its `try` statement may already catch the task's
+/// cancellation: the `CancelledError` goes there (whatever that handler does with it, a `raise`
+/// inside a handler is not caught by its siblings), so `handler` never sees it. An exception
+/// that cannot be resolved may be `CancelledError` too.
+fn earlier_handler_catches_cancellation<'t>(ctx: &RuleContext<'_, 't>, handler: Node<'t>) -> bool {
+    let mut sibling = handler.prev_named_sibling();
+    while let Some(earlier) = sibling {
+        if earlier.node_kind() == handler.node_kind() {
+            let mut stack = caught_values(earlier);
+            while let Some(node) = stack.pop() {
+                match node.node_kind() {
+                    "tuple" | "parenthesized_expression" | "expression_list" => {
+                        stack.extend(node.named_children_vec());
+                    }
+                    "as_pattern" => stack.extend(node.named_child(0)),
+                    _ => {
+                        let value = ctx.infer(node);
+                        if value == Value::Unknown || is_cancellation(&value) {
+                            return true;
+                        }
+                    }
+                }
+            }
+        }
+        sibling = earlier.prev_named_sibling();
+    }
+    false
+}
+
+/// Whether catching `value` catches the task's cancellation.
+fn is_cancellation(value: &Value) -> bool {
+    matches!(
+        value.external(),
+        Some("asyncio.CancelledError" | "builtins.BaseException")
+    )
 }
 
 /// Whether `node` contains an `await`, `async for` or `async with` of the current function

@@ -14,4 +14,12 @@ mod tests {
             "cancellation/AIO400.py"
         ));
     }
+
+    #[test]
+    fn cancel_swallowed_later_handlers() {
+        insta::assert_snapshot!(check_fixture(
+            Rule::CancelSwallowed,
+            "cancellation/AIO400_later_handlers.py"
+        ));
+    }
 }

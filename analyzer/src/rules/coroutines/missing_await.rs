@@ -2,15 +2,22 @@ use tree_sitter::Node;
 
 use crate::diagnostic::Diagnostic;
 use crate::fix::{Edit, Fix};
-use crate::rules::usage::{Use, bound_value_misuse, classify};
+use crate::rules::usage::{Use, bound_value_misuse, chained_targets, classify};
 use crate::rules::{Rule, RuleContext, declare_rule};
 
 declare_rule! {
     /// ## What it does
     /// Checks for calls to coroutine functions whose coroutine is never awaited: the call is a
-    /// statement of its own, is bound to a name that is never awaited, or its result is used as
-    /// if it were the function's return value (`if fetch():`, `print(fetch())`,
-    /// `data = fetch()` then `data["key"]`).
+    /// statement of its own, is bound to a name that is never awaited (through an assignment
+    /// chain, `a = b = fetch()`, every name counts), or its result is used as if it were the
+    /// function's return value (`if fetch():`, `print(fetch())`, `data = fetch()` then
+    /// `data["key"]`). That includes handing it to a plain function of the same file that never
+    /// awaits it: `log(fetch())` where `log` only drops its parameter or uses it as a value
+    /// (`def log(value): print(value)`), never awaiting, storing, returning or passing it on.
+    ///
+    /// `_ = fetch()` is reported too, although pyright takes an assignment to `_` as a
+    /// deliberate discard and stays silent: the coroutine still never runs. As it may be meant,
+    /// the editor offers "Disable AIO100 for this line" before the fix there.
     ///
     /// Coroutine functions are the `async def` functions of the file (also methods called
     /// through `self.`/`cls.` or an instance of a class of the file) and the coroutines of the
@@ -42,8 +49,9 @@ declare_rule! {
     ///
     /// ## Fix safety
     /// Inserting `await` inside an `async def` is safe: it runs the code that was meant to run.
-    /// There is no fix outside a coroutine (or in a generator expression), where `await` is not
-    /// allowed.
+    /// For `_ = fetch()` it is unsafe: the discard may be deliberate, and awaiting runs what was
+    /// meant not to run. There is no fix outside a coroutine (or in a generator expression),
+    /// where `await` is not allowed.
     pub(crate) struct MissingAwait {
         code: "AIO100",
         name: "missing-await",
@@ -62,37 +70,76 @@ pub(crate) fn missing_await<'t>(
         return;
     }
     let name = ctx.describe(&callee, call);
+    let mut deliberate = false;
     let problem = match classify(ctx.model, ctx.known, ctx.scope, call) {
         Use::Dropped => "the coroutine is discarded and never runs".to_string(),
         Use::AsValue(how) => format!("the coroutine object is {how}"),
         Use::Bound(target) => {
-            let target_name = ctx.text(target);
-            if target_name == "_" && ctx.model.references_to("_", ctx.scope).next().is_none() {
-                "the coroutine is discarded and never runs".to_string()
-            } else {
-                match bound_value_misuse(ctx.model, ctx.known, ctx.scope, target) {
-                    Some((None, _)) => {
-                        format!("`{target_name}` holds the coroutine, which never runs")
-                    }
-                    Some((Some(usage), how)) => {
-                        let line = ctx.file.line_index.line_of(usage.start_byte()) + 1;
-                        format!(
-                            "`{target_name}` holds the coroutine object, which is {how} on line {line}"
-                        )
-                    }
-                    None => return,
-                }
-            }
+            let Some(problem) = bound_problem(ctx, target) else {
+                return;
+            };
+            deliberate = problem.deliberate;
+            problem.text
         }
         Use::Awaited | Use::Consumed | Use::Other => return,
     };
     let message = format!("coroutine `{name}` is called without `await`: {problem}");
-    let fix = ctx.can_insert_await().then(|| insert_await(ctx, call));
-    out.push(Diagnostic::new(Rule::MissingAwait, call.byte_range().into(), message).with_fix(fix));
+    let fix = ctx
+        .can_insert_await()
+        .then(|| insert_await(ctx, call, deliberate));
+    let diagnostic =
+        Diagnostic::new(Rule::MissingAwait, call.byte_range().into(), message).with_fix(fix);
+    out.push(if deliberate {
+        diagnostic.deliberate()
+    } else {
+        diagnostic
+    });
 }
 
-/// `await call`, parenthesized when the call is the object of an attribute, subscript or call.
-fn insert_await(ctx: &RuleContext<'_, '_>, call: Node<'_>) -> Fix {
+/// What is wrong with a coroutine bound to `target` (and the other names of its assignment
+/// chain, `a = b = fetch()`); `None` when one of them may use it rightly.
+struct BoundProblem {
+    text: String,
+    /// Bound to `_` alone: the conventional deliberate discard.
+    deliberate: bool,
+}
+
+fn bound_problem<'t>(ctx: &RuleContext<'_, 't>, target: Node<'t>) -> Option<BoundProblem> {
+    let targets = chained_targets(ctx.model, ctx.scope, target)?;
+    let mut never_read = Vec::new();
+    let mut misused = None;
+    for target in &targets {
+        let name = ctx.text(*target);
+        if name == "_" && ctx.model.references_to("_", ctx.scope).next().is_none() {
+            continue;
+        }
+        match bound_value_misuse(ctx.model, ctx.known, ctx.scope, *target)? {
+            (None, _) => never_read.push(name),
+            (Some(usage), how) => {
+                misused.get_or_insert((name, usage, how));
+            }
+        }
+    }
+    let text = if let Some((name, usage, how)) = misused {
+        let line = ctx.file.line_index.line_of(usage.start_byte()) + 1;
+        format!("`{name}` holds the coroutine object, which on line {line} is {how}")
+    } else if never_read.is_empty() {
+        "the coroutine is discarded and never runs".to_string()
+    } else {
+        let names: Vec<String> = never_read.iter().rev().map(|n| format!("`{n}`")).collect();
+        let verb = if names.len() == 1 { "holds" } else { "hold" };
+        format!(
+            "{} {verb} the coroutine, which never runs",
+            names.join(" and ")
+        )
+    };
+    let deliberate = targets.len() == 1 && ctx.text(target) == "_" && never_read.is_empty();
+    Some(BoundProblem { text, deliberate })
+}
+
+/// `await call`, parenthesized when the call is the object of an attribute, subscript or call;
+/// unsafe when the coroutine may be discarded on purpose.
+fn insert_await(ctx: &RuleContext<'_, '_>, call: Node<'_>, deliberate: bool) -> Fix {
     let needs_parens = ctx.needs_parens(call);
     let edits = if needs_parens {
         vec![
@@ -102,5 +149,9 @@ fn insert_await(ctx: &RuleContext<'_, '_>, call: Node<'_>) -> Fix {
     } else {
         vec![Edit::insert(call.start_byte(), "await ")]
     };
-    Fix::safe("Add `await`", edits)
+    if deliberate {
+        Fix::unsafe_("Add `await`", edits)
+    } else {
+        Fix::safe("Add `await`", edits)
+    }
 }

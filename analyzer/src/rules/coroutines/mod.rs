@@ -24,6 +24,30 @@ mod tests {
     }
 
     #[test]
+    fn dangling_task_chained_assignment() {
+        insta::assert_snapshot!(check_fixture(
+            Rule::DanglingTask,
+            "coroutines/AIO101_chained.py"
+        ));
+    }
+
+    #[test]
+    fn dangling_task_in_other_statements() {
+        insta::assert_snapshot!(check_fixture(
+            Rule::DanglingTask,
+            "coroutines/AIO101_statements.py"
+        ));
+    }
+
+    #[test]
+    fn missing_await_through_plain_functions() {
+        insta::assert_snapshot!(check_fixture(
+            Rule::MissingAwait,
+            "coroutines/AIO100_plain_functions.py"
+        ));
+    }
+
+    #[test]
     fn dangling_task_fix() {
         insta::assert_snapshot!(check_fixture(
             Rule::DanglingTask,
