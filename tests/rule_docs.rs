@@ -107,7 +107,13 @@ fn codes(list: &[String]) -> String {
         "—".to_string()
     } else {
         list.iter()
-            .map(|code| format!("`{code}`"))
+            .map(|code| {
+                if code.contains(' ') {
+                    code.clone()
+                } else {
+                    format!("`{code}`")
+                }
+            })
             .collect::<Vec<_>>()
             .join(", ")
     }
