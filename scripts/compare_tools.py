@@ -114,9 +114,9 @@ def main():
           "analyzer's fixture tests). For each tool, only the rule's closest codes of "
           "`docs/rules.toml` count. \"marked\" is how many marked lines the tool reports with "
           "them; \"other\" how many other lines of the same fixture it reports with them, which "
-          "are either mistakes of that tool or cases where it and aiolint disagree. Rules "
-          "without a fixture of their own (AIO201, AIO202: tested inline and on a project "
-          "fixture) are not measured here.\n")
+          "are either mistakes of that tool or cases where it and aiolint disagree. AIO202, "
+          "whose fixture is a whole project (`project/`), is not measured here: no other tool "
+          "follows calls across functions or modules.\n")
     header = "| rule | fixture lines marked |" + "".join(f" {TITLES[t]}: marked | other |" for t in TOOLS)
     print(header)
     print("|---|---|" + "---|---|" * len(TOOLS))
