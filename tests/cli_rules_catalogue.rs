@@ -22,6 +22,10 @@ fn marked_lines(path: &str, rule: &str) -> Vec<u64> {
 fn each_rule_reports_exactly_its_marked_lines() {
     let fixtures = [
         (
+            "AIO201",
+            "analyzer/resources/test/fixtures/blocking/AIO201.py",
+        ),
+        (
             "AIO301",
             "analyzer/resources/test/fixtures/event_loop/AIO301.py",
         ),

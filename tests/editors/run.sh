@@ -2,7 +2,9 @@
 # The editor tests, run by .ci/run after `cargo test --workspace`:
 #   1. installs what they need (Debian: neovim, chromium, ripgrep and the headers code-server's
 #      native modules build against; npm: the extension's and the test's locked dependencies),
-#   2. builds aiolint and the VS Code extension, and packages the extension to a .vsix,
+#   2. builds aiolint and the VS Code extension, and packages the extension to a .vsix; takes
+#      the aiolint wheel from $AIOLINT_WHEEL (.ci/run sets it to the one tests/packaging/run.sh
+#      built), else builds one with tests/packaging/build.sh,
 #   3. runs tests/editors/neovim_test.lua in headless Neovim,
 #   4. installs the .vsix into code-server and runs tests/editors/vscode/vscode_test.mjs.
 # Artifacts (the .vsix, screenshots) go to target/editor-artifacts/.
@@ -44,6 +46,15 @@ timeout 1800 cargo build --quiet
 aiolint=$target/debug/aiolint
 "$aiolint" --version
 
+step "the aiolint wheel"
+wheel=${AIOLINT_WHEEL:-}
+if [ -z "$wheel" ]; then
+  tests/packaging/build.sh
+  wheel=$(ls "$target"/wheels/aiolint-*.whl | head -n 1)
+fi
+[ -f "$wheel" ] || { echo "no aiolint wheel at '$wheel'" >&2; exit 1; }
+echo "$wheel"
+
 step "build and package the VS Code extension"
 (
   cd editors/vscode
@@ -75,7 +86,7 @@ timeout 2400 tests/editors/vscode/setup-code-server.sh || rc=$?
 if [ "$rc" = 0 ]; then
   step "VS Code test"
   timeout 900 node tests/editors/vscode/vscode_test.mjs --vsix "$artifacts/aiolint.vsix" \
-    --aiolint "$aiolint" --artifacts "$artifacts" </dev/null || rc=$?
+    --aiolint "$aiolint" --wheel "$wheel" --artifacts "$artifacts" </dev/null || rc=$?
 fi
 record vscode "$rc"
 

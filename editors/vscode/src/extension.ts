@@ -1,5 +1,6 @@
 // aiolint for VS Code: runs `aiolint server` for Python files through vscode-languageclient.
 
+import { execFile } from "child_process";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
@@ -39,6 +40,7 @@ export function activate(context: vscode.ExtensionContext): Promise<void> {
       }
     }),
   );
+  watchPythonEnvironment(context);
   return serialize(start);
 }
 
@@ -75,11 +77,11 @@ async function start(): Promise<void> {
     return;
   }
   const configured = config.get<string>("path", "").trim();
-  const executable = resolveExecutable(configured);
-  if (executable === undefined) {
+  const found = await findExecutable(configured);
+  if (found === undefined) {
     const message = configured
       ? `aiolint: the executable set in "aiolint.path" was not found: ${configured}`
-      : 'aiolint: the `aiolint` executable was not found on PATH. Install it (cargo install --path . in the aiolint repository) or set "aiolint.path".';
+      : 'aiolint: the `aiolint` executable was not found in the workspace\'s Python environment or on PATH. Install it (pip install aiolint) or set "aiolint.path".';
     output?.appendLine(message);
     if (!configured) {
       output?.appendLine(`PATH searched: ${process.env.PATH ?? ""}`);
@@ -91,6 +93,8 @@ async function start(): Promise<void> {
     });
     return;
   }
+  const executable = found.path;
+  output?.appendLine(`found aiolint (${found.source}): ${executable}`);
   const args = ["server", ...config.get<string[]>("args", [])];
   output?.appendLine(`starting ${executable} ${args.join(" ")}`);
 
@@ -124,20 +128,154 @@ async function start(): Promise<void> {
   }
 }
 
-/** `aiolint.path`, or `aiolint` found on PATH; undefined when there is no such executable. */
-export function resolveExecutable(configured: string, env: NodeJS.ProcessEnv = process.env): string | undefined {
+/** An `aiolint` executable and where it was found. */
+export interface Found {
+  path: string;
+  /** "aiolint.path", "the selected Python interpreter", ".venv in the workspace", or "PATH". */
+  source: string;
+}
+
+/**
+ * The executable to run, looked for as ruff-vscode looks for Ruff: `aiolint.path` when set
+ * (and nothing else then); else the scripts folder of the Python interpreter selected for the
+ * workspace in the Python extension; else `.venv` or `venv` in a workspace folder; else `PATH`.
+ */
+export async function findExecutable(configured: string): Promise<Found | undefined> {
   if (configured) {
-    let candidate = configured;
-    if (candidate === "~" || candidate.startsWith("~/")) {
-      candidate = path.join(os.homedir(), candidate.slice(1));
-    }
-    if (!path.isAbsolute(candidate)) {
-      const folder = vscode.workspace.workspaceFolders?.[0]?.uri.fsPath;
-      candidate = path.resolve(folder ?? process.cwd(), candidate);
-    }
-    return isExecutable(candidate) ? candidate : undefined;
+    const file = resolveConfigured(configured);
+    return file === undefined ? undefined : { path: file, source: "aiolint.path" };
   }
-  return findOnPath("aiolint", env);
+  const interpreter = await selectedInterpreter();
+  if (interpreter !== undefined) {
+    const file = await findNextToInterpreter(interpreter);
+    if (file !== undefined) {
+      return { path: file, source: "the selected Python interpreter" };
+    }
+    output?.appendLine(`no aiolint in the environment of the selected interpreter ${interpreter}`);
+  }
+  for (const folder of vscode.workspace.workspaceFolders ?? []) {
+    for (const venv of [".venv", "venv"]) {
+      const file = findInScripts(scriptsOfVenv(path.join(folder.uri.fsPath, venv)));
+      if (file !== undefined) {
+        return { path: file, source: `${venv} in the workspace` };
+      }
+    }
+  }
+  const file = findOnPath("aiolint");
+  return file === undefined ? undefined : { path: file, source: "PATH" };
+}
+
+/** `aiolint.path` made absolute (`~` is the home folder, relative is from the first workspace folder). */
+function resolveConfigured(configured: string): string | undefined {
+  let candidate = configured;
+  if (candidate === "~" || candidate.startsWith("~/")) {
+    candidate = path.join(os.homedir(), candidate.slice(1));
+  }
+  if (!path.isAbsolute(candidate)) {
+    const folder = vscode.workspace.workspaceFolders?.[0]?.uri.fsPath;
+    candidate = path.resolve(folder ?? process.cwd(), candidate);
+  }
+  return isExecutable(candidate) ? candidate : undefined;
+}
+
+/** The part of the Python extension's API (`ms-python.python`) used here. */
+interface PythonExtensionApi {
+  environments: {
+    getActiveEnvironmentPath(resource?: vscode.Uri): { id: string; path: string };
+    resolveEnvironment(
+      environment: { id: string; path: string } | string,
+    ): Promise<{ executable: { uri?: vscode.Uri } } | undefined>;
+    onDidChangeActiveEnvironmentPath: vscode.Event<unknown>;
+  };
+}
+
+async function pythonApi(): Promise<PythonExtensionApi | undefined> {
+  const extension = vscode.extensions.getExtension<PythonExtensionApi>("ms-python.python");
+  if (extension === undefined) {
+    return undefined;
+  }
+  try {
+    return extension.isActive ? extension.exports : await extension.activate();
+  } catch (error) {
+    output?.appendLine(`the Python extension could not be activated: ${String(error)}`);
+    return undefined;
+  }
+}
+
+/** The interpreter the Python extension has selected for the first workspace folder. */
+async function selectedInterpreter(): Promise<string | undefined> {
+  const api = await pythonApi();
+  if (api?.environments === undefined) {
+    return undefined;
+  }
+  try {
+    const folder = vscode.workspace.workspaceFolders?.[0]?.uri;
+    const environment = await api.environments.resolveEnvironment(api.environments.getActiveEnvironmentPath(folder));
+    return environment?.executable.uri?.fsPath;
+  } catch (error) {
+    output?.appendLine(`the Python extension did not tell the selected interpreter: ${String(error)}`);
+    return undefined;
+  }
+}
+
+/** Restarts the server when the selected interpreter changes (and `aiolint.path` is not set). */
+function watchPythonEnvironment(context: vscode.ExtensionContext): void {
+  void pythonApi().then((api) => {
+    const changed = api?.environments?.onDidChangeActiveEnvironmentPath;
+    if (changed === undefined) {
+      return;
+    }
+    context.subscriptions.push(
+      changed(() => {
+        if (!vscode.workspace.getConfiguration("aiolint").get<string>("path", "").trim()) {
+          output?.appendLine("the selected Python interpreter changed: restarting the server");
+          void serialize(restart);
+        }
+      }),
+    );
+  });
+}
+
+/**
+ * `aiolint` in the scripts folder of an interpreter's environment: next to the interpreter (a
+ * virtual environment), else where the interpreter's `sysconfig` says scripts go, for the
+ * environment and for the user (`pip install --user`).
+ */
+async function findNextToInterpreter(interpreter: string): Promise<string | undefined> {
+  const beside = findInScripts(path.dirname(interpreter));
+  if (beside !== undefined) {
+    return beside;
+  }
+  const script = [
+    "import os, sys, sysconfig",
+    "print(sysconfig.get_path('scripts'))",
+    "scheme = sysconfig.get_preferred_scheme('user') if sys.version_info >= (3, 10) else os.name + '_user'",
+    "print(sysconfig.get_path('scripts', scheme))",
+  ].join("\n");
+  const folders = await new Promise<string[]>((resolve) => {
+    execFile(interpreter, ["-c", script], { timeout: 10_000 }, (error, stdout) => {
+      if (error) {
+        output?.appendLine(`asking ${interpreter} for its scripts folder failed: ${error.message}`);
+      }
+      resolve(error ? [] : stdout.split(/\r?\n/).filter((line) => line !== ""));
+    });
+  });
+  for (const folder of folders) {
+    const file = findInScripts(folder);
+    if (file !== undefined) {
+      return file;
+    }
+  }
+  return undefined;
+}
+
+function scriptsOfVenv(venv: string): string {
+  return path.join(venv, process.platform === "win32" ? "Scripts" : "bin");
+}
+
+function findInScripts(folder: string): string | undefined {
+  const file = path.join(folder, process.platform === "win32" ? "aiolint.exe" : "aiolint");
+  return isExecutable(file) ? file : undefined;
 }
 
 export function findOnPath(name: string, env: NodeJS.ProcessEnv = process.env): string | undefined {

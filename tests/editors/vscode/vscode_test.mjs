@@ -2,13 +2,19 @@
 // `aiolint server`, driven by Debian's headless Chromium through playwright-core.
 //
 //   node tests/editors/vscode/vscode_test.mjs --vsix editors/vscode/aiolint.vsix \
-//        --aiolint target/debug/aiolint [--artifacts target/editor-artifacts]
+//        --aiolint target/debug/aiolint --wheel target/wheels/aiolint-*.whl \
+//        [--artifacts target/editor-artifacts]
 //
 // Installs the .vsix with `code-server --install-extension`, starts code-server on 127.0.0.1
 // with auth none, opens a workspace whose app.py calls time.sleep in an async def, opens the
 // file, and checks that the Problems panel shows the AIO200 diagnostic (screenshot:
-// <artifacts>/vscode-problems.png). Then points "aiolint.path" at a missing file and checks
-// that the extension says so in a notification. Exits 1 on any failure.
+// <artifacts>/vscode-problems.png), with aiolint found on PATH. Then, after "Confirm finding"
+// and "Restart server", it installs the wheel into the workspace's .venv and, after a restart,
+// checks that the server now runs from there; then selects an interpreter whose environment
+// has the wheel too (through a stand-in for the Python extension, python-stand-in/) and checks
+// that the server restarts from that environment. Then the quick fix, and last it points
+// "aiolint.path" at a missing file and checks that the extension says so in a notification.
+// Exits 1 on any failure.
 
 import { spawn, spawnSync } from "node:child_process";
 import fs from "node:fs";
@@ -30,6 +36,7 @@ function arg(name, fallback) {
 
 const vsix = path.resolve(arg("vsix", "editors/vscode/aiolint.vsix"));
 const aiolint = path.resolve(arg("aiolint", "target/debug/aiolint"));
+const wheel = arg("wheel") && path.resolve(arg("wheel"));
 const artifacts = path.resolve(arg("artifacts", "target/editor-artifacts"));
 const chromiumPath = arg("chromium", "/usr/bin/chromium");
 
@@ -136,6 +143,41 @@ function outputChannel() {
   return text;
 }
 
+/** A fresh virtual environment at `dir`, with the aiolint wheel installed when `withWheel`. */
+function makeVenv(dir, withWheel) {
+  const run = (command, args) => {
+    const result = spawnSync(command, args, { encoding: "utf8", timeout: 300_000 });
+    if (result.status !== 0) {
+      throw new Error(`${command} ${args.join(" ")} failed: ${result.stdout}${result.stderr}`);
+    }
+  };
+  run("python3", ["-m", "venv", dir]);
+  if (withWheel) {
+    run(path.join(dir, "bin", "pip"), ["install", "--quiet", "--no-index", "--disable-pip-version-check", wheel]);
+  }
+  return path.join(dir, "bin", "python");
+}
+
+/**
+ * Packages the stand-in for the Python extension (publisher ms-python, name python) into a
+ * .vsix with the vsce of the aiolint extension's own dependencies.
+ */
+function packageStandIn(tmp) {
+  const dir = path.join(tmp, "python-stand-in");
+  fs.cpSync(path.join(here, "python-stand-in"), dir, { recursive: true });
+  const vsce = path.join(here, "..", "..", "..", "editors", "vscode", "node_modules", "@vscode", "vsce", "vsce");
+  const out = path.join(tmp, "python-stand-in.vsix");
+  const result = spawnSync(
+    process.execPath,
+    [vsce, "package", "--no-dependencies", "--allow-missing-repository", "--skip-license", "--out", out],
+    { cwd: dir, encoding: "utf8", timeout: 120_000 },
+  );
+  if (result.status !== 0) {
+    throw new Error(`packaging the Python extension stand-in failed: ${result.stdout}${result.stderr}`);
+  }
+  return out;
+}
+
 /** Runs a command by its title from the Command Palette (F1). */
 async function runCommand(page, title) {
   const input = page.locator(".quick-input-widget input");
@@ -152,7 +194,10 @@ async function runCommand(page, title) {
 }
 
 async function main() {
-  for (const [what, file] of [["the .vsix", vsix], ["aiolint", aiolint], ["chromium", chromiumPath], ["code-server", codeServer]]) {
+  if (!wheel) {
+    throw new Error("--wheel is required (the aiolint wheel to pip-install into the test's environments)");
+  }
+  for (const [what, file] of [["the .vsix", vsix], ["aiolint", aiolint], ["the wheel", wheel], ["chromium", chromiumPath], ["code-server", codeServer]]) {
     if (!fs.existsSync(file)) {
       throw new Error(`${what} not found at ${file}`);
     }
@@ -205,7 +250,14 @@ async function main() {
   // PATH the way a user does, in the profile of a HOME of our own.
   const home = path.join(tmp, "home");
   fs.mkdirSync(home);
-  const profile = `export PATH=${JSON.stringify(path.dirname(aiolint))}:"$PATH"\n`;
+  // The stand-in Python extension's selected interpreter: first one whose environment has no
+  // aiolint (so the extension looks further), later one with the wheel installed.
+  const interpreterFile = path.join(tmp, "selected-interpreter");
+  fs.writeFileSync(interpreterFile, `${makeVenv(path.join(tmp, "env-without-aiolint"), false)}\n`);
+  const selectedWithAiolint = makeVenv(path.join(tmp, "env-selected"), true);
+  const profile =
+    `export PATH=${JSON.stringify(path.dirname(aiolint))}:"$PATH"\n` +
+    `export AIOLINT_TEST_INTERPRETER_FILE=${JSON.stringify(interpreterFile)}\n`;
   fs.writeFileSync(path.join(home, ".profile"), profile);
   fs.writeFileSync(path.join(home, ".bashrc"), profile);
   const env = {
@@ -213,6 +265,7 @@ async function main() {
     HOME: home,
     SHELL: "/bin/bash",
     PATH: `${path.dirname(aiolint)}${path.delimiter}${process.env.PATH}`,
+    AIOLINT_TEST_INTERPRETER_FILE: interpreterFile,
     XDG_CONFIG_HOME: path.join(tmp, "xdg-config"),
     XDG_DATA_HOME: path.join(tmp, "xdg-data"),
   };
@@ -224,9 +277,17 @@ async function main() {
   if (install.status !== 0) {
     throw new Error(`code-server --install-extension exited with ${install.status ?? install.signal}`);
   }
-  const installed = fs.readdirSync(extensions).filter((name) => name.startsWith("aiolint.aiolint-"));
-  if (installed.length !== 1) {
-    throw new Error(`the extension is not in ${extensions}: ${fs.readdirSync(extensions).join(", ")}`);
+  const standIn = packageStandIn(tmp);
+  const installStandIn = spawnSync(codeServer, [...common, "--install-extension", standIn], { env, encoding: "utf8", timeout: 120_000 });
+  log((installStandIn.stdout + installStandIn.stderr).trim());
+  if (installStandIn.status !== 0) {
+    throw new Error(`code-server --install-extension (Python stand-in) exited with ${installStandIn.status ?? installStandIn.signal}`);
+  }
+  for (const prefix of ["aiolint.aiolint-", "ms-python.python-"]) {
+    const installed = fs.readdirSync(extensions).filter((name) => name.startsWith(prefix));
+    if (installed.length !== 1) {
+      throw new Error(`${prefix}* is not in ${extensions}: ${fs.readdirSync(extensions).join(", ")}`);
+    }
   }
 
   const port = await freePort();
@@ -363,6 +424,27 @@ async function main() {
   await waitFor("a second `starting` line in the aiolint output channel", () => starts() >= 2);
   await waitFor("the Problems panel to show AIO200 after the restart", async () => (await row.count()) > 0);
   log("restarted; the finding is back");
+  const foundLines = () => outputChannel().split("\n").filter((line) => line.startsWith("found aiolint "));
+  const foundOnPath = `found aiolint (PATH): ${aiolint}`;
+  if (!foundLines().every((line) => line === foundOnPath) || foundLines().length < 2) {
+    throw new Error(`the server did not start from PATH: ${JSON.stringify(foundLines())}`);
+  }
+
+  // A pip-installed aiolint in the workspace's .venv comes before PATH.
+  makeVenv(path.join(workspace, ".venv"), true);
+  await runCommand(page, "aiolint: Restart server");
+  const fromVenv = `found aiolint (.venv in the workspace): ${path.join(workspace, ".venv", "bin", "aiolint")}`;
+  await waitFor(`"${fromVenv}" in the aiolint output channel`, () => foundLines().includes(fromVenv));
+  await waitFor("the Problems panel to show AIO200 from the .venv server", async () => (await row.count()) > 0);
+  log(fromVenv);
+
+  // Selecting an interpreter (in the Python extension) whose environment has aiolint restarts
+  // the server from there, before the workspace's .venv.
+  fs.writeFileSync(interpreterFile, `${selectedWithAiolint}\n`);
+  const fromInterpreter = `found aiolint (the selected Python interpreter): ${path.join(path.dirname(selectedWithAiolint), "aiolint")}`;
+  await waitFor(`"${fromInterpreter}" in the aiolint output channel`, () => foundLines().includes(fromInterpreter));
+  await waitFor("the Problems panel to show AIO200 from the selected environment's server", async () => (await row.count()) > 0);
+  log(fromInterpreter);
 
   // The quick fix from the light bulb menu (Ctrl+.) rewrites the call.
   await page.locator(".monaco-editor .view-lines").getByText("time.sleep(5)").click();
@@ -431,4 +513,4 @@ try {
 }
 clearTimeout(watchdog);
 await cleanup();
-log("PASS: the extension runs in code-server: Problems panel shows AIO200, Confirm finding answers, the quick fix applies, a missing executable is reported");
+log("PASS: the extension runs in code-server: Problems panel shows AIO200, Confirm finding answers, aiolint is found on PATH, then in the workspace's .venv, then in the selected interpreter's environment, the quick fix applies, a missing executable is reported");
