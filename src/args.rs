@@ -22,6 +22,16 @@ pub(crate) enum Command {
     Server(ServerArgs),
     /// Check, then run each confirmable finding in real Python to prove it (runs your code).
     Confirm(ConfirmArgs),
+    /// Measurements for aiolint's own benchmarks.
+    #[command(hide = true)]
+    Debug(DebugArgs),
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct DebugArgs {
+    /// Parse the Python files under these paths and nothing else (the parser's floor).
+    #[arg(long, required = true, num_args = 1.., value_name = "PATHS")]
+    pub parse_only: Vec<PathBuf>,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
