@@ -1,5 +1,6 @@
 //! The `aiolint` command line: a thin front over the analyzer.
 
+mod allocator;
 mod args;
 mod cache;
 mod commands;
@@ -15,6 +16,7 @@ use clap::Parser;
 use args::{App, Command};
 
 fn main() -> ExitCode {
+    allocator::install();
     let app = App::parse();
     let result = match app.command {
         Command::Check(args) => commands::check::run(&args),

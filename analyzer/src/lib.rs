@@ -172,11 +172,9 @@ pub fn analyze(
     let text: &str = &file.text;
     let root = parsed.root();
     let mut model = SemanticModel::build_in(root, text, module, ProjectIndex::empty());
-    let summary = options.summarize.then(|| {
-        Arc::new(index::summarize_model(
-            file, root, &mut model, module, settings,
-        ))
-    });
+    let summary = options
+        .summarize
+        .then(|| Arc::new(index::summarize_model(file, &mut model, module, settings)));
     if let (Some(publish), Some(summary)) = (options.publish, &summary) {
         publish(Arc::clone(summary));
     }
@@ -186,11 +184,11 @@ pub fn analyze(
             ..Analysis::default()
         };
     }
-    model.index = if options.record {
+    model.set_index(if options.record {
         Lookups::recording(index)
     } else {
         Lookups::new(index)
-    };
+    });
     let mut diagnostics = Vec::new();
     if let Some(nul) = text.find('\0') {
         let message = "SyntaxError: source code cannot contain null bytes";

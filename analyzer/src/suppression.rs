@@ -1,7 +1,11 @@
 //! `# noqa` / `# noqa: CODES` on a line and `# aiolint: disable-file`, following the
 //! flake8/Ruff convention.
 
-use rustc_hash::FxHashMap;
+use std::sync::OnceLock;
+
+use aho_corasick::AhoCorasick;
+use rustc_hash::{FxHashMap, FxHashSet};
+use tree_sitter::Node;
 
 use crate::line_index::LineIndex;
 
@@ -19,7 +23,45 @@ pub(crate) struct Suppressions {
     pub disable_file: bool,
 }
 
+/// Finds the words without which a comment suppresses nothing.
+fn directive_words() -> Option<&'static AhoCorasick> {
+    static WORDS: OnceLock<Option<AhoCorasick>> = OnceLock::new();
+    WORDS
+        .get_or_init(|| {
+            AhoCorasick::builder()
+                .ascii_case_insensitive(true)
+                .build(["noqa", "disable-file"])
+                .ok()
+        })
+        .as_ref()
+}
+
 impl Suppressions {
+    /// The suppressions of a module: its comments that hold a directive, found from the
+    /// directive words in the text (comments inside `ERROR` nodes do not count, as a walk
+    /// that skips broken code would not see them).
+    pub(crate) fn of_comments(root: Node<'_>, source: &str, lines: &LineIndex) -> Self {
+        let mut suppressions = Suppressions::default();
+        let Some(words) = directive_words() else {
+            return suppressions;
+        };
+        let mut seen = FxHashSet::default();
+        for found in words.find_iter(source) {
+            let Some(comment) = root
+                .descendant_for_byte_range(found.start(), found.start())
+                .filter(|node| node.kind() == "comment")
+            else {
+                continue;
+            };
+            if !seen.insert(comment.start_byte()) || in_error(comment) {
+                continue;
+            }
+            let text = comment.utf8_text(source.as_bytes()).unwrap_or("");
+            suppressions.add_comment(text, comment.start_byte(), source, lines);
+        }
+        suppressions
+    }
+
     /// Records a comment whose text is `comment`, starting at byte `offset` of `source`.
     pub(crate) fn add_comment(
         &mut self,
@@ -51,6 +93,18 @@ impl Suppressions {
             None => false,
         }
     }
+}
+
+/// Whether `node` is inside an `ERROR` node.
+fn in_error(node: Node<'_>) -> bool {
+    let mut current = node.parent();
+    while let Some(parent) = current {
+        if parent.is_error() {
+            return true;
+        }
+        current = parent.parent();
+    }
+    false
 }
 
 /// Finds `# noqa` or `# noqa: A1, B2` anywhere in a comment (`# type: ignore  # noqa: AIO100`).

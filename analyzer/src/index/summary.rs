@@ -13,7 +13,6 @@ use crate::parse::ParsedModule;
 use crate::semantic::{ClassRef, FunctionId, ScopeId, SemanticModel, Value};
 use crate::settings::Settings;
 use crate::source::SourceFile;
-use crate::syntax::walk::{Descend, Visit, Visitor, walk};
 use crate::text_range::TextRange;
 
 /// A call or blocking operation at a place in a module.
@@ -108,27 +107,26 @@ pub fn summarize(
 ) -> ModuleSummary {
     let root = parsed.root();
     let mut model = SemanticModel::build_in(root, &file.text, module, ProjectIndex::empty());
-    summarize_model(file, root, &mut model, module, settings)
+    summarize_model(file, &mut model, module, settings)
 }
 
 /// Summarizes a file from its semantic model. The summary depends on the file alone: the
 /// model's view of the project is set aside meanwhile (and put back).
 pub(crate) fn summarize_model<'t>(
     file: &SourceFile,
-    root: Node<'t>,
     model: &mut SemanticModel<'t>,
     module: &ModuleName,
     settings: &Settings,
 ) -> ModuleSummary {
     let project = std::mem::replace(&mut model.index, Lookups::new(ProjectIndex::empty()));
-    let summary = summarize_alone(file, root, model, module, settings);
-    model.index = project;
+    model.set_index(Lookups::new(ProjectIndex::empty()));
+    let summary = summarize_alone(file, model, module, settings);
+    model.set_index(project);
     summary
 }
 
 fn summarize_alone<'t>(
     file: &SourceFile,
-    root: Node<'t>,
     model: &SemanticModel<'t>,
     module: &ModuleName,
     settings: &Settings,
@@ -229,9 +227,12 @@ fn summarize_alone<'t>(
         settings,
         slots: &slots,
         summary: &mut summary,
-        scopes: Vec::new(),
     };
-    walk(root, &mut collector);
+    model.outline.visit(|node, scope, _| {
+        if node.node_kind() == "call" {
+            collector.call(node, scope);
+        }
+    });
     summary
 }
 
@@ -252,30 +253,6 @@ struct CallCollector<'a, 't> {
     settings: &'a Settings,
     slots: &'a FxHashMap<FunctionId, usize>,
     summary: &'a mut ModuleSummary,
-    scopes: Vec<ScopeId>,
-}
-
-impl<'t> Visitor<'t> for CallCollector<'_, 't> {
-    fn enter(&mut self, visit: &Visit<'_, 't>) -> Descend {
-        let scope = match (visit.ancestors.last(), self.scopes.last()) {
-            (Some(&parent), Some(&parent_scope)) => {
-                self.model.child_scope(parent, parent_scope, visit.field)
-            }
-            _ => 0,
-        };
-        self.scopes.push(scope);
-        if visit.node.is_error() {
-            return Descend::No;
-        }
-        if visit.node.node_kind() == "call" {
-            self.call(visit.node, scope);
-        }
-        Descend::Yes
-    }
-
-    fn leave(&mut self, _node: Node<'t>) {
-        self.scopes.pop();
-    }
 }
 
 impl<'t> CallCollector<'_, 't> {

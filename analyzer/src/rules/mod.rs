@@ -27,7 +27,7 @@ use crate::semantic::{Focus, ScopeId, SemanticModel};
 use crate::settings::Settings;
 use crate::source::SourceFile;
 use crate::suppression::Suppressions;
-use crate::syntax::walk::{Descend, Visit, Visitor, walk, walk_spliced};
+use crate::syntax::walk::{Descend, Visit, Visitor, walk_spliced};
 use crate::text_range::TextRange;
 
 /// A rule's static description.
@@ -141,7 +141,13 @@ fn dispatch<'t>(
     };
     match focus {
         Some((_, focus)) => walk_spliced(root, focus.replaced, focus.function, &mut dispatcher),
-        None => walk(root, &mut dispatcher),
+        None => {
+            dispatcher.suppressions =
+                Suppressions::of_comments(root, model.source, &file.line_index);
+            model
+                .outline
+                .visit(|node, scope, ancestors| dispatcher.check_node(node, scope, ancestors));
+        }
     }
     let Dispatcher {
         diagnostics,
@@ -194,6 +200,28 @@ impl<'t> Visitor<'t> for Dispatcher<'_, 't> {
                 return Descend::Yes;
             }
         }
+        if node.node_kind() == "comment" {
+            let text = node.utf8_text(self.source.as_bytes()).unwrap_or("");
+            self.suppressions.add_comment(
+                text,
+                node.start_byte(),
+                self.source,
+                &self.file.line_index,
+            );
+            return Descend::Yes;
+        }
+        self.check_node(node, scope, visit.ancestors);
+        Descend::Yes
+    }
+
+    fn leave(&mut self, _node: Node<'t>) {
+        self.scopes.pop();
+    }
+}
+
+impl<'t> Dispatcher<'_, 't> {
+    /// Runs the enabled rules that look at `node`, in `scope`, under `ancestors` (root first).
+    fn check_node(&mut self, node: Node<'t>, scope: ScopeId, ancestors: &[Node<'t>]) {
         let ctx = RuleContext {
             file: self.file,
             source: self.source,
@@ -201,7 +229,7 @@ impl<'t> Visitor<'t> for Dispatcher<'_, 't> {
             known: self.known,
             settings: self.settings,
             scope,
-            ancestors: visit.ancestors,
+            ancestors,
         };
         let enabled = |rule: Rule| self.settings.rules.is_enabled(rule);
         let out = &mut self.diagnostics;
@@ -276,22 +304,8 @@ impl<'t> Visitor<'t> for Dispatcher<'_, 't> {
             "decorator" if enabled(Rule::DeprecatedApi) => {
                 api::deprecated_api::deprecated_api_decorator(&ctx, node, out);
             }
-            "comment" => {
-                let text = node.utf8_text(self.source.as_bytes()).unwrap_or("");
-                self.suppressions.add_comment(
-                    text,
-                    node.start_byte(),
-                    self.source,
-                    &self.file.line_index,
-                );
-            }
             _ => {}
         }
-        Descend::Yes
-    }
-
-    fn leave(&mut self, _node: Node<'t>) {
-        self.scopes.pop();
     }
 }
 

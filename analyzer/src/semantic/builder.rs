@@ -1,5 +1,7 @@
 //! Builds the [`SemanticModel`] in one cursor walk over the tree.
 
+use std::cell::RefCell;
+
 use rustc_hash::{FxHashMap, FxHashSet};
 use tree_sitter::Node;
 
@@ -8,6 +10,7 @@ use super::model::{
     AttributeBinding, Binding, BindingKind, ClassId, ClassInfo, FunctionId, FunctionInfo,
     MODULE_SCOPE, Scope, ScopeId, ScopeKind, SemanticModel,
 };
+use super::outline::Outline;
 use crate::index::{Lookups, ModuleName, ProjectIndex};
 use crate::syntax::NodeExt;
 use crate::syntax::walk::{Descend, Visit, Visitor, walk, walk_spliced};
@@ -69,6 +72,8 @@ impl<'t> SemanticModel<'t> {
                 classes: Vec::new(),
                 scope_nodes: FxHashMap::default(),
                 references: FxHashMap::default(),
+                inferred: RefCell::default(),
+                outline: Outline::default(),
             },
             scope_stack: Vec::new(),
             branch_depth: vec![0],
@@ -116,6 +121,9 @@ impl<'t> Visitor<'t> for Builder<'_, 't> {
             _ => MODULE_SCOPE,
         };
         self.scope_stack.push(scope);
+        if self.focus.is_none() {
+            self.model.outline.enter(node, scope);
+        }
         if let (Some(focus), Some("body"), Some(&parent)) =
             (self.focus, visit.field, visit.ancestors.last())
             && parent.node_kind() == "function_definition"
@@ -130,6 +138,7 @@ impl<'t> Visitor<'t> for Builder<'_, 't> {
     }
 
     fn leave(&mut self, node: Node<'t>) {
+        self.model.outline.leave(node);
         if let Some(scope) = self.scope_stack.pop()
             && BRANCHES.contains(&node.node_kind())
         {

@@ -130,9 +130,15 @@ fn without_none<'t>(members: impl IntoIterator<Item = Node<'t>>) -> Option<Node<
 
 impl<'t> SemanticModel<'t> {
     /// What `expr`, evaluated in `scope`, refers to.
+    /// Each query starts with a fresh budget, so its answer depends on the expression and
+    /// the scope alone and is remembered.
     pub(crate) fn infer(&self, expr: Node<'t>, scope: ScopeId, known: &KnownApi) -> Value {
+        let key = (expr.id(), scope);
+        if let Some(value) = self.inferred.borrow().get(&key) {
+            return value.clone();
+        }
         let steps = Cell::new(MAX_STEPS);
-        self.infer_at(
+        let value = self.infer_at(
             expr,
             scope,
             known,
@@ -140,7 +146,9 @@ impl<'t> SemanticModel<'t> {
                 depth: 0,
                 steps: &steps,
             },
-        )
+        );
+        self.inferred.borrow_mut().insert(key, value.clone());
+        value
     }
 
     fn infer_at(

@@ -11,6 +11,7 @@ mod builtins;
 mod focus;
 mod infer;
 mod model;
+mod outline;
 
 pub(crate) use focus::Focus;
 pub(crate) use infer::{ClassRef, Value};

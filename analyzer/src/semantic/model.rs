@@ -1,10 +1,14 @@
 //! The data of the semantic model and name lookup.
 
+use std::cell::RefCell;
+
 use crate::syntax::NodeExt;
 use rustc_hash::{FxHashMap, FxHashSet};
 use tree_sitter::Node;
 
+use super::Value;
 use super::builtins::is_builtin;
+use super::outline::Outline;
 use crate::index::Lookups;
 
 pub(crate) type ScopeId = usize;
@@ -127,11 +131,23 @@ pub(crate) struct SemanticModel<'t> {
     pub(super) scope_nodes: FxHashMap<usize, ScopeId>,
     /// Every identifier read, by name, with the scope it is read in.
     pub(super) references: FxHashMap<&'t str, Vec<(ScopeId, Node<'t>)>>,
+    /// What [`SemanticModel::infer`] found for an expression (by node id) in a scope: rules
+    /// ask about the same callee and receivers many times. Cleared when the view of the
+    /// project changes.
+    pub(super) inferred: RefCell<FxHashMap<(usize, ScopeId), Value>>,
+    /// The nodes with children, for the rules and the summary (empty in a focused model).
+    pub(crate) outline: Outline<'t>,
 }
 
 pub(crate) const MODULE_SCOPE: ScopeId = 0;
 
 impl<'t> SemanticModel<'t> {
+    /// Looks other modules up through `index` from now on.
+    pub(crate) fn set_index(&mut self, index: Lookups<'t>) {
+        self.index = index;
+        self.inferred.get_mut().clear();
+    }
+
     /// The scope opened by a `def`, `lambda`, `class` or comprehension node.
     pub(crate) fn scope_opened_by(&self, node: Node<'t>) -> Option<ScopeId> {
         self.scope_nodes.get(&node.id()).copied()
