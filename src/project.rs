@@ -54,6 +54,7 @@ pub(crate) fn check_paths(
         .map(|path| ProjectFile {
             path: path.display().to_string(),
             module: module_name(path),
+            size: std::fs::metadata(path).map_or(0, |m| m.len()),
         })
         .collect();
     let disk = Arc::new(Disk {

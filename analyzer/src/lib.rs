@@ -147,9 +147,9 @@ impl Analysis {
         diagnostics
     }
 
-    /// Whether the module has no findings, pending or not.
-    pub fn is_clean(&self) -> bool {
-        self.diagnostics.is_empty() && self.pending.is_empty()
+    /// Whether the module has findings that do not wait for the call graph.
+    pub fn has_local_findings(&self) -> bool {
+        !self.diagnostics.is_empty()
     }
 
     /// What the check asked the index about other modules, when recorded: it gives the same

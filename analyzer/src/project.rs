@@ -32,11 +32,14 @@ use crate::settings::Settings;
 use crate::source::SourceFile;
 use crate::{Analysis, Options, analyze, check_file};
 
-/// A file of the project: its path as the caller names it and its module names.
+/// A file of the project: its path as the caller names it, its module names, and its size in
+/// bytes if known (the largest files are analysed first: their trees are the largest, and
+/// memory is lowest at the start, before the summaries pile up).
 #[derive(Clone, Debug)]
 pub struct ProjectFile {
     pub path: String,
     pub module: ModuleName,
+    pub size: u64,
 }
 
 /// Where the files come from.
@@ -107,7 +110,8 @@ thread_local! {
 enum State {
     Unreadable(Diagnostic),
     /// Parsed, summarized and checked (or taken from the cache). The text is kept only when
-    /// there are findings (it is read again if the file must be checked again).
+    /// there are findings already; it is read again when the file must be checked again, or
+    /// when a pending finding turns out to be one.
     Analysed {
         source: Option<SourceFile>,
         analysis: Analysis,
@@ -191,7 +195,7 @@ impl Run {
             return self.store(
                 position,
                 State::Analysed {
-                    source: (!analysis.is_clean()).then_some(source),
+                    source: analysis.has_local_findings().then_some(source),
                     analysis,
                     key,
                     cached: true,
@@ -234,7 +238,7 @@ impl Run {
         self.store(
             position,
             State::Analysed {
-                source: (!analysis.is_clean()).then_some(source),
+                source: analysis.has_local_findings().then_some(source),
                 analysis,
                 key,
                 cached: false,
@@ -341,9 +345,14 @@ impl Run {
                 }
             }
         };
+        let source = match source {
+            _ if diagnostics.is_empty() => None,
+            Some(source) => Some(source),
+            None => self.workspace.read(position).ok(),
+        };
         FileOutcome {
             path,
-            source: source.filter(|_| !diagnostics.is_empty()),
+            source,
             diagnostics,
         }
     }
@@ -376,8 +385,10 @@ pub fn check_project(
         files: count,
         ..RunStatistics::default()
     });
+    let mut order: Vec<usize> = (0..count).collect();
+    order.sort_by_key(|&position| std::cmp::Reverse(run.files[position].size));
     let pass = |index: ProjectIndex| {
-        (0..count).into_par_iter().for_each(|position| {
+        order.par_iter().for_each(|&position| {
             if index.claim(position) {
                 run.first_pass(&index, position);
             }
