@@ -109,6 +109,10 @@ pub(crate) struct CheckArgs {
     /// Where to keep the cache (default: `.aiolint_cache` in the working directory).
     #[arg(long, value_name = "DIR", env = "AIOLINT_CACHE_DIR")]
     pub cache_dir: Option<PathBuf>,
+
+    /// Print on stderr how the files were analysed (parsed, from the cache, checked again).
+    #[arg(long, hide = true)]
+    pub run_statistics: bool,
 }
 
 #[derive(Debug, Args)]

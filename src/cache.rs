@@ -2,17 +2,18 @@
 //! its exact text (summary, findings, pending findings, what it looked up in other modules),
 //! keyed by the text, the module names, the settings and this build of aiolint.
 //!
-//! Layout: `<cache dir>/CACHEDIR.TAG`, `<cache dir>/.gitignore` (`*`), and one pack per kind of
-//! run in `<cache dir>/<version>/<run>.pack`, where the run is the settings, the working
-//! directory and the paths checked. A pack holds one entry per file of its last run and is
-//! replaced whole, atomically (written beside it, then renamed), so two runs at once never
-//! leave a torn file: the last one to finish wins. A pack that cannot be read or decoded is
-//! treated as empty and replaced; the cache never changes what is reported.
+//! Layout: `<cache dir>/CACHEDIR.TAG`, `<cache dir>/.gitignore` (`*`), and per kind of run (the
+//! settings, the working directory and the paths checked) in `<cache dir>/<version>/`: a pack
+//! `<run>.pack` with one entry per file of its last run, and `<run>.last`, the last run's
+//! findings under the key of all its inputs (a run where nothing changed reads only that).
+//! Both are replaced whole, atomically (written beside, then renamed), so two runs at once
+//! never leave a torn file: the last one to finish wins. A file that cannot be read or decoded
+//! is treated as empty and replaced; the cache never changes what is reported.
 
 use std::hash::{Hash, Hasher};
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
-use std::sync::{Mutex, PoisonError};
+use std::sync::{Mutex, OnceLock, PoisonError};
 
 use analyzer::Settings;
 use rustc_hash::FxHashMap;
@@ -28,16 +29,18 @@ const MAGIC: &[u8] = b"aiolint cache pack 1\n";
 pub(crate) struct Pack {
     path: PathBuf,
     salt: u64,
-    /// The last run's pack, as read.
-    old: Vec<u8>,
-    /// Where each old entry is in `old`.
-    entries: FxHashMap<u128, (usize, usize)>,
+    /// The last run's pack and where each entry is in it, read on first use.
+    old: OnceLock<(Vec<u8>, FxHashMap<u128, (usize, usize)>)>,
+    /// The last run's record, as read.
+    last: Vec<u8>,
     /// What the next run gets: old entries still valid, and new ones.
     next: Mutex<FxHashMap<u128, Entry>>,
+    /// This run's record, once made.
+    record: Mutex<Option<Vec<u8>>>,
 }
 
 enum Entry {
-    Old(u128),
+    Old,
     New(Vec<u8>),
 }
 
@@ -59,14 +62,25 @@ impl Pack {
         std::env::current_dir().ok().hash(&mut hasher);
         paths.hash(&mut hasher);
         let path = versioned.join(format!("{:016x}.pack", hasher.finish()));
-        let old = std::fs::read(&path).unwrap_or_default();
-        let entries = read_entries(&old);
+        let last = std::fs::read(path.with_extension("last"))
+            .ok()
+            .and_then(|bytes| bytes.strip_prefix(MAGIC).map(<[u8]>::to_vec))
+            .unwrap_or_default();
         Some(Pack {
             path,
             salt,
-            old,
-            entries,
+            old: OnceLock::new(),
+            last,
             next: Mutex::default(),
+            record: Mutex::default(),
+        })
+    }
+
+    fn old(&self) -> &(Vec<u8>, FxHashMap<u128, (usize, usize)>) {
+        self.old.get_or_init(|| {
+            let bytes = std::fs::read(&self.path).unwrap_or_default();
+            let entries = read_entries(&bytes);
+            (bytes, entries)
         })
     }
 
@@ -74,41 +88,58 @@ impl Pack {
         self.next.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
-    /// Writes the pack for the next run, atomically; a failure is a warning, never an error.
+    /// Writes what changed for the next run, atomically; a failure is a warning, never an
+    /// error. The pack is left as it is when this run kept exactly its entries.
     pub(crate) fn save(&self) {
         let next = std::mem::take(&mut *self.next());
-        let mut entries: Vec<(u128, &[u8])> = next
-            .iter()
-            .filter_map(|(key, entry)| match entry {
-                Entry::New(bytes) => Some((*key, bytes.as_slice())),
-                Entry::Old(key) => self
-                    .entries
-                    .get(key)
-                    .and_then(|&(start, end)| self.old.get(start..end))
-                    .map(|bytes| (*key, bytes)),
-            })
-            .collect();
-        entries.sort_unstable_by_key(|(key, _)| *key);
-        if let Err(error) = self.write(&entries) {
+        let record = self
+            .record
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .take();
+        let unchanged = self.old.get().is_none()
+            || next.values().all(|entry| matches!(entry, Entry::Old))
+                && next.len() == self.old().1.len();
+        let mut result = Ok(());
+        if !unchanged {
+            let (old, entries) = self.old();
+            let mut kept: Vec<(u128, &[u8])> = next
+                .iter()
+                .filter_map(|(key, entry)| match entry {
+                    Entry::New(bytes) => Some((*key, bytes.as_slice())),
+                    Entry::Old => entries
+                        .get(key)
+                        .and_then(|&(start, end)| old.get(start..end))
+                        .map(|bytes| (*key, bytes)),
+                })
+                .collect();
+            kept.sort_unstable_by_key(|(key, _)| *key);
+            result = postcard::to_allocvec(&kept)
+                .map_err(anyhow::Error::from)
+                .and_then(|bytes| write(&self.path, &bytes));
+        }
+        if let Some(record) = record {
+            result = result.and_then(|()| write(&self.path.with_extension("last"), &record));
+        }
+        if let Err(error) = result {
             eprintln!(
                 "aiolint: warning: cannot write the cache {}: {error}",
                 self.path.display()
             );
         }
     }
+}
 
-    fn write(&self, entries: &[(u128, &[u8])]) -> anyhow::Result<()> {
-        let mut bytes = MAGIC.to_vec();
-        bytes.extend(postcard::to_allocvec(entries)?);
-        let directory = self
-            .path
-            .parent()
-            .ok_or_else(|| anyhow::anyhow!("the cache has no directory"))?;
-        let mut temporary = tempfile::NamedTempFile::new_in(directory)?;
-        temporary.write_all(&bytes)?;
-        temporary.persist(&self.path)?;
-        Ok(())
-    }
+/// Replaces the file at `path` with the magic line and `body`, atomically.
+fn write(path: &Path, body: &[u8]) -> anyhow::Result<()> {
+    let directory = path
+        .parent()
+        .ok_or_else(|| anyhow::anyhow!("the cache has no directory"))?;
+    let mut temporary = tempfile::NamedTempFile::new_in(directory)?;
+    temporary.write_all(MAGIC)?;
+    temporary.write_all(body)?;
+    temporary.persist(path)?;
+    Ok(())
 }
 
 impl analyzer::Cache for Pack {
@@ -117,8 +148,9 @@ impl analyzer::Cache for Pack {
     }
 
     fn get(&self, key: u128) -> Option<&[u8]> {
-        let &(start, end) = self.entries.get(&key)?;
-        self.old.get(start..end)
+        let (old, entries) = self.old();
+        let &(start, end) = entries.get(&key)?;
+        old.get(start..end)
     }
 
     fn put(&self, key: u128, entry: Vec<u8>) {
@@ -126,7 +158,15 @@ impl analyzer::Cache for Pack {
     }
 
     fn keep(&self, key: u128) {
-        self.next().insert(key, Entry::Old(key));
+        self.next().insert(key, Entry::Old);
+    }
+
+    fn last_run(&self) -> Option<&[u8]> {
+        (!self.last.is_empty()).then_some(self.last.as_slice())
+    }
+
+    fn set_last_run(&self, record: Vec<u8>) {
+        *self.record.lock().unwrap_or_else(PoisonError::into_inner) = Some(record);
     }
 }
 

@@ -25,6 +25,8 @@ pub(crate) struct Resolver {
     /// The nearest configuration of each directory (the built-in defaults relative to the
     /// current directory).
     nearest: ConfigResolver,
+    /// The working directory, that relative paths are relative to.
+    cwd: PathBuf,
 }
 
 impl Resolver {
@@ -47,20 +49,33 @@ impl Resolver {
         Ok(Self {
             overrides,
             fixed,
-            nearest: ConfigResolver::new(cwd, Box::new(read)).map_err(|error| anyhow!(error))?,
+            nearest: ConfigResolver::new(cwd.clone(), Box::new(read))
+                .map_err(|error| anyhow!(error))?,
+            cwd,
         })
     }
 
     /// The configuration that applies to `path` (a file or directory).
-    pub(crate) fn config_for(&self, path: &Path) -> Arc<ConfigFile> {
+    /// The configuration that applies to `path` (a file or directory), a directory when
+    /// `is_dir`.
+    fn config_of(&self, path: &Path, is_dir: bool) -> Arc<ConfigFile> {
         if let Some(fixed) = &self.fixed {
             return fixed.clone();
         }
-        let path = absolute(path);
-        if path.is_dir() {
+        let path = self.absolute(path);
+        if is_dir {
             self.nearest.config_in(&path)
         } else {
             self.nearest.config_for_file(&path)
+        }
+    }
+
+    /// `path` made absolute against the working directory (without touching the file system).
+    fn absolute(&self, path: &Path) -> PathBuf {
+        if path.is_absolute() {
+            path.to_path_buf()
+        } else {
+            self.cwd.join(path).components().collect()
         }
     }
 
@@ -72,20 +87,20 @@ impl Resolver {
     /// Whether walking should skip `path`: the configuration's `exclude` (by default the
     /// usual environment and build directories) and `extend-exclude`.
     pub(crate) fn is_excluded(&self, path: &Path, is_dir: bool) -> bool {
-        self.config_for(path).excludes(&absolute(path), is_dir)
+        self.config_of(path, is_dir).excludes(&self.absolute(path), is_dir)
     }
 
     /// The settings for checking `path`, without its `per-file-ignores`.
     pub(crate) fn base_settings(&self, path: &Path) -> anyhow::Result<(PathBuf, Settings)> {
-        let loaded = self.config_for(path);
+        let loaded = self.config_of(path, false);
         let settings = self.settings_with(&loaded, &[])?;
         Ok((PathBuf::from(&loaded.config.path), settings))
     }
 
     /// The settings for checking `path`, its `per-file-ignores` applied.
     pub(crate) fn settings(&self, path: &Path) -> anyhow::Result<Settings> {
-        let loaded = self.config_for(path);
-        let ignored = loaded.ignored_for(&absolute(path));
+        let loaded = self.config_of(path, false);
+        let ignored = loaded.ignored_for(&self.absolute(path));
         self.settings_with(&loaded, &ignored)
     }
 

@@ -1,10 +1,10 @@
 //! Finding the Python files to check.
 
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, PoisonError};
 
 use analyzer::EXCLUDED_DIRECTORIES;
-use ignore::WalkBuilder;
+use ignore::{WalkBuilder, WalkState};
 
 /// The files to check and the problems met while looking for them.
 #[derive(Debug, Default)]
@@ -61,18 +61,29 @@ fn walk(paths: &[PathBuf], excluded: &Exclude, wanted: fn(&Path) -> bool) -> Dis
                     entry.depth() == 0 || !excluded(entry.path(), is_dir)
                 }
             })
-            .build();
-        for entry in walker {
-            match entry {
-                Ok(entry)
-                    if entry.file_type().is_some_and(|t| t.is_file()) && wanted(entry.path()) =>
-                {
-                    found.files.push(entry.into_path());
+            .build_parallel();
+        let seen = Mutex::new(Discovered::default());
+        walker.run(|| {
+            Box::new(|entry| {
+                let mut seen = seen.lock().unwrap_or_else(PoisonError::into_inner);
+                match entry {
+                    Ok(entry)
+                        if entry.file_type().is_some_and(|t| t.is_file())
+                            && wanted(entry.path()) =>
+                    {
+                        seen.files.push(entry.into_path());
+                    }
+                    Ok(_) => {}
+                    Err(error) => seen.errors.push(error.to_string()),
                 }
-                Ok(_) => {}
-                Err(error) => found.errors.push(error.to_string()),
-            }
-        }
+                WalkState::Continue
+            })
+        });
+        let seen = seen.into_inner().unwrap_or_else(PoisonError::into_inner);
+        found.files.extend(seen.files);
+        let mut errors = seen.errors;
+        errors.sort();
+        found.errors.extend(errors);
     }
     found.files.sort();
     found.files.dedup();

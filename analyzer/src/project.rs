@@ -22,6 +22,7 @@ use std::hash::Hash;
 use std::sync::{Arc, Mutex, PoisonError};
 
 use rayon::prelude::*;
+use serde::{Deserialize, Serialize};
 use xxhash_rust::xxh3::Xxh3;
 
 use crate::cache_format;
@@ -32,20 +33,32 @@ use crate::settings::Settings;
 use crate::source::SourceFile;
 use crate::{Analysis, Options, analyze, check_file};
 
-/// A file of the project: its path as the caller names it, its module names, and its size in
-/// bytes if known (the largest files are analysed first: their trees are the largest, and
-/// memory is lowest at the start, before the summaries pile up).
+/// A file of the project: its path as the caller names it, and its module names.
 #[derive(Clone, Debug)]
 pub struct ProjectFile {
     pub path: String,
     pub module: ModuleName,
-    pub size: u64,
 }
 
 /// Where the files come from.
 pub trait Workspace: Send + Sync {
     /// The text of file `position`, or the diagnostic that says why it cannot be had.
     fn read(&self, position: usize) -> Result<SourceFile, Diagnostic>;
+
+    /// The size of file `position` in bytes, if known: the largest files are analysed first
+    /// (their trees are the largest, and memory is lowest at the start, before the summaries
+    /// pile up).
+    fn size(&self, _position: usize) -> u64 {
+        0
+    }
+
+    /// A hash of file `position`'s contents (`None` when it cannot be read): the key of a run
+    /// that nothing changed since is made of these. By default, of the text [`Workspace::read`]
+    /// gives.
+    fn fingerprint(&self, position: usize) -> Option<u128> {
+        let source = self.read(position).ok()?;
+        Some(xxhash_rust::xxh3::xxh3_128(source.text.as_bytes()))
+    }
 }
 
 /// Where analyses of unchanged files are kept between runs, by key.
@@ -58,6 +71,10 @@ pub trait Cache: Send + Sync {
     fn put(&self, key: u128, entry: Vec<u8>);
     /// An entry from an earlier run was found valid and is kept for the next run.
     fn keep(&self, key: u128);
+    /// The record of the last run (its findings, under the key of all its inputs).
+    fn last_run(&self) -> Option<&[u8]>;
+    /// Stores the record of this run.
+    fn set_last_run(&self, record: Vec<u8>);
 }
 
 /// What became of one file.
@@ -81,6 +98,8 @@ pub struct RunStatistics {
     /// Files parsed again: cached ones whose lookups changed, and those summarized on demand
     /// too deep to be checked there.
     pub rechecked: usize,
+    /// Nothing changed since the last run: its findings were reported again.
+    pub replayed: bool,
 }
 
 /// The result of a project run.
@@ -88,9 +107,18 @@ pub struct RunStatistics {
 pub struct ProjectOutcome {
     /// One per file, in the order given.
     pub files: Vec<FileOutcome>,
-    /// The complete index.
-    pub index: ProjectIndex,
+    /// The complete index; `None` when the whole run was the last one again (nothing it
+    /// depends on changed, so its findings came from the cache as they were).
+    pub index: Option<ProjectIndex>,
     pub statistics: RunStatistics,
+}
+
+/// What the cache keeps of a whole run: the findings of each file, under the key of
+/// everything they depend on (every file's entry key, in order).
+#[derive(Serialize, Deserialize)]
+struct LastRun {
+    key: u128,
+    diagnostics: Vec<Vec<Diagnostic>>,
 }
 
 /// How many files deep an analysis started on demand (by another file's lookup) may nest; a
@@ -385,35 +413,97 @@ pub fn check_project(
         files: count,
         ..RunStatistics::default()
     });
-    let mut order: Vec<usize> = (0..count).collect();
-    order.sort_by_key(|&position| std::cmp::Reverse(run.files[position].size));
-    let pass = |index: ProjectIndex| {
+    let pass = || {
+        let run_key = run.run_key();
+        if let Some(files) = run_key.and_then(|key| run.replay(key)) {
+            return (files, None, true);
+        }
+        let sizes: Vec<u64> = (0..count)
+            .into_par_iter()
+            .map(|position| run.workspace.size(position))
+            .collect();
+        let mut order: Vec<usize> = (0..count).collect();
+        order.sort_by_key(|&position| std::cmp::Reverse(sizes[position]));
+        let index = ProjectIndex::lazy(names, Arc::clone(&run) as Arc<dyn Loader>);
         order.par_iter().for_each(|&position| {
             if index.claim(position) {
                 run.first_pass(&index, position);
             }
         });
         let index = index.complete();
-        let files = (0..count)
+        let files: Vec<FileOutcome> = (0..count)
             .into_par_iter()
             .map(|position| run.second_pass(&index, position, &statistics))
             .collect();
-        (files, index)
+        if let (Some(cache), Some(key)) = (&run.cache, run_key) {
+            let record = LastRun {
+                key,
+                diagnostics: files.iter().map(|f| f.diagnostics.clone()).collect(),
+            };
+            cache.set_last_run(postcard::to_allocvec(&record).unwrap_or_default());
+        }
+        (files, Some(index), false)
     };
-    let index = ProjectIndex::lazy(names, Arc::clone(&run) as Arc<dyn Loader>);
-    let (files, index) = match rayon::ThreadPoolBuilder::new()
+    let (files, index, replayed) = match rayon::ThreadPoolBuilder::new()
         .stack_size(STACK_SIZE)
         .build()
     {
-        Ok(pool) => pool.install(|| pass(index)),
-        Err(_) => pass(index),
+        Ok(pool) => pool.install(pass),
+        Err(_) => pass(),
     };
+    let mut statistics = statistics.into_inner().unwrap_or_else(PoisonError::into_inner);
+    statistics.replayed = replayed;
     ProjectOutcome {
         files,
         index,
-        statistics: statistics
-            .into_inner()
-            .unwrap_or_else(PoisonError::into_inner),
+        statistics,
+    }
+}
+
+impl Run {
+    /// The key of everything a run's findings depend on: every file's contents, path and
+    /// module names, the settings and the build. `None` without a cache, or when a file cannot
+    /// be read (its error is not cached).
+    fn run_key(&self) -> Option<u128> {
+        let cache = self.cache.as_ref()?;
+        let contents: Option<Vec<u128>> = (0..self.files.len())
+            .into_par_iter()
+            .map(|position| self.workspace.fingerprint(position))
+            .collect();
+        let mut hasher = Xxh3::new();
+        env!("CARGO_PKG_VERSION").hash(&mut hasher);
+        cache.salt().hash(&mut hasher);
+        self.settings.hash(&mut hasher);
+        for file in &self.files {
+            file.path.hash(&mut hasher);
+            file.module.names.hash(&mut hasher);
+            file.module.is_package.hash(&mut hasher);
+        }
+        contents?.hash(&mut hasher);
+        Some(hasher.digest128())
+    }
+
+    /// The last run's findings, when its key is `key`; the texts of files with findings are
+    /// read again to show them.
+    fn replay(&self, key: u128) -> Option<Vec<FileOutcome>> {
+        let record: LastRun = postcard::from_bytes(self.cache.as_ref()?.last_run()?).ok()?;
+        if record.key != key || record.diagnostics.len() != self.files.len() {
+            return None;
+        }
+        Some(
+            record
+                .diagnostics
+                .into_par_iter()
+                .enumerate()
+                .map(|(position, diagnostics)| FileOutcome {
+                    path: self.files[position].path.clone(),
+                    source: (!diagnostics.is_empty())
+                        .then(|| self.workspace.read(position).ok())
+                        .flatten(),
+                    diagnostics,
+                })
+                .collect(),
+        )
     }
 }
 

@@ -45,7 +45,19 @@ pub(crate) fn run(args: &CheckArgs) -> anyhow::Result<ExitCode> {
             .flatten()
             .map(Arc::new);
         let cache = pack.clone().map(|pack| pack as Arc<dyn analyzer::Cache>);
-        reports.extend(project::check_paths(files, settings, cache).reports);
+        let checked = project::check_paths(files, settings, cache);
+        if args.run_statistics {
+            let s = checked.statistics;
+            eprintln!(
+                "aiolint: {} files: {} analysed, {} from the cache, {} checked again{}",
+                s.files,
+                s.analysed,
+                s.cached,
+                s.rechecked,
+                if s.replayed { " (the last run replayed)" } else { "" }
+            );
+        }
+        reports.extend(checked.reports);
         if let Some(pack) = pack {
             pack.save();
         }

@@ -63,7 +63,10 @@ pub(crate) fn run(
 ) -> anyhow::Result<ExitCode> {
     let mut results: Vec<FileFix> = Vec::new();
     for (settings, files) in groups {
-        let index = project::check_paths(files, settings, None).index;
+        // Without a cache the run is never a replay, so there is always an index.
+        let index = project::check_paths(files, settings, None)
+            .index
+            .unwrap_or_default();
         let fixed: Vec<FileFix> = files
             .par_iter()
             .map(|path| match read_source(path) {

@@ -165,7 +165,9 @@ pub(crate) fn unknown_api_attribute<'t>(
     else {
         return;
     };
-    if is_assignment_target(attribute) || ctx.infer(object).external() != Some("asyncio") {
+    if is_assignment_target(attribute, ctx.ancestors.last().copied())
+        || ctx.infer(object).external() != Some("asyncio")
+    {
         return;
     }
     let spelled = format!("{}.{}", ctx.text(object), ctx.text(name));
@@ -201,8 +203,9 @@ pub(crate) fn unknown_api_import<'t>(
     }
 }
 
-fn is_assignment_target(node: Node<'_>) -> bool {
-    node.parent().is_some_and(|parent| {
+/// Whether `node`, whose parent is `parent`, is assigned to or deleted.
+fn is_assignment_target(node: Node<'_>, parent: Option<Node<'_>>) -> bool {
+    parent.is_some_and(|parent| {
         matches!(parent.node_kind(), "assignment" | "augmented_assignment")
             && parent.field("left").is_some_and(|l| l.id() == node.id())
             || parent.node_kind() == "delete_statement"
