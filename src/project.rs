@@ -3,6 +3,7 @@
 
 use std::path::{Path, PathBuf};
 use std::cell::RefCell;
+use std::ffi::OsString;
 use std::sync::Arc;
 
 use analyzer::{
@@ -31,7 +32,15 @@ impl Workspace for Disk {
     }
 
     fn fingerprint(&self, position: usize) -> Option<u128> {
-        let bytes = std::fs::read(self.paths.get(position)?).ok()?;
+        let path = self.paths.get(position)?;
+        if path.extension().is_some_and(|e| e == "ipynb") {
+            // A notebook's text is its code cells, not its bytes.
+            let source = self.read(position).ok()?;
+            return Some(xxhash_rust::xxh3::xxh3_128(source.text.as_bytes()));
+        }
+        // The text of a Python file is its bytes, when they are UTF-8.
+        let bytes = std::fs::read(path).ok()?;
+        std::str::from_utf8(&bytes).ok()?;
         Some(xxhash_rust::xxh3::xxh3_128(&bytes))
     }
 
@@ -98,18 +107,43 @@ pub(crate) fn check_paths(
 /// once per path.
 pub(crate) struct ModuleNames {
     current_dir: Option<PathBuf>,
-    files: RefCell<FxHashMap<PathBuf, bool>>,
-    entries: RefCell<FxHashMap<PathBuf, bool>>,
+    /// Whether a path is a file, by the path's bytes (hashing a `Path` goes component by
+    /// component, which is slower than the lookup it saves).
+    files: RefCell<FxHashMap<OsString, bool>>,
+    /// The project root of a directory.
+    roots: RefCell<FxHashMap<OsString, Option<PathBuf>>>,
 }
 
-/// `ask(path)`, remembered in `known`.
-fn remembered(known: &RefCell<FxHashMap<PathBuf, bool>>, path: &Path, ask: fn(&Path) -> bool) -> bool {
-    if let Some(&answer) = known.borrow().get(path) {
-        return answer;
+impl ModuleNames {
+    fn is_file(&self, path: &Path) -> bool {
+        if let Some(&answer) = self.files.borrow().get(path.as_os_str()) {
+            return answer;
+        }
+        let answer = path.is_file();
+        self.files
+            .borrow_mut()
+            .insert(path.as_os_str().to_owned(), answer);
+        answer
     }
-    let answer = ask(path);
-    known.borrow_mut().insert(path.to_path_buf(), answer);
-    answer
+
+    /// The nearest directory from `directory` up with a root marker.
+    fn root(&self, directory: &Path) -> Option<PathBuf> {
+        if let Some(root) = self.roots.borrow().get(directory.as_os_str()) {
+            return root.clone();
+        }
+        let root = if ROOT_MARKERS
+            .iter()
+            .any(|marker| directory.join(marker).exists())
+        {
+            Some(directory.to_path_buf())
+        } else {
+            directory.parent().and_then(|parent| self.root(parent))
+        };
+        self.roots
+            .borrow_mut()
+            .insert(directory.as_os_str().to_owned(), root.clone());
+        root
+    }
 }
 
 impl ModuleNames {
@@ -117,7 +151,7 @@ impl ModuleNames {
         Self {
             current_dir: std::env::current_dir().ok(),
             files: RefCell::default(),
-            entries: RefCell::default(),
+            roots: RefCell::default(),
         }
     }
 
@@ -128,16 +162,9 @@ impl ModuleNames {
             Some(current) if path.is_relative() => current.join(path).components().collect(),
             _ => std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf()),
         };
-        let root = absolute
-            .ancestors()
-            .skip(1)
-            .find(|dir| {
-                ROOT_MARKERS
-                    .iter()
-                    .any(|marker| remembered(&self.entries, &dir.join(marker), Path::exists))
-            });
-        module_names(&absolute, root, &|candidate: &Path| {
-            remembered(&self.files, candidate, Path::is_file)
+        let root = absolute.parent().and_then(|directory| self.root(directory));
+        module_names(&absolute, root.as_deref(), &|candidate: &Path| {
+            self.is_file(candidate)
         })
     }
 }

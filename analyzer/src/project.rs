@@ -19,7 +19,7 @@
 
 use std::cell::Cell;
 use std::hash::Hash;
-use std::sync::{Arc, Mutex, PoisonError};
+use std::sync::{Arc, Mutex, OnceLock, PoisonError};
 
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
@@ -52,12 +52,12 @@ pub trait Workspace: Send + Sync {
         0
     }
 
-    /// A hash of file `position`'s contents (`None` when it cannot be read): the key of a run
-    /// that nothing changed since is made of these. By default, of the text [`Workspace::read`]
-    /// gives.
+    /// The 128-bit XXH3 hash of the text [`Workspace::read`] gives for file `position` (`None`
+    /// when it cannot be read), which cache keys are made of. An implementation may compute it
+    /// without decoding the file, when the text is the file's bytes.
     fn fingerprint(&self, position: usize) -> Option<u128> {
         let source = self.read(position).ok()?;
-        Some(xxhash_rust::xxh3::xxh3_128(source.text.as_bytes()))
+        Some(fingerprint(&source))
     }
 }
 
@@ -165,6 +165,8 @@ struct Run {
     workspace: Arc<dyn Workspace>,
     cache: Option<Arc<dyn Cache>>,
     states: Vec<Mutex<Option<State>>>,
+    /// Each file's [`Workspace::fingerprint`], when caching.
+    fingerprints: OnceLock<Vec<Option<u128>>>,
 }
 
 /// Publishes "no summary" for a file if its analysis ends (or panics) before publishing one,
@@ -201,9 +203,17 @@ impl Run {
             .take()
     }
 
-    fn key(&self, source: &SourceFile, module: &ModuleName) -> Option<u128> {
+    /// The cache key of file `position` whose text hashes to `fingerprint`.
+    fn key(&self, position: usize, fingerprint: u128) -> Option<u128> {
         let cache = self.cache.as_ref()?;
-        Some(cache_key(cache.salt(), source, module, &self.settings))
+        let file = self.files.get(position)?;
+        Some(cache_key(cache.salt(), fingerprint, file, &self.settings))
+    }
+
+    /// The cache key of file `position` as fingerprinted before the pass started.
+    fn known_key(&self, position: usize) -> Option<u128> {
+        let fingerprint = (*self.fingerprints.get()?.get(position)?)?;
+        self.key(position, fingerprint)
     }
 
     /// Reads, parses, summarizes and checks file `position` (claimed by the caller), or takes
@@ -213,23 +223,26 @@ impl Run {
         let Some(file) = self.files.get(position) else {
             return;
         };
-        let source = match self.workspace.read(position) {
-            Ok(source) => source,
-            Err(diagnostic) => return self.store(position, State::Unreadable(diagnostic)),
-        };
-        let key = self.key(&source, &file.module);
-        if let Some(analysis) = self.cached(key) {
+        // A file the cache knows is not even read (its text is read again if it has
+        // findings to show or must be checked again).
+        let known = self.known_key(position);
+        if let Some(analysis) = self.cached(known) {
             index.publish(position, analysis.summary.clone());
             return self.store(
                 position,
                 State::Analysed {
-                    source: analysis.has_local_findings().then_some(source),
+                    source: None,
                     analysis,
-                    key,
+                    key: known,
                     cached: true,
                 },
             );
         }
+        let source = match self.workspace.read(position) {
+            Ok(source) => source,
+            Err(diagnostic) => return self.store(position, State::Unreadable(diagnostic)),
+        };
+        let key = self.key(position, fingerprint(&source));
         let Some(parsed) = ParsedModule::parse(&source.text) else {
             let diagnostics = check_file(&source, &self.settings);
             return self.store(
@@ -408,6 +421,7 @@ pub fn check_project(
         settings,
         workspace,
         cache,
+        fingerprints: OnceLock::new(),
     });
     let statistics = Mutex::new(RunStatistics {
         files: count,
@@ -466,10 +480,12 @@ impl Run {
     /// be read (its error is not cached).
     fn run_key(&self) -> Option<u128> {
         let cache = self.cache.as_ref()?;
-        let contents: Option<Vec<u128>> = (0..self.files.len())
+        let fingerprints: Vec<Option<u128>> = (0..self.files.len())
             .into_par_iter()
             .map(|position| self.workspace.fingerprint(position))
             .collect();
+        let contents: Option<Vec<u128>> = fingerprints.iter().copied().collect();
+        let _ = self.fingerprints.set(fingerprints);
         let mut hasher = Xxh3::new();
         env!("CARGO_PKG_VERSION").hash(&mut hasher);
         cache.salt().hash(&mut hasher);
@@ -507,16 +523,21 @@ impl Run {
     }
 }
 
-/// The key of a file's cache entry: everything its analysis depends on besides other modules.
-fn cache_key(salt: u64, source: &SourceFile, module: &ModuleName, settings: &Settings) -> u128 {
+/// The hash of a file's text that cache keys are made of.
+fn fingerprint(source: &SourceFile) -> u128 {
+    xxhash_rust::xxh3::xxh3_128(source.text.as_bytes())
+}
+
+/// The key of a file's cache entry: everything its analysis depends on besides other modules
+/// (the path also tells what kind of file it is).
+fn cache_key(salt: u64, fingerprint: u128, file: &ProjectFile, settings: &Settings) -> u128 {
     let mut hasher = Xxh3::new();
     env!("CARGO_PKG_VERSION").hash(&mut hasher);
     salt.hash(&mut hasher);
     settings.hash(&mut hasher);
-    source.path.hash(&mut hasher);
-    source.kind.hash(&mut hasher);
-    module.names.hash(&mut hasher);
-    module.is_package.hash(&mut hasher);
-    source.text.hash(&mut hasher);
+    file.path.hash(&mut hasher);
+    file.module.names.hash(&mut hasher);
+    file.module.is_package.hash(&mut hasher);
+    fingerprint.hash(&mut hasher);
     hasher.digest128()
 }

@@ -6,9 +6,10 @@
 use std::collections::VecDeque;
 use std::sync::Arc;
 
+use rayon::prelude::*;
 use rustc_hash::FxHashMap;
 
-use super::{FunctionSummary, ProjectIndex, Site};
+use super::{FunctionSummary, ModuleSummary, ProjectIndex, Site};
 use crate::line_index::LineColumn;
 use crate::text_range::TextRange;
 
@@ -110,85 +111,118 @@ impl Facts {
     }
 }
 
-/// Computes (breadth-first, so chains are shortest) for every project sync function whether it
-/// reaches a function for which `direct` gives a site.
-pub(crate) fn propagate(
-    index: &ProjectIndex,
-    direct: impl Fn(&FunctionSummary) -> Option<&Site>,
-) -> Facts {
-    let mut links: FxHashMap<String, Link> = FxHashMap::default();
-    let mut callers: FxHashMap<String, Vec<Step>> = FxHashMap::default();
-    let mut worklist: VecDeque<String> = VecDeque::new();
-    for module in index.summaries() {
-        for function in module
-            .functions
+/// The project's sync functions (not generators), in module order, and who calls whom among
+/// them: what both facts are computed from. Call targets are resolved once, in parallel.
+pub(crate) struct CallGraph<'a> {
+    functions: Vec<(&'a ModuleSummary, &'a FunctionSummary)>,
+    /// Callee (qualified name) to its callers' steps, in the order of the calls.
+    callers: FxHashMap<String, Vec<Step>>,
+}
+
+impl<'a> CallGraph<'a> {
+    pub(crate) fn new(index: &'a ProjectIndex) -> Self {
+        let modules: Vec<&ModuleSummary> = index.summaries().collect();
+        let sync = |f: &&FunctionSummary| !f.is_async && !f.is_generator;
+        let edges: Vec<Vec<(String, Step)>> = modules
+            .par_iter()
+            .map(|module| {
+                let mut edges = Vec::new();
+                for function in module.functions.iter().filter(sync) {
+                    let qualified = module.qualified(function);
+                    let display = short_name(&function.qualname);
+                    for call in &function.calls {
+                        // Resolve through re-exports and methods to the defining function.
+                        let Some((callee_module, callee)) = index.function(&call.target) else {
+                            continue;
+                        };
+                        if callee.is_async || callee.is_generator || !callee.plain {
+                            continue;
+                        }
+                        edges.push((
+                            callee_module.qualified(callee),
+                            Step {
+                                function: qualified.clone(),
+                                display: display.clone(),
+                                path: module.path.clone(),
+                                range: call.range,
+                                start: call.start,
+                            },
+                        ));
+                    }
+                }
+                edges
+            })
+            .collect();
+        let mut callers: FxHashMap<String, Vec<Step>> = FxHashMap::default();
+        for (target, step) in edges.into_iter().flatten() {
+            callers.entry(target).or_default().push(step);
+        }
+        let functions = modules
             .iter()
-            .filter(|f| !f.is_async && !f.is_generator)
-        {
+            .flat_map(|module| {
+                module
+                    .functions
+                    .iter()
+                    .filter(sync)
+                    .map(move |function| (*module, function))
+            })
+            .collect();
+        CallGraph { functions, callers }
+    }
+
+    /// Computes (breadth-first, so chains are shortest) for every project sync function
+    /// whether it reaches a function for which `direct` gives a site.
+    pub(crate) fn propagate(&self, direct: impl Fn(&FunctionSummary) -> Option<&Site>) -> Facts {
+        let mut links: FxHashMap<String, Link> = FxHashMap::default();
+        let mut worklist: VecDeque<String> = VecDeque::new();
+        for &(module, function) in &self.functions {
+            let Some(site) = direct(function) else {
+                continue;
+            };
             let qualified = module.qualified(function);
-            let display = short_name(&function.qualname);
-            if let Some(site) = direct(function) {
-                let step = Step {
-                    function: qualified.clone(),
-                    display: display.clone(),
-                    path: module.path.clone(),
-                    range: site.range,
-                    start: site.start,
-                };
-                let sink = Arc::new((step.clone(), site.description.clone()));
-                links.insert(
-                    qualified.clone(),
-                    Link {
-                        step,
-                        next: None,
-                        depth: 0,
-                        sink,
-                    },
-                );
-                worklist.push_back(qualified.clone());
-            }
-            for call in &function.calls {
-                // Resolve through re-exports and methods to the defining function.
-                let Some((callee_module, callee)) = index.function(&call.target) else {
-                    continue;
-                };
-                if callee.is_async || callee.is_generator || !callee.plain {
+            let step = Step {
+                function: qualified.clone(),
+                display: short_name(&function.qualname),
+                path: module.path.clone(),
+                range: site.range,
+                start: site.start,
+            };
+            let sink = Arc::new((step.clone(), site.description.clone()));
+            links.insert(
+                qualified.clone(),
+                Link {
+                    step,
+                    next: None,
+                    depth: 0,
+                    sink,
+                },
+            );
+            worklist.push_back(qualified);
+        }
+        while let Some(callee) = worklist.pop_front() {
+            let Some(link) = links.get(&callee) else {
+                continue;
+            };
+            let (depth, sink) = (link.depth, Arc::clone(&link.sink));
+            let Some(edges) = self.callers.get(&callee) else {
+                continue;
+            };
+            for caller in edges {
+                if links.contains_key(&caller.function) {
                     continue;
                 }
-                let target = callee_module.qualified(callee);
-                callers.entry(target).or_default().push(Step {
-                    function: qualified.clone(),
-                    display: display.clone(),
-                    path: module.path.clone(),
-                    range: call.range,
-                    start: call.start,
-                });
+                let link = Link {
+                    step: caller.clone(),
+                    next: Some(callee.clone()),
+                    depth: depth + 1,
+                    sink: Arc::clone(&sink),
+                };
+                links.insert(caller.function.clone(), link);
+                worklist.push_back(caller.function.clone());
             }
         }
+        Facts { links }
     }
-    while let Some(callee) = worklist.pop_front() {
-        let Some(link) = links.get(&callee) else {
-            continue;
-        };
-        let (depth, sink) = (link.depth, Arc::clone(&link.sink));
-        let Some(edges) = callers.get(&callee) else {
-            continue;
-        };
-        for caller in edges {
-            if links.contains_key(&caller.function) {
-                continue;
-            }
-            let link = Link {
-                step: caller.clone(),
-                next: Some(callee.clone()),
-                depth: depth + 1,
-                sink: Arc::clone(&sink),
-            };
-            links.insert(caller.function.clone(), link);
-            worklist.push_back(caller.function.clone());
-        }
-    }
-    Facts { links }
 }
 
 /// `Client.load` for `Client.load`, `helper` for `main.<locals>.helper`.

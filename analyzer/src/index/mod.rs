@@ -14,6 +14,7 @@ use std::sync::{Arc, OnceLock};
 
 use rustc_hash::FxHashMap;
 
+use blocking::CallGraph;
 pub(crate) use blocking::{Chain, Facts};
 pub use lookups::Dependencies;
 pub(crate) use lookups::{Lookups, ProjectFunction};
@@ -188,8 +189,12 @@ impl ProjectIndex {
         for slot in &self.slots {
             let _ = slot.summary.set(None);
         }
-        self.may_block = blocking::propagate(&self, |f| f.blocking.as_ref());
-        self.runs_loop = blocking::propagate(&self, |f| f.runs_loop.as_ref());
+        let graph = CallGraph::new(&self);
+        let may_block = graph.propagate(|f| f.blocking.as_ref());
+        let runs_loop = graph.propagate(|f| f.runs_loop.as_ref());
+        drop(graph);
+        self.may_block = may_block;
+        self.runs_loop = runs_loop;
         let mut words: Vec<String> = TRIGGERS.iter().map(|w| (*w).to_string()).collect();
         for module in self.summaries() {
             for function in module.functions.iter().filter(|f| f.is_async) {
@@ -254,49 +259,61 @@ impl ProjectIndex {
         if hops > MAX_HOPS || self.modules.is_empty() {
             return None;
         }
-        let segments: Vec<&str> = name.split('.').collect();
-        for split in (1..=segments.len()).rev() {
-            let Some(module) = self.module(&segments[..split].join(".")) else {
-                continue;
-            };
-            let rest = &segments[split..];
-            let Some((&first, rest)) = rest.split_first() else {
-                return Some(Symbol::Module);
-            };
-            if let Some(function) = module.function(first) {
-                return rest
-                    .is_empty()
-                    .then_some(Symbol::Function(module, function));
+        // The longest prefix of dotted segments that is a module, then what the rest names.
+        let mut end = name.len();
+        loop {
+            if let Some(module) = self.module(&name[..end]) {
+                return self.resolve_in(module, name.get(end + 1..), hops);
             }
-            if let Some(class) = module.classes.get(first) {
-                return match rest {
-                    [] => Some(Symbol::Class(module, class)),
-                    [method] => {
-                        let qualified = format!("{}.{}", module.name, class.name);
-                        self.method(&qualified, method)
-                            .map(|(m, f)| Symbol::Function(m, f))
-                    }
-                    _ => None,
-                };
-            }
-            if let Some(target) = module.imports.get(first) {
-                let mut redirected = target.clone();
-                for segment in rest {
-                    redirected.push('.');
-                    redirected.push_str(segment);
+            end = name[..end].rfind('.')?;
+        }
+    }
+
+    /// What the segments `rest` (none: the module itself) name in `module`.
+    fn resolve_in<'a>(
+        &'a self,
+        module: &'a ModuleSummary,
+        rest: Option<&str>,
+        hops: u32,
+    ) -> Option<Symbol<'a>> {
+        let Some(rest) = rest else {
+            return Some(Symbol::Module);
+        };
+        let (first, after) = match rest.split_once('.') {
+            Some((first, after)) => (first, Some(after)),
+            None => (rest, None),
+        };
+        // A single segment after `first` (`Class.method`), if that is all there is.
+        let single = after.filter(|after| !after.contains('.'));
+        if let Some(function) = module.function(first) {
+            return after.is_none().then_some(Symbol::Function(module, function));
+        }
+        if let Some(class) = module.classes.get(first) {
+            return match (after, single) {
+                (None, _) => Some(Symbol::Class(module, class)),
+                (Some(_), Some(method)) => {
+                    let qualified = format!("{}.{}", module.name, class.name);
+                    self.method(&qualified, method)
+                        .map(|(m, f)| Symbol::Function(m, f))
                 }
-                return self.resolve_hops(&redirected, hops + 1);
-            }
-            if let Some(class) = module.variables.get(first) {
-                return match rest {
-                    [] => Some(Symbol::Instance),
-                    [method] => self
-                        .method(class, method)
-                        .map(|(m, f)| Symbol::Function(m, f)),
-                    _ => None,
-                };
-            }
-            return None;
+                (Some(_), None) => None,
+            };
+        }
+        if let Some(target) = module.imports.get(first) {
+            let redirected = match after {
+                Some(after) => format!("{target}.{after}"),
+                None => target.clone(),
+            };
+            return self.resolve_hops(&redirected, hops + 1);
+        }
+        if let Some(class) = module.variables.get(first) {
+            return match (after, single) {
+                (None, _) => Some(Symbol::Instance),
+                (Some(_), Some(method)) => self
+                    .method(class, method)
+                    .map(|(m, f)| Symbol::Function(m, f)),
+                (Some(_), None) => None,
+            };
         }
         None
     }
