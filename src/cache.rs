@@ -4,8 +4,9 @@
 //!
 //! Layout: `<cache dir>/CACHEDIR.TAG`, `<cache dir>/.gitignore` (`*`), and per kind of run (the
 //! settings, the working directory and the paths checked) in `<cache dir>/<version>/`: a pack
-//! `<run>.pack` with one entry per file of its last run, and `<run>.last`, the last run's
-//! findings under the key of all its inputs (a run where nothing changed reads only that).
+//! of one entry per file of its last run, split by key into 16 shards `<run>.<nn>.pack`, and
+//! `<run>.last`, the last run's findings under the key of all its inputs (a run where nothing
+//! changed reads only that).
 //! Both are replaced whole, atomically (written beside, then renamed), so two runs at once
 //! never leave a torn file: the last one to finish wins. A file that cannot be read or decoded
 //! is treated as empty and replaced; the cache never changes what is reported.
@@ -25,12 +26,20 @@ pub(crate) const DEFAULT_DIRECTORY: &str = ".aiolint_cache";
 /// Marks the pack format (and guards against reading something else).
 const MAGIC: &[u8] = b"aiolint cache pack 1\n";
 
+/// How many files a pack is split into: a run that changes a few entries rewrites a few
+/// shards, not the whole pack.
+const SHARDS: usize = 16;
+
+/// The entries of one shard as read, and where each is in them.
+type Shard = (Vec<u8>, FxHashMap<u128, (usize, usize)>);
+
 /// One run's view of its pack: the entries of the last run, and those of this one.
 pub(crate) struct Pack {
+    /// The pack's path without the shard number.
     path: PathBuf,
     salt: u64,
-    /// The last run's pack and where each entry is in it, read on first use.
-    old: OnceLock<(Vec<u8>, FxHashMap<u128, (usize, usize)>)>,
+    /// The last run's shards, each read on first use.
+    old: [OnceLock<Shard>; SHARDS],
     /// The last run's record, as read.
     last: Vec<u8>,
     /// What the next run gets: old entries still valid, and new ones.
@@ -42,6 +51,12 @@ pub(crate) struct Pack {
 enum Entry {
     Old,
     New(Vec<u8>),
+}
+
+/// The shard an entry is in.
+fn shard(key: u128) -> usize {
+    // The remainder is below `SHARDS`.
+    usize::try_from(key % SHARDS as u128).unwrap_or(0)
 }
 
 impl Pack {
@@ -61,7 +76,7 @@ impl Pack {
         settings.hash(&mut hasher);
         std::env::current_dir().ok().hash(&mut hasher);
         paths.hash(&mut hasher);
-        let path = versioned.join(format!("{:016x}.pack", hasher.finish()));
+        let path = versioned.join(format!("{:016x}", hasher.finish()));
         let last = std::fs::read(path.with_extension("last"))
             .ok()
             .and_then(|bytes| bytes.strip_prefix(MAGIC).map(<[u8]>::to_vec))
@@ -69,16 +84,20 @@ impl Pack {
         Some(Pack {
             path,
             salt,
-            old: OnceLock::new(),
+            old: std::array::from_fn(|_| OnceLock::new()),
             last,
             next: Mutex::default(),
             record: Mutex::default(),
         })
     }
 
-    fn old(&self) -> &(Vec<u8>, FxHashMap<u128, (usize, usize)>) {
-        self.old.get_or_init(|| {
-            let bytes = std::fs::read(&self.path).unwrap_or_default();
+    fn shard_path(&self, shard: usize) -> PathBuf {
+        self.path.with_extension(format!("{shard:02}.pack"))
+    }
+
+    fn old(&self, shard: usize) -> &Shard {
+        self.old[shard].get_or_init(|| {
+            let bytes = std::fs::read(self.shard_path(shard)).unwrap_or_default();
             let entries = read_entries(&bytes);
             (bytes, entries)
         })
@@ -88,8 +107,8 @@ impl Pack {
         self.next.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
-    /// Writes what changed for the next run, atomically; a failure is a warning, never an
-    /// error. The pack is left as it is when this run kept exactly its entries.
+    /// Writes what changed for the next run, atomically, shard by shard; a failure is a
+    /// warning, never an error. A shard whose entries this run kept exactly stays as it is.
     pub(crate) fn save(&self) {
         let next = std::mem::take(&mut *self.next());
         let record = self
@@ -97,26 +116,33 @@ impl Pack {
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
             .take();
-        let unchanged = self.old.get().is_none()
-            || next.values().all(|entry| matches!(entry, Entry::Old))
-                && next.len() == self.old().1.len();
+        let mut shards: Vec<Vec<(u128, &Entry)>> = (0..SHARDS).map(|_| Vec::new()).collect();
+        for (key, entry) in &next {
+            shards[shard(*key)].push((*key, entry));
+        }
         let mut result = Ok(());
-        if !unchanged {
-            let (old, entries) = self.old();
-            let mut kept: Vec<(u128, &[u8])> = next
+        for (number, entries) in shards.iter_mut().enumerate() {
+            let (old, positions) = self.old(number);
+            let unchanged = entries.iter().all(|(_, entry)| matches!(entry, Entry::Old))
+                && entries.len() == positions.len();
+            if unchanged {
+                continue;
+            }
+            entries.sort_unstable_by_key(|(key, _)| *key);
+            let kept: Vec<(u128, &[u8])> = entries
                 .iter()
                 .filter_map(|(key, entry)| match entry {
                     Entry::New(bytes) => Some((*key, bytes.as_slice())),
-                    Entry::Old => entries
+                    Entry::Old => positions
                         .get(key)
                         .and_then(|&(start, end)| old.get(start..end))
                         .map(|bytes| (*key, bytes)),
                 })
                 .collect();
-            kept.sort_unstable_by_key(|(key, _)| *key);
-            result = postcard::to_allocvec(&kept)
-                .map_err(anyhow::Error::from)
-                .and_then(|bytes| write(&self.path, &bytes));
+            result = result.and_then(|()| {
+                let bytes = postcard::to_allocvec(&kept)?;
+                write(&self.shard_path(number), &bytes)
+            });
         }
         if let Some(record) = record {
             result = result.and_then(|()| write(&self.path.with_extension("last"), &record));
@@ -148,7 +174,7 @@ impl analyzer::Cache for Pack {
     }
 
     fn get(&self, key: u128) -> Option<&[u8]> {
-        let (old, entries) = self.old();
+        let (old, entries) = self.old(shard(key));
         let &(start, end) = entries.get(&key)?;
         old.get(start..end)
     }

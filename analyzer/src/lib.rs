@@ -131,6 +131,8 @@ pub struct Analysis {
     diagnostics: Vec<Diagnostic>,
     /// Findings that depend on the call-graph facts, suppressions applied.
     pending: Vec<Pending>,
+    /// Stored apart in a cache entry: only a check of the entry's validity reads them.
+    #[serde(skip)]
     dependencies: Dependencies,
 }
 
@@ -156,6 +158,14 @@ impl Analysis {
     /// findings against any index that answers the same ([`Dependencies::hold`]).
     pub fn dependencies(&self) -> &Dependencies {
         &self.dependencies
+    }
+
+    /// The analysis without what it recorded of its lookups.
+    pub(crate) fn into_findings(self) -> Self {
+        Self {
+            dependencies: Dependencies::default(),
+            ..self
+        }
     }
 }
 

@@ -276,15 +276,29 @@ impl Run {
         );
         NESTING.set(nesting);
         drop(parsed);
+        // Stored now: what it recorded of its lookups is not needed again this run.
+        self.save(key, &analysis);
         self.store(
             position,
             State::Analysed {
                 source: analysis.has_local_findings().then_some(source),
-                analysis,
+                analysis: analysis.into_findings(),
                 key,
                 cached: false,
             },
         );
+    }
+
+    /// Whether the cache entry `key` was checked against lookups that `index` still answers
+    /// the same way.
+    fn still_valid(&self, key: Option<u128>, index: &ProjectIndex) -> bool {
+        let (Some(cache), Some(key)) = (self.cache.as_ref(), key) else {
+            return false;
+        };
+        cache
+            .get(key)
+            .and_then(cache_format::decode_dependencies)
+            .is_some_and(|dependencies| dependencies.hold(index))
     }
 
     fn cached(&self, key: Option<u128>) -> Option<Analysis> {
@@ -366,9 +380,8 @@ impl Run {
             }) => {
                 if !cached {
                     count(|s| s.analysed += 1);
-                    self.save(key, &analysis);
                     (source, analysis.diagnostics(index, &path))
-                } else if analysis.dependencies().hold(index) {
+                } else if self.still_valid(key, index) {
                     count(|s| s.cached += 1);
                     if let (Some(cache), Some(key)) = (&self.cache, key) {
                         cache.keep(key);
