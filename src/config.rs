@@ -87,7 +87,8 @@ impl Resolver {
     /// Whether walking should skip `path`: the configuration's `exclude` (by default the
     /// usual environment and build directories) and `extend-exclude`.
     pub(crate) fn is_excluded(&self, path: &Path, is_dir: bool) -> bool {
-        self.config_of(path, is_dir).excludes(&self.absolute(path), is_dir)
+        self.config_of(path, is_dir)
+            .excludes(&self.absolute(path), is_dir)
     }
 
     /// The settings for checking `path`, without its `per-file-ignores`.

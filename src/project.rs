@@ -1,9 +1,9 @@
 //! Whole-project analysis for the command line: the files' module names, reading them, and the
 //! analyzer's one-pass project run ([`analyzer::check_project`]).
 
-use std::path::{Path, PathBuf};
 use std::cell::RefCell;
 use std::ffi::OsString;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use analyzer::{

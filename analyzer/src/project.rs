@@ -478,7 +478,9 @@ pub fn check_project(
         Ok(pool) => pool.install(pass),
         Err(_) => pass(),
     };
-    let mut statistics = statistics.into_inner().unwrap_or_else(PoisonError::into_inner);
+    let mut statistics = statistics
+        .into_inner()
+        .unwrap_or_else(PoisonError::into_inner);
     statistics.replayed = replayed;
     ProjectOutcome {
         files,
@@ -553,4 +555,123 @@ fn cache_key(salt: u64, fingerprint: u128, file: &ProjectFile, settings: &Settin
     file.module.is_package.hash(&mut hasher);
     fingerprint.hash(&mut hasher);
     hasher.digest128()
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use crate::test_support::{Memory, MemoryCache, assert_one_pass_agrees};
+    use crate::{
+        Diagnostic, ModuleName, ParsedModule, ProjectFile, ProjectIndex, Settings, SourceFile,
+        check_in_project, check_project, summarize,
+    };
+
+    fn module(name: &str, text: &str) -> (SourceFile, ModuleName) {
+        let names = ModuleName {
+            names: vec![name.to_string()],
+            is_package: false,
+        };
+        (SourceFile::new(format!("{name}.py"), text), names)
+    }
+
+    /// Each file checked against the complete index: the findings a project run must give.
+    fn reference(files: &[(SourceFile, ModuleName)], settings: &Settings) -> Vec<Vec<Diagnostic>> {
+        let parsed: Vec<ParsedModule> = files
+            .iter()
+            .map(|(file, _)| ParsedModule::parse(&file.text).expect("parses"))
+            .collect();
+        let summaries = files
+            .iter()
+            .zip(&parsed)
+            .map(|((file, module), parsed)| Arc::new(summarize(file, parsed, module, settings)))
+            .collect();
+        let index = ProjectIndex::new(summaries);
+        files
+            .iter()
+            .zip(&parsed)
+            .map(|((file, module), parsed)| {
+                check_in_project(file, parsed, module, &index, settings)
+            })
+            .collect()
+    }
+
+    fn run(
+        files: &[(SourceFile, ModuleName)],
+        cache: Arc<MemoryCache>,
+    ) -> (Vec<Vec<Diagnostic>>, crate::RunStatistics) {
+        let project: Vec<ProjectFile> = files
+            .iter()
+            .map(|(file, module)| ProjectFile {
+                path: file.path.clone(),
+                module: module.clone(),
+            })
+            .collect();
+        let workspace = Arc::new(Memory(files.iter().map(|(f, _)| f.clone()).collect()));
+        let outcome = check_project(project, Settings::default(), workspace, Some(cache));
+        let found = outcome.files.into_iter().map(|f| f.diagnostics).collect();
+        (found, outcome.statistics)
+    }
+
+    /// A chain of modules each importing the next, deeper than on-demand analyses nest: the
+    /// deepest ones are summarized first and checked at the end, with the same findings.
+    #[test]
+    fn long_import_chains_give_the_same_findings() {
+        let mut files = Vec::new();
+        for i in 0..40 {
+            let text = if i + 1 < 40 {
+                format!(
+                    "import m{next}\n\n\nasync def run_{i}():\n    m{next}.run_{next}()\n    m{next}.step()\n\n\ndef step():\n    return m{next}.step()\n",
+                    next = i + 1
+                )
+            } else {
+                format!(
+                    "import time\n\n\nasync def run_{i}():\n    pass\n\n\ndef step():\n    time.sleep(1)\n"
+                )
+            };
+            files.push(module(&format!("m{i}"), &text));
+        }
+        let settings = Settings::default();
+        let expected = reference(&files, &settings);
+        assert!(expected.iter().flatten().count() >= 78, "{expected:?}");
+        assert_one_pass_agrees(&files, &settings, &expected);
+    }
+
+    /// A cached file whose lookups changed (the coroutine it calls became a plain function in
+    /// another, edited module) is checked again; the files that only the edit concerns are not.
+    #[test]
+    fn a_change_in_an_imported_module_reaches_the_cached_files_that_use_it() {
+        let client = "async def fetch():\n    pass\n";
+        let user = "from client import fetch\n\n\nasync def main():\n    fetch()\n";
+        let other = "async def idle():\n    pass\n";
+        let before = vec![
+            module("client", client),
+            module("user", user),
+            module("other", other),
+        ];
+        let cache = Arc::new(MemoryCache::default());
+        let (found, _) = run(&before, cache.clone());
+        assert_eq!(found, reference(&before, &Settings::default()));
+        assert_eq!(found[1].len(), 1, "`fetch()` is a missing await: {found:?}");
+
+        let after = vec![
+            module("client", "def fetch():\n    pass\n"),
+            module("user", user),
+            module("other", other),
+        ];
+        let next = Arc::try_unwrap(cache)
+            .unwrap_or_else(|_| panic!("no cache kept"))
+            .next_run();
+        let (found, statistics) = run(&after, Arc::new(next));
+        assert_eq!(found, reference(&after, &Settings::default()));
+        assert!(
+            found[1].is_empty(),
+            "`fetch` is no coroutine now: {found:?}"
+        );
+        assert_eq!(
+            (statistics.analysed, statistics.rechecked, statistics.cached),
+            (1, 1, 1),
+            "{statistics:?}"
+        );
+    }
 }

@@ -3,11 +3,12 @@
 
 use std::fmt::Write as _;
 use std::path::Path;
+use std::sync::Arc;
 
 use crate::{
-    Diagnostic, Edit, Fix, MAX_FIX_ROUNDS, ModuleName, ParsedModule, ProjectIndex, Rule,
-    RuleSelection, Settings, SourceFile, TextRange, apply_fixes, check_file, check_in_project,
-    module_names, parses_cleanly, summarize,
+    Diagnostic, Edit, Fix, MAX_FIX_ROUNDS, ModuleName, ParsedModule, ProjectFile, ProjectIndex,
+    Rule, RuleSelection, Settings, SourceFile, TextRange, Workspace, apply_fixes, check_file,
+    check_in_project, check_project, module_names, parses_cleanly, summarize,
 };
 
 /// Runs `rule` over `resources/test/fixtures/<path>` and renders its findings and fixes.
@@ -214,12 +215,18 @@ pub(crate) fn check_project_fixture(rule: Rule, dir: &str) -> String {
         })
         .collect();
     let index = ProjectIndex::new(summaries);
+    let whole: Vec<Vec<Diagnostic>> = files
+        .iter()
+        .map(|(file, module, parsed)| check_in_project(file, parsed, module, &index, &settings))
+        .collect();
+    let sources: Vec<(SourceFile, ModuleName)> = files
+        .iter()
+        .map(|(file, module, _)| (file.clone(), module.clone()))
+        .collect();
+    assert_one_pass_agrees(&sources, &settings, &whole);
     let mut out = String::new();
-    for (file, module, parsed) in &files {
-        let diagnostics: Vec<_> = check_in_project(file, parsed, module, &index, &settings)
-            .into_iter()
-            .filter(|d| d.rule == rule)
-            .collect();
+    for ((file, _, _), diagnostics) in files.iter().zip(whole) {
+        let diagnostics: Vec<_> = diagnostics.into_iter().filter(|d| d.rule == rule).collect();
         assert_markers(rule, file, &diagnostics);
         for d in &diagnostics {
             let start = file.line_index.line_column(d.range.start, &file.text);
@@ -248,6 +255,137 @@ pub(crate) fn check_project_fixture(rule: Rule, dir: &str) -> String {
         }
     }
     out
+}
+
+/// Files held in memory, for project runs in tests.
+pub(crate) struct Memory(pub Vec<SourceFile>);
+
+impl Workspace for Memory {
+    fn read(&self, position: usize) -> Result<SourceFile, Diagnostic> {
+        self.0
+            .get(position)
+            .cloned()
+            .ok_or_else(|| crate::io_error("no such file"))
+    }
+}
+
+/// A cache held in memory: what one run stores, the next one reads.
+#[derive(Default)]
+pub(crate) struct MemoryCache {
+    old: std::collections::HashMap<u128, Vec<u8>>,
+    next: std::sync::Mutex<std::collections::HashMap<u128, Vec<u8>>>,
+    last: Option<Vec<u8>>,
+    record: std::sync::Mutex<Option<Vec<u8>>>,
+}
+
+impl MemoryCache {
+    /// The cache the next run sees.
+    pub(crate) fn next_run(self) -> Self {
+        let mut old = self.old;
+        let next = self.next.into_inner().unwrap_or_default();
+        old.retain(|key, _| next.contains_key(key));
+        for (key, entry) in next {
+            if !entry.is_empty() {
+                old.insert(key, entry);
+            }
+        }
+        Self {
+            old,
+            last: self.record.into_inner().unwrap_or_default(),
+            ..Self::default()
+        }
+    }
+}
+
+impl crate::Cache for MemoryCache {
+    fn salt(&self) -> u64 {
+        0
+    }
+    fn get(&self, key: u128) -> Option<&[u8]> {
+        self.old.get(&key).map(Vec::as_slice)
+    }
+    fn put(&self, key: u128, entry: Vec<u8>) {
+        if let Ok(mut next) = self.next.lock() {
+            next.insert(key, entry);
+        }
+    }
+    fn keep(&self, key: u128) {
+        if let Ok(mut next) = self.next.lock() {
+            // An empty entry marks one kept from the last run.
+            next.insert(key, Vec::new());
+        }
+    }
+    fn last_run(&self) -> Option<&[u8]> {
+        self.last.as_deref()
+    }
+    fn set_last_run(&self, record: Vec<u8>) {
+        if let Ok(mut slot) = self.record.lock() {
+            *slot = Some(record);
+        }
+    }
+}
+
+/// Runs `files` as one project in one pass ([`crate::check_project`]: lazy index, each file
+/// parsed once, pending findings answered at the end), without and then with a cache, and
+/// asserts every file gets exactly `expected` (the findings of checking each file against the
+/// complete index), and that the second cached run takes every file from the cache.
+#[track_caller]
+pub(crate) fn assert_one_pass_agrees(
+    files: &[(SourceFile, ModuleName)],
+    settings: &Settings,
+    expected: &[Vec<Diagnostic>],
+) {
+    let project_files: Vec<ProjectFile> = files
+        .iter()
+        .map(|(file, module)| ProjectFile {
+            path: file.path.clone(),
+            module: module.clone(),
+        })
+        .collect();
+    let workspace = Arc::new(Memory(files.iter().map(|(f, _)| f.clone()).collect()));
+    let run = |cache: Option<Arc<dyn crate::Cache>>| {
+        check_project(
+            project_files.clone(),
+            settings.clone(),
+            workspace.clone(),
+            cache,
+        )
+    };
+    let found = |outcome: &crate::ProjectOutcome| -> Vec<Vec<Diagnostic>> {
+        outcome
+            .files
+            .iter()
+            .map(|f| f.diagnostics.clone())
+            .collect()
+    };
+    assert_eq!(found(&run(None)), expected, "one pass without a cache");
+    let cold = Arc::new(MemoryCache::default());
+    assert_eq!(
+        found(&run(Some(cold.clone()))),
+        expected,
+        "one pass filling a cache"
+    );
+    let cold = Arc::try_unwrap(cold).unwrap_or_else(|_| panic!("the run keeps no cache"));
+    let warm = cold.next_run();
+    let entries_only = MemoryCache {
+        old: warm.old.clone(),
+        ..MemoryCache::default()
+    };
+    let outcome = run(Some(Arc::new(warm)));
+    assert_eq!(found(&outcome), expected, "the last run replayed");
+    assert!(
+        outcome.statistics.replayed,
+        "nothing changed, so the last run is replayed: {:?}",
+        outcome.statistics
+    );
+    let outcome = run(Some(Arc::new(entries_only)));
+    assert_eq!(found(&outcome), expected, "every file from its cache entry");
+    assert_eq!(
+        (outcome.statistics.cached, outcome.statistics.analysed),
+        (files.len(), 0),
+        "every file comes from the cache: {:?}",
+        outcome.statistics
+    );
 }
 
 /// Settings that enable only `rule`.

@@ -54,7 +54,11 @@ pub(crate) fn run(args: &CheckArgs) -> anyhow::Result<ExitCode> {
                 s.analysed,
                 s.cached,
                 s.rechecked,
-                if s.replayed { " (the last run replayed)" } else { "" }
+                if s.replayed {
+                    " (the last run replayed)"
+                } else {
+                    ""
+                }
             );
         }
         reports.extend(checked.reports);

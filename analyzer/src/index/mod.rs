@@ -286,7 +286,9 @@ impl ProjectIndex {
         // A single segment after `first` (`Class.method`), if that is all there is.
         let single = after.filter(|after| !after.contains('.'));
         if let Some(function) = module.function(first) {
-            return after.is_none().then_some(Symbol::Function(module, function));
+            return after
+                .is_none()
+                .then_some(Symbol::Function(module, function));
         }
         if let Some(class) = module.classes.get(first) {
             return match (after, single) {
