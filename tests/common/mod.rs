@@ -10,12 +10,17 @@ pub(crate) fn root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
 }
 
-/// Runs `aiolint ARGS` in `dir` and returns its output.
+/// Runs `aiolint ARGS` in `dir` and returns its output. The cache goes to one directory
+/// shared by the test runs (not into the checked folders, some of which are in the repository).
 pub(crate) fn aiolint(dir: &Path, args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_aiolint"))
         .args(args)
         .current_dir(dir)
         .env_remove("RUST_LOG")
+        .env(
+            "AIOLINT_CACHE_DIR",
+            std::env::temp_dir().join("aiolint-tests-cache"),
+        )
         .output()
         .expect("the aiolint binary runs")
 }
