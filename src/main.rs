@@ -23,7 +23,7 @@ fn main() -> ExitCode {
         Command::Rule(args) => commands::rule::run(&args),
         Command::Server(args) => commands::server::run(&args),
         Command::Confirm(args) => commands::confirm::run(&args),
-        Command::Debug(args) => commands::debug::run(&args),
+        Command::Debug(args) => Ok(commands::debug::run(&args)),
     };
     match result {
         Ok(code) => code,

@@ -44,15 +44,17 @@ impl Workspace for Disk {
         Some(xxhash_rust::xxh3::xxh3_128(&bytes))
     }
 
-    fn read(&self, position: usize) -> Result<SourceFile, Diagnostic> {
+    fn read(&self, position: usize) -> Result<SourceFile, Box<Diagnostic>> {
         let Some(path) = self.paths.get(position) else {
-            return Err(analyzer::io_error("no such file"));
+            return Err(Box::new(analyzer::io_error("no such file")));
         };
         read_source(path).map_err(|mut report| {
-            report
-                .diagnostics
-                .pop()
-                .unwrap_or_else(|| analyzer::io_error("cannot read file"))
+            Box::new(
+                report
+                    .diagnostics
+                    .pop()
+                    .unwrap_or_else(|| analyzer::io_error("cannot read file")),
+            )
         })
     }
 }

@@ -137,7 +137,10 @@ fn the_cache_directory_is_tagged_and_ignored_and_chosen_by_flag_or_environment()
     assert_eq!(code(&default), 1, "{}", stderr(&default));
     let cache = dir.path().join(".aiolint_cache");
     let tag = std::fs::read_to_string(cache.join("CACHEDIR.TAG")).expect("CACHEDIR.TAG");
-    assert!(tag.starts_with("Signature: 8a477f597d28d172789f06886806bc55"), "{tag}");
+    assert!(
+        tag.starts_with("Signature: 8a477f597d28d172789f06886806bc55"),
+        "{tag}"
+    );
     let ignore = std::fs::read_to_string(cache.join(".gitignore")).expect(".gitignore");
     assert!(ignore.lines().any(|line| line == "*"), "{ignore}");
 
@@ -171,7 +174,11 @@ fn broken_cache_files_are_ignored_and_replaced() {
         if !version.path().is_dir() {
             continue;
         }
-        for (number, file) in std::fs::read_dir(version.path()).expect("packs").flatten().enumerate() {
+        for (number, file) in std::fs::read_dir(version.path())
+            .expect("packs")
+            .flatten()
+            .enumerate()
+        {
             let bytes = std::fs::read(file.path()).expect("read");
             // Truncated, garbage, or empty.
             let damaged = match number % 3 {
@@ -190,7 +197,11 @@ fn broken_cache_files_are_ignored_and_replaced() {
     assert!(!stderr(&warm).contains("error"), "{}", stderr(&warm));
     let again = check(dir.path(), Some(cache.path()), &args);
     assert_eq!(stdout(&again), stdout(&cold));
-    assert!(statistics(&again).contains("replayed"), "{}", stderr(&again));
+    assert!(
+        statistics(&again).contains("replayed"),
+        "{}",
+        stderr(&again)
+    );
 }
 
 #[test]

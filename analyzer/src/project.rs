@@ -43,7 +43,7 @@ pub struct ProjectFile {
 /// Where the files come from.
 pub trait Workspace: Send + Sync {
     /// The text of file `position`, or the diagnostic that says why it cannot be had.
-    fn read(&self, position: usize) -> Result<SourceFile, Diagnostic>;
+    fn read(&self, position: usize) -> Result<SourceFile, Box<Diagnostic>>;
 
     /// The size of file `position` in bytes, if known: the largest files are analysed first
     /// (their trees are the largest, and memory is lowest at the start, before the summaries
@@ -240,7 +240,7 @@ impl Run {
         }
         let source = match self.workspace.read(position) {
             Ok(source) => source,
-            Err(diagnostic) => return self.store(position, State::Unreadable(diagnostic)),
+            Err(diagnostic) => return self.store(position, State::Unreadable(*diagnostic)),
         };
         let key = self.key(position, fingerprint(&source));
         let Some(parsed) = ParsedModule::parse(&source.text) else {
@@ -427,7 +427,7 @@ pub fn check_project(
     cache: Option<Arc<dyn Cache>>,
 ) -> ProjectOutcome {
     let count = files.len();
-    let names = files.iter().map(|f| f.module.names.clone()).collect();
+    let names: Vec<Vec<String>> = files.iter().map(|f| f.module.names.clone()).collect();
     let run = Arc::new(Run {
         states: (0..count).map(|_| Mutex::new(None)).collect(),
         files,
@@ -451,7 +451,7 @@ pub fn check_project(
             .collect();
         let mut order: Vec<usize> = (0..count).collect();
         order.sort_by_key(|&position| std::cmp::Reverse(sizes[position]));
-        let index = ProjectIndex::lazy(names, Arc::clone(&run) as Arc<dyn Loader>);
+        let index = ProjectIndex::lazy(&names, Arc::clone(&run) as Arc<dyn Loader>);
         order.par_iter().for_each(|&position| {
             if index.claim(position) {
                 run.first_pass(&index, position);

@@ -261,11 +261,11 @@ pub(crate) fn check_project_fixture(rule: Rule, dir: &str) -> String {
 pub(crate) struct Memory(pub Vec<SourceFile>);
 
 impl Workspace for Memory {
-    fn read(&self, position: usize) -> Result<SourceFile, Diagnostic> {
+    fn read(&self, position: usize) -> Result<SourceFile, Box<Diagnostic>> {
         self.0
             .get(position)
             .cloned()
-            .ok_or_else(|| crate::io_error("no such file"))
+            .ok_or_else(|| Box::new(crate::io_error("no such file")))
     }
 }
 

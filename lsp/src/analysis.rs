@@ -10,8 +10,8 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use analyzer::{
-    Checked, Diagnostic, ModuleName, ModuleSummary, ParsedModule, ProjectIndex, Settings,
-    SourceFile, SourceKind, check_file, check_in_project, recheck_function, summarize,
+    Checked, Diagnostic, ModuleCheck, ModuleName, ModuleSummary, ParsedModule, ProjectIndex,
+    Settings, SourceFile, SourceKind, check_file, check_in_project, recheck_function, summarize,
 };
 use ropey::Rope;
 use tower_lsp_server::ls_types::{self as lsp, Uri};
@@ -112,11 +112,15 @@ pub(crate) fn analyze(
     }
     let parsed = snapshot.parse();
     let previous = previous.map(|previous| &**previous);
-    let summary = match (&parsed, previous) {
+    // One model for the summary and the check.
+    let mut module_check = parsed
+        .as_ref()
+        .map(|parsed| ModuleCheck::new(&file, parsed, &module, settings));
+    let summary = match (&mut module_check, previous) {
         (Some(_), Some(previous)) if previous.is_of(snapshot) && previous.summary.is_some() => {
             previous.summary.clone()
         }
-        (Some(parsed), _) => Some(Arc::new(summarize(&file, parsed, &module, settings))),
+        (Some(module_check), _) => Some(module_check.summary()),
         (None, _) => None,
     };
     let changed = record != Record::Nothing
@@ -136,8 +140,10 @@ pub(crate) fn analyze(
     } else {
         state.project.index()
     };
-    let diagnostics = match &parsed {
-        Some(parsed) => check_in_project(&file, parsed, &module, &index, settings),
+    let diagnostics = match module_check {
+        Some(module_check) => module_check
+            .check(&index, false)
+            .diagnostics(&index, &file.path),
         None => check_file(&file, settings),
     };
     let published = publishable(state, snapshot, &diagnostics);

@@ -118,10 +118,10 @@ impl<'i> Lookups<'i> {
     fn record(&self, query: impl FnOnce() -> Query, answer: &impl Hash) {
         if let Some(recorded) = &self.recorded {
             let query = query();
-            let mut recorded = recorded.borrow_mut();
-            if !recorded.contains_key(&query) {
-                recorded.insert(query, fingerprint(answer));
-            }
+            recorded
+                .borrow_mut()
+                .entry(query)
+                .or_insert_with(|| fingerprint(answer));
         }
     }
 

@@ -111,8 +111,8 @@ impl ProjectIndex {
 
     /// Builds the index from module summaries and computes the call-graph facts.
     pub fn new(summaries: Vec<Arc<ModuleSummary>>) -> Self {
-        let names = summaries.iter().map(|s| s.names.clone()).collect();
-        let index = ProjectIndex::with_names(names, None);
+        let names: Vec<Vec<String>> = summaries.iter().map(|s| s.names.clone()).collect();
+        let index = ProjectIndex::with_names(&names, None);
         for (slot, summary) in index.slots.iter().zip(summaries) {
             let _ = slot.summary.set(Some(summary));
         }
@@ -122,11 +122,11 @@ impl ProjectIndex {
     /// An index of files whose module names are known (`names[i]` for file `i`) and whose
     /// summaries come later: published by whoever analyses the file, or made by `loader` for
     /// the first lookup that needs one.
-    pub fn lazy(names: Vec<Vec<String>>, loader: Arc<dyn Loader>) -> Self {
+    pub fn lazy(names: &[Vec<String>], loader: Arc<dyn Loader>) -> Self {
         ProjectIndex::with_names(names, Some(loader))
     }
 
-    fn with_names(names: Vec<Vec<String>>, loader: Option<Arc<dyn Loader>>) -> Self {
+    fn with_names(names: &[Vec<String>], loader: Option<Arc<dyn Loader>>) -> Self {
         let mut modules: FxHashMap<String, Vec<usize>> = FxHashMap::default();
         for (position, names) in names.iter().enumerate() {
             for name in names {

@@ -112,9 +112,9 @@ pub fn summarize(
 
 /// Summarizes a file from its semantic model. The summary depends on the file alone: the
 /// model's view of the project is set aside meanwhile (and put back).
-pub(crate) fn summarize_model<'t>(
+pub(crate) fn summarize_model(
     file: &SourceFile,
-    model: &mut SemanticModel<'t>,
+    model: &mut SemanticModel<'_>,
     module: &ModuleName,
     settings: &Settings,
 ) -> ModuleSummary {
@@ -125,9 +125,9 @@ pub(crate) fn summarize_model<'t>(
     summary
 }
 
-fn summarize_alone<'t>(
+fn summarize_alone(
     file: &SourceFile,
-    model: &SemanticModel<'t>,
+    model: &SemanticModel<'_>,
     module: &ModuleName,
     settings: &Settings,
 ) -> ModuleSummary {

@@ -139,15 +139,13 @@ fn dispatch<'t>(
         pending: Vec::new(),
         only: focus.map(|(only, _)| only),
     };
-    match focus {
-        Some((_, focus)) => walk_spliced(root, focus.replaced, focus.function, &mut dispatcher),
-        None => {
-            dispatcher.suppressions =
-                Suppressions::of_comments(root, model.source, &file.line_index);
-            model
-                .outline
-                .visit(|node, scope, ancestors| dispatcher.check_node(node, scope, ancestors));
-        }
+    if let Some((_, focus)) = focus {
+        walk_spliced(root, focus.replaced, focus.function, &mut dispatcher);
+    } else {
+        dispatcher.suppressions = Suppressions::of_comments(root, model.source, &file.line_index);
+        model
+            .outline
+            .visit(|node, scope, ancestors| dispatcher.check_node(node, scope, ancestors));
     }
     let Dispatcher {
         diagnostics,
