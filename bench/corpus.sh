@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Downloads the pinned corpus of real async projects (sdists from PyPI, `.py` files only) into
 # `.corpus/` (ignored by git) and a pinned Ruff into `.corpus/venv`. Idempotent: what is
-# already there is kept. Usage: bench/corpus.sh [fetch]   (fetch is the default and only step)
+# already there is kept. Then builds aiolint (release) and prints the side-by-side table of
+# bench/compare.py: cold, warm, one file changed, against Ruff and the parser's floor.
+# Usage: bench/corpus.sh [RUNS]   (default 5 paired runs per scenario)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=.corpus
@@ -64,3 +66,9 @@ if [ ! -x "$root/venv/bin/ruff" ]; then
   "$root/venv/bin/pip" install --quiet "ruff==$ruff_version"
 fi
 echo "corpus: $(find "$root/src" -type f -name '*.py' | wc -l) files, $(find "$root/src" -type f -name '*.py' -print0 | xargs -0 cat | wc -l) lines; $("$root/venv/bin/ruff" --version)"
+
+runs=${1:-5}
+cargo build --release --quiet
+python3 bench/compare.py --root "$root/src" --aiolint target/release/aiolint \
+  --ruff "$root/venv/bin/ruff" --runs "$runs" \
+  --touch homeassistant/homeassistant-2026.11.0/homeassistant/helpers/entity.py
