@@ -1,24 +1,27 @@
-//! Typing benchmark: replays keystrokes into a 5,000-line file through the real server (JSON-RPC
-//! framing, transport guard, document store, incremental reparse, analysis, conversion) over
-//! in-memory pipes, and reports the time from sending each `didChange` to receiving the
-//! `publishDiagnostics` for that version.
+//! Typing benchmark: replays edits into a 5,000-line file through the real server (JSON-RPC
+//! framing, transport guard, document store, incremental reparse, analysis, conversion) and
+//! reports the time from sending each `didChange` (or `didOpen`) to receiving the
+//! `publishDiagnostics` for that version: what the user waits for, every debounce and queue
+//! included.
 //!
-//! Run with `cargo bench -p aiolint-lsp --bench typing`. Two scenarios:
+//! Run with `cargo bench -p aiolint-lsp --bench typing`. Three scenarios:
 //!
-//! - **keystrokes**: one change at a time, each waiting for its diagnostics (a typist who is
-//!   slower than the server: every change is analysed at once). The target is p99 < 10 ms.
-//! - **bursts**: 20 changes sent back to back, timed from the last one to its diagnostics. The
-//!   changes are coalesced: either the first analysis already sees the last change, or the
-//!   server waits for the document to be quiet (`DEBOUNCE`, 50 ms) and analyses once more.
+//! - **(a) typing in one function**: 40 characters typed 60 ms apart into one function.
+//!   Target p99 <= 5 ms.
+//! - **(b) a different function each time**: single-character edits 20 ms apart, each in
+//!   another function. Target p99 <= 10 ms.
+//! - **(c) whole document**: the 5,000-line file opened afresh, to its first diagnostics.
+//!   Target <= 10 ms.
 //!
-//! It also times the analyzer alone on the same file (full parse, one incremental reparse,
-//! `check_parsed`), to separate the analyzer's share from the server's.
+//! When `ruff` is on `PATH` (or `AIOLINT_BENCH_RUFF` names it), the same replay runs against
+//! `ruff server` (its asyncio rules selected) over stdio, and both are printed side by side.
+//!
+//! It also times the analyzer alone on the same file (full parse, incremental reparse, checks,
+//! the one-function re-check), to separate the analyzer's share from the server's.
 //!
 //! With `AIOLINT_BENCH_WORKSPACE=<folder>`, it then also times building the project index of
-//! that folder's Python files (`ProjectIndex::new`, what the server does when a summary
-//! changes), the server's workspace scan of it, and both scenarios again with the typed module
-//! as a file of that workspace (300 keystrokes), where a keystroke that changes the module's
-//! summary rebuilds the whole project's index.
+//! that folder's Python files, the server's workspace scan of it, and the scenarios again with
+//! the typed module as a file of that workspace.
 
 #![allow(
     clippy::print_stdout,
@@ -30,13 +33,19 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
-use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader, DuplexStream};
+use tokio::io::{AsyncBufReadExt, AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, BufReader};
 use tokio::sync::mpsc;
 
-const KEYSTROKES: usize = 1_000;
-const BURSTS: usize = 20;
-const BURST_SIZE: usize = 20;
 const URI: &str = "file:///bench/typing.py";
+
+/// Characters typed in scenario (a), and the pause between them.
+const TYPED: usize = 40;
+const TYPING_PAUSE: Duration = Duration::from_millis(60);
+/// Edits of scenario (b), and the pause between them.
+const HOPS: usize = 60;
+const HOP_PAUSE: Duration = Duration::from_millis(20);
+/// Fresh opens of scenario (c).
+const OPENS: usize = 20;
 
 fn main() {
     let runtime = tokio::runtime::Builder::new_multi_thread()
@@ -44,21 +53,89 @@ fn main() {
         .enable_all()
         .build()
         .expect("a tokio runtime");
-    runtime.block_on(bench(None));
+    let text = module(5_000);
+    analyzer_alone(&text);
+    recheck_alone(&text, STATEMENT);
+    let aiolint = runtime.block_on(replay(Server::InProcess, None));
+    let ruff = ruff().map(|ruff| runtime.block_on(replay(Server::Ruff(ruff), None)));
+    print_table("alone", &aiolint, ruff.as_ref());
     if let Some(folder) = std::env::var_os("AIOLINT_BENCH_WORKSPACE") {
         let folder = std::path::absolute(PathBuf::from(folder)).expect("an absolute path");
         index_alone(&folder);
-        runtime.block_on(bench(Some(&folder)));
+        let aiolint = runtime.block_on(replay(Server::InProcess, Some(&folder)));
+        print_table("in the workspace", &aiolint, None);
     }
 }
 
-/// Types into a 5,000-line module: alone, or (`workspace`) as a file of that workspace folder,
-/// after the server has scanned it, so that every keystroke that changes the module's summary
-/// rebuilds the index of the whole project.
-async fn bench(workspace: Option<&Path>) {
-    let (client_out, server_in) = tokio::io::duplex(1 << 20);
-    let (server_out, client_in) = tokio::io::duplex(1 << 20);
-    let server = tokio::spawn(lsp::serve(server_in, server_out));
+/// What is typed in scenario (a): a statement that becomes a blocking call in a coroutine.
+const STATEMENT: &str = "time.sleep(0.25)  # 日本😊 and more words";
+
+/// The `ruff` to compare with, if there is one.
+fn ruff() -> Option<PathBuf> {
+    if let Some(path) = std::env::var_os("AIOLINT_BENCH_RUFF") {
+        return Some(PathBuf::from(path));
+    }
+    std::env::var_os("PATH").and_then(|paths| {
+        std::env::split_paths(&paths)
+            .map(|dir| dir.join("ruff"))
+            .find(|candidate| candidate.is_file())
+    })
+}
+
+/// Which server a replay talks to.
+enum Server {
+    /// aiolint's server in this process, over in-memory pipes.
+    InProcess,
+    /// `ruff server` as a child process over stdio.
+    Ruff(PathBuf),
+}
+
+/// The samples of one replay, per scenario.
+struct Replay {
+    name: &'static str,
+    typing: Vec<Duration>,
+    hops: Vec<Duration>,
+    opens: Vec<Duration>,
+}
+
+fn print_table(title: &str, aiolint: &Replay, ruff: Option<&Replay>) {
+    println!(
+        "\ntyping benchmark ({title}), didChange/didOpen -> publishDiagnostics, milliseconds:"
+    );
+    println!("| scenario | server | n | p50 | p90 | p99 | max |");
+    println!("|---|---|---|---|---|---|---|");
+    let scenarios: [(&str, fn(&Replay) -> &Vec<Duration>); 3] = [
+        ("(a) 40 characters 60 ms apart, one function", |r| &r.typing),
+        (
+            "(b) one character 20 ms apart, another function each time",
+            |r| &r.hops,
+        ),
+        ("(c) the whole 5,000-line document opened", |r| &r.opens),
+    ];
+    for (scenario, samples) in scenarios {
+        for replay in std::iter::once(aiolint).chain(ruff) {
+            let mut sorted = samples(replay).clone();
+            sorted.sort();
+            if sorted.is_empty() {
+                continue;
+            }
+            let at = |per_mille: usize| ms(sorted[(sorted.len() - 1) * per_mille / 1000]);
+            println!(
+                "| {scenario} | {} | {} | {:.2} | {:.2} | {:.2} | {:.2} |",
+                replay.name,
+                sorted.len(),
+                at(500),
+                at(900),
+                at(990),
+                at(1000)
+            );
+        }
+    }
+}
+
+/// Replays the three scenarios against `server`: the module alone, or (`workspace`) as a file
+/// of that workspace folder, after the server has scanned it.
+async fn replay(server: Server, workspace: Option<&Path>) -> Replay {
     let uri = workspace.map_or_else(
         || URI.to_string(),
         |folder| {
@@ -68,17 +145,39 @@ async fn bench(workspace: Option<&Path>) {
             )
         },
     );
-    let mut client = Client::new(client_out, client_in, uri.clone());
-
-    let text = module(5_000);
-    let lines = text.lines().count();
-    // Type a line that becomes a blocking call in a coroutine, then erase it, over and over.
-    let statement = "time.sleep(0.25)  # 日本😊";
-    if workspace.is_none() {
-        analyzer_alone(&text);
-        recheck_alone(&text, statement);
-    }
-    let (row, indent) = typing_spot(&text);
+    let (mut client, name, running) = match &server {
+        Server::InProcess => {
+            let (client_out, server_in) = tokio::io::duplex(1 << 20);
+            let (server_out, client_in) = tokio::io::duplex(1 << 20);
+            let running = tokio::spawn(lsp::serve(server_in, server_out));
+            (
+                Client::new(Box::new(client_out), client_in, uri.clone()),
+                "aiolint",
+                Some(running),
+            )
+        }
+        Server::Ruff(ruff) => {
+            let mut child = tokio::process::Command::new(ruff)
+                .arg("server")
+                .stdin(std::process::Stdio::piped())
+                .stdout(std::process::Stdio::piped())
+                .stderr(std::process::Stdio::null())
+                .kill_on_drop(true)
+                .spawn()
+                .expect("ruff server starts");
+            let stdin = child.stdin.take().expect("stdin");
+            let stdout = child.stdout.take().expect("stdout");
+            // The child lives as long as the client's reader.
+            tokio::spawn(async move {
+                let _ = child.wait().await;
+            });
+            (
+                Client::new(Box::new(stdin), stdout, uri.clone()),
+                "ruff server",
+                None,
+            )
+        }
+    };
     let folders: Vec<Value> = workspace
         .iter()
         .map(|f| json!({"uri": format!("file://{}", f.display()), "name": "bench"}))
@@ -92,6 +191,9 @@ async fn bench(workspace: Option<&Path>) {
                     "window": {"workDoneProgress": workspace.is_some()},
                 },
                 "workspaceFolders": folders,
+                "initializationOptions": {"settings": {"lint": {
+                    "select": ["ASYNC", "RUF006", "RUF029", "PLE1142"], "preview": true
+                }}},
             }),
         )
         .await;
@@ -103,86 +205,92 @@ async fn bench(workspace: Option<&Path>) {
             .await;
         println!(
             "workspace scan (index + check): {} after {:.0} ms",
-            end["params"]["value"]["message"].as_str().unwrap_or("?"),
+            end.1["params"]["value"]["message"].as_str().unwrap_or("?"),
             ms(initialized.elapsed())
         );
     }
-    let opened = Instant::now();
+    let text = module(5_000);
+    // (c) The whole document, opened afresh each time (closed in between).
+    let mut opens = Vec::with_capacity(OPENS);
+    for _ in 0..OPENS {
+        let opened = Instant::now();
+        client
+            .notify(
+                "textDocument/didOpen",
+                json!({"textDocument": {"uri": uri, "languageId": "python", "version": 1, "text": text}}),
+            )
+            .await;
+        let arrived = client.diagnostics(1).await;
+        opens.push(arrived.duration_since(opened));
+        client
+            .notify(
+                "textDocument/didClose",
+                json!({"textDocument": {"uri": uri}}),
+            )
+            .await;
+        client.wait_until_cleared().await;
+    }
     client
         .notify(
             "textDocument/didOpen",
             json!({"textDocument": {"uri": uri, "languageId": "python", "version": 1, "text": text}}),
         )
         .await;
-    let first = client.diagnostics(1).await;
-    println!(
-        "typing benchmark: {lines} lines, {} bytes; first diagnostics ({} findings) after {:.2} ms",
-        text.len(),
-        first,
-        ms(opened.elapsed())
-    );
-
+    client.diagnostics(1).await;
     let mut version = 1;
+
+    // (a) Typing into one function, 60 ms apart.
+    let (row, indent) = typing_spot(&text);
     let mut column = indent;
-    let count = if workspace.is_some() { 300 } else { KEYSTROKES };
-    let mut keystrokes = Vec::with_capacity(count);
-    let mut typed: Vec<char> = Vec::new();
-    let mut chars = statement.chars().cycle();
-    for i in 0..count {
-        // Type the statement, then delete it character by character.
-        let erase = (i / statement.chars().count()) % 2 == 1;
-        let change = if erase {
-            let ch = typed.pop().unwrap_or(' ');
-            let width = ch.len_utf16();
-            column -= width;
-            change(row, column, column + width, "")
-        } else {
-            let ch = chars.next().unwrap_or('x');
-            typed.push(ch);
-            let change = change(row, column, column, &ch.to_string());
-            column += ch.len_utf16();
-            change
-        };
+    let mut typing = Vec::with_capacity(TYPED);
+    for ch in STATEMENT.chars().cycle().take(TYPED) {
         version += 1;
         let sent = Instant::now();
-        client.did_change(version, change).await;
-        client.diagnostics(version).await;
-        keystrokes.push(sent.elapsed());
+        client
+            .did_change(version, change(row, column, column, &ch.to_string()))
+            .await;
+        column += ch.len_utf16();
+        let arrived = client.diagnostics(version).await;
+        typing.push(arrived.duration_since(sent));
+        tokio::time::sleep_until((sent + TYPING_PAUSE).into()).await;
     }
-    let scenario = if workspace.is_some() {
-        "in the workspace"
-    } else {
-        "alone"
-    };
-    report(
-        &format!("keystrokes {scenario} (didChange -> publishDiagnostics)"),
-        &mut keystrokes,
-    );
 
-    let mut bursts = Vec::with_capacity(BURSTS);
-    for _ in 0..BURSTS {
-        for _ in 0..BURST_SIZE {
-            version += 1;
-            client
-                .did_change(version, change(row, column, column, "x"))
-                .await;
-            column += 1;
-        }
-        let last = Instant::now();
-        client.diagnostics(version).await;
-        bursts.push(last.elapsed());
+    // (b) One character in another function each time, 20 ms apart, whether or not the last
+    // one's diagnostics came: each is timed to the first diagnostics that include it.
+    let rows = function_rows(&text);
+    let mut sent = Vec::with_capacity(HOPS);
+    let start = Instant::now();
+    for hop in 0..HOPS {
+        let row = rows[(hop * 7) % rows.len()];
+        version += 1;
+        tokio::time::sleep_until((start + HOP_PAUSE * u32::try_from(hop).unwrap_or(0)).into())
+            .await;
+        sent.push((version, Instant::now()));
+        client.did_change(version, change(row, 8, 8, "x")).await;
     }
-    report(
-        &format!(
-            "bursts of {BURST_SIZE} {scenario} (last didChange -> publishDiagnostics, coalesced)"
-        ),
-        &mut bursts,
-    );
+    let published = client.diagnostics_until(version).await;
+    let hops = sent
+        .iter()
+        .filter_map(|&(version, at)| {
+            published
+                .iter()
+                .find(|&&(v, arrived)| v >= version && arrived >= at)
+                .map(|&(_, arrived)| arrived.duration_since(at))
+        })
+        .collect();
 
     client.request("shutdown", Value::Null).await;
     client.notify("exit", Value::Null).await;
-    let clean = tokio::time::timeout(Duration::from_secs(10), server).await;
-    assert!(matches!(clean, Ok(Ok(true))), "the server exits cleanly");
+    if let Some(running) = running {
+        let clean = tokio::time::timeout(Duration::from_secs(10), running).await;
+        assert!(matches!(clean, Ok(Ok(true))), "the server exits cleanly");
+    }
+    Replay {
+        name,
+        typing,
+        hops,
+        opens,
+    }
 }
 
 /// The analyzer's share: a full parse, and one check of an already parsed module.
@@ -475,16 +583,29 @@ fn typing_spot(text: &str) -> (usize, usize) {
     (row, 8)
 }
 
-/// A minimal client over the in-memory pipes.
+/// The rows of the first line of each `fetch` body (where scenario (b) types).
+fn function_rows(text: &str) -> Vec<usize> {
+    text.lines()
+        .enumerate()
+        .filter(|(_, line)| line.trim_start().starts_with("await asyncio.sleep(0)"))
+        .map(|(row, _)| row)
+        .collect()
+}
+
+/// A minimal client: JSON-RPC frames out, and every message in with the moment it arrived.
 struct Client {
-    output: DuplexStream,
-    incoming: mpsc::UnboundedReceiver<Value>,
+    output: Box<dyn AsyncWrite + Unpin + Send>,
+    incoming: mpsc::UnboundedReceiver<(Instant, Value)>,
     next_id: i64,
     uri: String,
 }
 
 impl Client {
-    fn new(output: DuplexStream, input: DuplexStream, uri: String) -> Self {
+    fn new(
+        output: Box<dyn AsyncWrite + Unpin + Send>,
+        input: impl AsyncRead + Unpin + Send + 'static,
+        uri: String,
+    ) -> Self {
         let (sender, incoming) = mpsc::unbounded_channel();
         tokio::spawn(async move {
             let mut input = BufReader::new(input);
@@ -510,7 +631,7 @@ impl Client {
                 let Ok(message) = serde_json::from_slice(&body) else {
                     return;
                 };
-                if sender.send(message).is_err() {
+                if sender.send((Instant::now(), message)).is_err() {
                     return;
                 }
             }
@@ -530,6 +651,7 @@ impl Client {
             .write_all(frame.as_bytes())
             .await
             .expect("the server reads");
+        self.output.flush().await.expect("the server reads");
     }
 
     async fn notify(&mut self, method: &str, params: Value) {
@@ -546,6 +668,7 @@ impl Client {
         self.send(&message).await;
         self.wait(|m| m.get("method").is_none() && m["id"] == id)
             .await
+            .1
     }
 
     async fn did_change(&mut self, version: i64, change: Value) {
@@ -556,35 +679,75 @@ impl Client {
         .await;
     }
 
-    /// Waits for the diagnostics of `version`; returns how many there were.
-    async fn diagnostics(&mut self, version: i64) -> usize {
+    fn is_diagnostics_of(&self, message: &Value) -> bool {
+        message["method"] == "textDocument/publishDiagnostics"
+            && message["params"]["uri"] == self.uri.as_str()
+    }
+
+    /// Waits for the diagnostics of `version` (or a later one); returns when they arrived.
+    async fn diagnostics(&mut self, version: i64) -> Instant {
         let uri = self.uri.clone();
-        let message = self
-            .wait(|m| {
-                m["method"] == "textDocument/publishDiagnostics"
-                    && m["params"]["uri"] == uri.as_str()
-                    && m["params"]["version"] == version
-            })
-            .await;
-        message["params"]["diagnostics"]
-            .as_array()
-            .map_or(0, Vec::len)
+        self.wait(|m| {
+            m["method"] == "textDocument/publishDiagnostics"
+                && m["params"]["uri"] == uri.as_str()
+                && m["params"]["version"]
+                    .as_i64()
+                    .is_some_and(|v| v >= version)
+        })
+        .await
+        .0
+    }
+
+    /// Every diagnostics message until the one of `version`: (version, arrival).
+    async fn diagnostics_until(&mut self, version: i64) -> Vec<(i64, Instant)> {
+        let mut published = Vec::new();
+        loop {
+            let (arrived, message) = self.next().await;
+            if self.is_diagnostics_of(&message) {
+                let of = message["params"]["version"].as_i64().unwrap_or(0);
+                published.push((of, arrived));
+                if of >= version {
+                    return published;
+                }
+            }
+        }
+    }
+
+    /// After `didClose`: waits for the empty diagnostics that clear the document (or a quiet
+    /// moment, for a server that sends none).
+    async fn wait_until_cleared(&mut self) {
+        let quiet = Duration::from_millis(200);
+        while let Ok(Some((_, message))) = tokio::time::timeout(quiet, self.incoming.recv()).await {
+            if self.is_diagnostics_of(&message)
+                && message["params"]["diagnostics"]
+                    .as_array()
+                    .is_some_and(Vec::is_empty)
+            {
+                return;
+            }
+        }
+    }
+
+    /// The next message, answering the server's requests.
+    async fn next(&mut self) -> (Instant, Value) {
+        let deadline = Duration::from_mins(10);
+        let (arrived, message) = tokio::time::timeout(deadline, self.incoming.recv())
+            .await
+            .expect("the server answers in time")
+            .expect("the server is running");
+        if message.get("method").is_some() && message.get("id").is_some() {
+            let reply = json!({"jsonrpc": "2.0", "id": message["id"], "result": null});
+            self.send(&reply).await;
+        }
+        (arrived, message)
     }
 
     /// Waits for a message that `matches`, answering the server's requests on the way.
-    async fn wait(&mut self, matches: impl Fn(&Value) -> bool) -> Value {
-        let deadline = Duration::from_mins(10);
+    async fn wait(&mut self, matches: impl Fn(&Value) -> bool) -> (Instant, Value) {
         loop {
-            let message = tokio::time::timeout(deadline, self.incoming.recv())
-                .await
-                .expect("the server answers in time")
-                .expect("the server is running");
-            if message.get("method").is_some() && message.get("id").is_some() {
-                let reply = json!({"jsonrpc": "2.0", "id": message["id"], "result": null});
-                self.send(&reply).await;
-            }
+            let (arrived, message) = self.next().await;
             if matches(&message) {
-                return message;
+                return (arrived, message);
             }
         }
     }

@@ -1,7 +1,6 @@
 //! One open document: its text as a rope and its syntax tree, kept in step by incremental edits.
 
 use std::sync::Arc;
-use std::time::Instant;
 
 use analyzer::{InputEdit, ParsedModule, SourceFile, SourceKind, TextChange, TextRange};
 use ropey::Rope;
@@ -46,7 +45,6 @@ pub(crate) struct Document {
 pub(crate) struct Schedule {
     /// A task is analysing or publishing this document; changes only need to wait for it.
     pub running: bool,
-    pub last_change: Instant,
     /// The project changed: analyse again even if the text did not.
     pub refresh: bool,
 }
@@ -113,7 +111,6 @@ impl Document {
             lone_cr,
             schedule: Schedule {
                 running: false,
-                last_change: Instant::now(),
                 refresh: false,
             },
             latest: None,

@@ -7,7 +7,6 @@
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Mutex, MutexGuard, PoisonError};
-use std::time::Instant;
 
 use tower_lsp_server::ls_types::{TextDocumentContentChangeEvent, Uri};
 
@@ -66,7 +65,6 @@ impl DocumentStore {
             });
         }
         doc.apply_changes(version, changes, encoding);
-        doc.schedule.last_change = Instant::now();
         Ok(if doc.schedule.running {
             Scheduled::Pending
         } else {

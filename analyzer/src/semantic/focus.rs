@@ -73,9 +73,31 @@ impl<'t> Focus<'t> {
         text.contains("yield")
             || text.contains("global")
             || self.sync_name.is_some_and(|name| text.contains(name))
-            || function
-                .field("name")
-                .is_some_and(|name| self.function.text(source).contains(name.text(source)))
+            || self.may_call(function, source)
+    }
+
+    /// Whether the edited function may call `function`, an undecorated function that is not a
+    /// method (what such a function does with a coroutine passed to it decides whether that
+    /// coroutine is lost): its name is a word of the edited function's text.
+    fn may_call(&self, function: Node<'t>, source: &str) -> bool {
+        let in_class_or_decorated = function.parent().is_some_and(|parent| {
+            parent.node_kind() == "decorated_definition"
+                || parent
+                    .parent()
+                    .is_some_and(|grandparent| grandparent.node_kind() == "class_definition")
+        });
+        if in_class_or_decorated {
+            return false;
+        }
+        let Some(name) = function.field("name").map(|name| name.text(source)) else {
+            return false;
+        };
+        let edited = self.function.text(source);
+        let word = |c: Option<char>| c.is_some_and(|c| c.is_alphanumeric() || c == '_');
+        edited.match_indices(name).any(|(at, _)| {
+            !word(edited[..at].chars().next_back())
+                && !word(edited[at + name.len()..].chars().next())
+        })
     }
 }
 

@@ -1,16 +1,16 @@
 //! Publishing diagnostics: one task per open document, versioned, coalescing bursts, and
 //! re-analysing open documents when another file's summary changes the project.
 //!
-//! A change to an idle document is analysed at once (so typing gets its result in the time one
-//! analysis takes). Changes that arrive while an analysis is running are coalesced: the task
-//! waits until the document has been quiet for [`DEBOUNCE`] (or for as long as the last
-//! analysis took, if that was shorter), then analyses the newest text.
-//! A result is published only if it is still for the current version; superseded results are
-//! dropped. Only this task publishes for an open document, so versions go out in order.
+//! A change is analysed at once, never after a debounce: a change to an idle document gets its
+//! result in the time one analysis takes. Changes that arrive while an analysis is running are
+//! coalesced: as soon as it ends, the newest text is analysed (once, whatever the number of
+//! changes). A result is published only if it is still for the current version; superseded
+//! results are dropped. Only this task publishes for an open document, so versions go out in
+//! order.
 //!
 //! Each analysis first puts the document's module summary into the project. When that changed
 //! the project (a function became async, a helper started to block, or only moved), the
-//! *refresher* waits until the project has been quiet for [`DEBOUNCE`] and asks every open
+//! *refresher* waits until the project has been quiet for [`QUIET`] and asks every open
 //! document that was analysed against an older index to be analysed again, through its own
 //! task. A re-analysis of an unchanged text is published only if its findings differ. In a
 //! large project, a keystroke may be analysed against the last index built rather than wait
@@ -36,42 +36,26 @@ use crate::document::Snapshot;
 use crate::project::Origin;
 use crate::state::State;
 
-/// How long a burst of changes must pause before the newest text is analysed, and how long the
-/// project must be quiet before other open documents are analysed again.
-pub(crate) const DEBOUNCE: Duration = Duration::from_millis(50);
+/// How long the project must be quiet before open documents are analysed whole again: the
+/// others when one's summary changed it, and the one typed in after keystrokes that re-checked
+/// only their function. Longer than the pause between keystrokes of someone typing, so that
+/// a whole analysis does not get in the way of the next keystroke.
+pub(crate) const QUIET: Duration = Duration::from_millis(300);
 
 /// Starts the diagnostics task of one opening (`epoch`) of a document.
 pub(crate) fn spawn(state: &Arc<State>, uri: Uri, epoch: u64) {
     tokio::spawn(run(Arc::clone(state), uri, epoch));
 }
 
-enum Step {
-    Wait(Duration),
-    Analyze(Snapshot, Option<Arc<Analysis>>),
-}
-
 async fn run(state: Arc<State>, uri: Uri, epoch: u64) {
-    let mut leading = true;
-    // How long the last analysis took: a burst waits for a pause no longer than that.
-    let mut last_took = DEBOUNCE;
     loop {
         let step = state.docs.with_epoch(&uri, epoch, |doc| {
-            let quiet_at = doc.schedule.last_change + DEBOUNCE.min(last_took);
-            let now = Instant::now();
-            if !leading && quiet_at > now {
-                Step::Wait(quiet_at - now)
-            } else {
-                doc.schedule.refresh = false;
-                Step::Analyze(doc.snapshot(), doc.latest.clone())
-            }
+            doc.schedule.refresh = false;
+            (doc.snapshot(), doc.latest.clone())
         });
-        let (snapshot, previous) = match step {
-            None => return, // Closed (or reopened, which has its own task).
-            Some(Step::Wait(pause)) => {
-                tokio::time::sleep(pause).await;
-                continue;
-            }
-            Some(Step::Analyze(snapshot, previous)) => (snapshot, previous),
+        // `None`: closed (or reopened, which has its own task).
+        let Some((snapshot, previous)) = step else {
+            return;
         };
         let version = snapshot.version;
         let worker = Arc::clone(&state);
@@ -81,11 +65,7 @@ async fn run(state: Arc<State>, uri: Uri, epoch: u64) {
         } else {
             Record::Keystroke
         };
-        // A change that arrives during a refresh is analysed as soon as the refresh ends;
-        // changes that arrive during the analysis of a change wait for a pause.
-        leading = record == Record::Refresh;
         let config = state.configs.generation();
-        let started = Instant::now();
         let analysis = tokio::task::spawn_blocking(move || {
             if worker.is_excluded(Path::new(&snapshot.path)) {
                 excluded(&worker, &snapshot)
@@ -94,7 +74,6 @@ async fn run(state: Arc<State>, uri: Uri, epoch: u64) {
             }
         })
         .await;
-        last_took = started.elapsed();
         let (analysis, project_changed) = match analysis {
             Ok((analysis, changed)) => (Arc::new(analysis), changed),
             Err(error) => {
@@ -239,7 +218,7 @@ impl Default for Refresher {
 }
 
 /// An open document's summary changed the project: the other open documents are analysed again
-/// once the project has been quiet for [`DEBOUNCE`] (plus four times the last index build), so
+/// once the project has been quiet for [`QUIET`] (plus four times the last index build), so
 /// typing in one file does not re-analyse the others at every keystroke.
 pub(crate) fn project_changed_by_typing(state: &Arc<State>) {
     let start = {
@@ -265,8 +244,8 @@ async fn refresh_when_quiet(state: Arc<State>) {
                 .lock()
                 .unwrap_or_else(PoisonError::into_inner);
             // A refresh rebuilds the index: the slower that is, the longer the pause it waits
-            // for (50 ms for a small project, about 330 ms for Home Assistant's 6,700 modules).
-            let quiet_at = refresher.last_change + DEBOUNCE + state.project.last_build() * 4;
+            // for (300 ms for a small project, about 580 ms for Home Assistant's 6,700 modules).
+            let quiet_at = refresher.last_change + QUIET + state.project.last_build() * 4;
             let now = Instant::now();
             if quiet_at > now {
                 Some(quiet_at - now)
