@@ -7,7 +7,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=.corpus
-mkdir -p "$root/sdists" "$root/src"
+mkdir -p "$root/src"
 
 # name==version, one per line: the 16 projects of the speed benchmark (issue 12).
 projects=(
@@ -19,46 +19,7 @@ projects=(
 ruff_version=0.17.5
 
 for spec in "${projects[@]}"; do
-  name=${spec%%==*}
-  dest="$root/src/$name"
-  [ -d "$dest" ] && continue
-  tmp=$(mktemp -d)
-  # The sdist straight from PyPI's simple index (JSON form): `pip download --no-binary` would
-  # build metadata (and Cython, for asyncpg) first.
-  python3 - "$spec" "$tmp" <<'PY' || { echo "cannot download $spec" >&2; exit 1; }
-import json, re, sys, urllib.request
-name, version = sys.argv[1].split("==")
-normalized = re.sub(r"[-_.]+", "-", name).lower()
-request = urllib.request.Request(
-    f"https://pypi.org/simple/{normalized}/",
-    headers={"Accept": "application/vnd.pypi.simple.v1+json"},
-)
-with urllib.request.urlopen(request) as response:
-    files = json.load(response)["files"]
-stem = re.compile(rf"^{re.sub(r'[-_.]+', '[-_.]', name)}-{re.escape(version)}\.(tar\.gz|zip)$", re.I)
-sdist = next(f for f in files if stem.match(f["filename"]))
-urllib.request.urlretrieve(sdist["url"], f"{sys.argv[2]}/{sdist['filename']}")
-PY
-  archive=$(ls "$tmp"/* | head -n 1)
-  # Keep only the Python sources.
-  python3 - "$archive" "$dest.partial" <<'PY'
-import os, sys, tarfile, zipfile
-archive, dest = sys.argv[1], sys.argv[2]
-def keep(name):
-    return name.endswith(".py") and not name.startswith("/") and ".." not in name.split("/")
-if archive.endswith(".zip"):
-    with zipfile.ZipFile(archive) as z:
-        for name in z.namelist():
-            if keep(name):
-                z.extract(name, dest)
-else:
-    with tarfile.open(archive) as t:
-        members = [m for m in t.getmembers() if m.isfile() and keep(m.name)]
-        t.extractall(dest, members=members, filter="data")
-PY
-  mv "$dest.partial" "$dest"
-  rm -rf "$tmp"
-  echo "fetched $spec"
+  python3 bench/fetch.py "$spec" "$root/src/${spec%%==*}"
 done
 
 if [ ! -x "$root/venv/bin/ruff" ]; then
