@@ -212,13 +212,7 @@ fn a_broken_configuration_is_shown_and_the_defaults_apply_until_it_is_fixed() {
         message.contains(&format!("{}:2", broken.display())) && message.contains("selct"),
         "{message}"
     );
-    assert!(
-        client
-            .stderr()
-            .contains("invalid configuration key `selct`"),
-        "{}",
-        client.stderr()
-    );
+    client.stderr_containing("invalid configuration key `selct`");
 
     let app = file_uri(&root.join("app.py"));
     let sub = file_uri(&root.join("sub/mod.py"));

@@ -287,6 +287,23 @@ impl Client {
         }
     }
 
+    /// Waits until the server's stderr contains `needle` (its log is written by another thread
+    /// of the server, so nothing orders it with the messages on stdout) and returns the log.
+    pub(crate) fn stderr_containing(&self, needle: &str) -> String {
+        let deadline = Instant::now() + TIMEOUT;
+        loop {
+            let log = self.stderr();
+            if log.contains(needle) {
+                return log;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "timed out waiting for `{needle}` on stderr:\n{log}"
+            );
+            thread::sleep(Duration::from_millis(20));
+        }
+    }
+
     pub(crate) fn stderr(&self) -> String {
         self.stderr.lock().map(|s| s.clone()).unwrap_or_default()
     }
