@@ -806,3 +806,80 @@ fn typing_in_a_function_is_rechecked_and_the_document_completed_when_typing_paus
     );
     assert!(client.shutdown_and_exit().success());
 }
+
+/// A keystroke: what is inserted, before the n-th occurrence of what, and the (code, line)s
+/// expected afterwards.
+type Hop = (
+    &'static str,
+    &'static str,
+    usize,
+    &'static [(&'static str, u64)],
+);
+
+/// Keystrokes that hop from function to function, each published at its own version before
+/// the next is sent: every publication has the findings of its text, also while one function
+/// holds a syntax error and after the hop back to an earlier function; and each hop re-checks
+/// only its function, against the text of the hop before.
+#[test]
+fn typing_that_hops_between_functions_is_right_at_every_keystroke() {
+    let text = "import asyncio\nimport time\n\n\nasync def fetch():\n    await asyncio.sleep(0)\n\n\nasync def one():\n    pass\n\n\nasync def two():\n    pass\n\n\nasync def three():\n    pass\n";
+    let mut client = Client::initialized(&[Encoding::Utf16], &[]);
+    let uri = doc_uri("hops.py");
+    client.open(&uri, text);
+    assert!(client.diagnostics(&uri, Some(1)).is_empty());
+    let hops: &[Hop] = &[
+        ("fetch()\n    ", "pass", 0, &[("AIO100", 10)]),
+        (
+            "time.sleep(1)\n    ",
+            "pass",
+            1,
+            &[("AIO100", 10), ("AIO200", 15)],
+        ),
+        (
+            "x ",
+            "pass",
+            2,
+            &[("AIO100", 10), ("AIO200", 15), ("E999", 20)],
+        ),
+        ("await ", "fetch()", 1, &[("AIO200", 15), ("E999", 20)]),
+        ("# ", "time.sleep(1)", 0, &[("E999", 20)]),
+    ];
+    let mut text = text.to_string();
+    for (version, &(inserted, before, nth, expected)) in (2..).zip(hops) {
+        let (offset, _) = text.match_indices(before).nth(nth).expect("in the text");
+        let at = lsp_client::position(&text, offset, Encoding::Utf16);
+        text = client.change(
+            &uri,
+            version,
+            &text,
+            &[json!({"range": {"start": at, "end": at}, "newText": inserted})],
+        );
+        let found = client.diagnostics(&uri, Some(version));
+        let lines: Vec<(&str, u64)> = found
+            .iter()
+            .map(|d| {
+                (
+                    d["code"].as_str().unwrap_or_default(),
+                    d["range"]["start"]["line"].as_u64().unwrap_or_default() + 1,
+                )
+            })
+            .collect();
+        assert_eq!(lines, expected, "version {version}:\n{text}");
+        // The next hop re-checks against this text (once its whole parse is kept), not
+        // against the whole analysis of the text as opened.
+        if version < 4 {
+            client.stderr_containing(&format!(
+                "kept the whole parse of a re-checked text uri={uri:?} version={version}"
+            ));
+        }
+    }
+    let log = client.stderr();
+    for version in 3..=4 {
+        let against = version - 1;
+        let line = format!(
+            "re-checked the function typed in uri={uri:?} version={version} against={against}"
+        );
+        assert!(log.contains(&line), "{line}\n{log}");
+    }
+    assert!(client.shutdown_and_exit().success());
+}

@@ -79,6 +79,42 @@ pub struct Checked<'a> {
     pub diagnostics: &'a [Diagnostic],
 }
 
+/// What re-checking one function found.
+#[derive(Clone, Debug)]
+pub struct Rechecked {
+    /// The module's findings: the function's, and the others moved.
+    pub diagnostics: Vec<Diagnostic>,
+    pub syntax: RecheckedSyntax,
+}
+
+/// The syntax of the new text as a re-check saw it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RecheckedSyntax {
+    /// The function re-checked.
+    function: TextRange,
+    /// Every syntax error (the function's own, parsed alone, and the others moved), in order.
+    syntax_errors: Vec<TextRange>,
+}
+
+impl RecheckedSyntax {
+    /// Whether `parsed`, a parse of the whole new text, has the function re-checked where the
+    /// re-check parsed it alone, and exactly the syntax errors the re-check saw. Then the
+    /// parser did not restructure anything outside the function (an unclosed string or
+    /// bracket that swallows what follows makes the function longer, or moves an error), so
+    /// `parsed` with these findings can stand as the checked text for the next re-check.
+    #[must_use]
+    pub fn agrees_with(&self, parsed: &ParsedModule) -> bool {
+        function_at(parsed.root(), self.function.start)
+            .is_some_and(|function| TextRange::from(function.byte_range()) == self.function)
+            && parsed.syntax_errors.len() == self.syntax_errors.len()
+            && parsed
+                .syntax_errors
+                .iter()
+                .zip(&self.syntax_errors)
+                .all(|(error, &range)| error.range == range)
+    }
+}
+
 /// The findings of the new text of a module: those of the edited function, parsed and checked
 /// again on its own, and the previous ones of the rest of the module, moved. `change` turned
 /// `old.text` into `file.text`; `edited` is `old.parsed` with `change` recorded in it
@@ -92,7 +128,7 @@ pub fn recheck_function(
     module: &ModuleName,
     index: &ProjectIndex,
     settings: &Settings,
-) -> Option<Vec<Diagnostic>> {
+) -> Option<Rechecked> {
     let text: &str = &file.text;
     if file.kind == SourceKind::Stub || text.contains('\0') || disables_itself(text) {
         return None;
@@ -165,11 +201,12 @@ pub fn recheck_function(
                 }),
                 Place::Inside => None,
             });
-    if let Some(first) = elsewhere
+    let mut syntax_errors: Vec<SyntaxError> = elsewhere
         .chain(alone.syntax_errors.iter().cloned())
-        .min_by_key(|error| error.range.start)
-    {
-        diagnostics.push(rules::syntax_error(&first, text));
+        .collect();
+    syntax_errors.sort_by_key(|error| error.range.start);
+    if let Some(first) = syntax_errors.first() {
+        diagnostics.push(rules::syntax_error(first, text));
     }
     for diagnostic in old.diagnostics {
         if diagnostic.rule == Rule::SyntaxError {
@@ -183,7 +220,13 @@ pub fn recheck_function(
     diagnostics.sort_by(|a, b| {
         (a.range.start, a.range.end, a.code()).cmp(&(b.range.start, b.range.end, b.code()))
     });
-    Some(diagnostics)
+    Some(Rechecked {
+        diagnostics,
+        syntax: RecheckedSyntax {
+            function: new_range,
+            syntax_errors: syntax_errors.into_iter().map(|error| error.range).collect(),
+        },
+    })
 }
 
 /// Whether the text may hold `# aiolint: disable-file` (then only a whole check can tell).

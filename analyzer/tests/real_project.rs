@@ -7,6 +7,11 @@
 //! `.ci/run` downloads a real project and runs this with `AIOLINT_DIFFERENTIAL_DIR` naming its
 //! folder; without the variable the test fails rather than pass without checking anything.
 
+#![allow(
+    clippy::print_stdout,
+    reason = "the test reports how much it compared, for the CI log"
+)]
+
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
@@ -87,7 +92,12 @@ fn one_pass_gives_what_checking_each_file_against_the_complete_index_gives() {
         let module: ModuleName = module_names(&path, Some(&dir), &|p: &Path| p.is_file());
         sources.push((SourceFile::new(path.display().to_string(), text), module));
     }
-    assert!(sources.len() > 50, "{} files in {}", sources.len(), dir.display());
+    assert!(
+        sources.len() > 50,
+        "{} files in {}",
+        sources.len(),
+        dir.display()
+    );
 
     // The reference: every summary first, then each file against the complete index.
     let parsed: Vec<Option<ParsedModule>> = sources
@@ -98,7 +108,12 @@ fn one_pass_gives_what_checking_each_file_against_the_complete_index_gives() {
         .iter()
         .zip(&parsed)
         .filter_map(|((file, module), parsed)| {
-            Some(Arc::new(summarize(file, parsed.as_ref()?, module, &settings)))
+            Some(Arc::new(summarize(
+                file,
+                parsed.as_ref()?,
+                module,
+                &settings,
+            )))
         })
         .collect();
     let index = ProjectIndex::new(summaries);

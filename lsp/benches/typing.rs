@@ -98,13 +98,16 @@ struct Replay {
     opens: Vec<Duration>,
 }
 
+/// A scenario's title, and its samples in a replay.
+type Scenario = (&'static str, fn(&Replay) -> &Vec<Duration>);
+
 fn print_table(title: &str, aiolint: &Replay, ruff: Option<&Replay>) {
     println!(
         "\ntyping benchmark ({title}), didChange/didOpen -> publishDiagnostics, milliseconds:"
     );
     println!("| scenario | server | n | p50 | p90 | p99 | max |");
     println!("|---|---|---|---|---|---|---|");
-    let scenarios: [(&str, fn(&Replay) -> &Vec<Duration>); 3] = [
+    let scenarios: [Scenario; 3] = [
         ("(a) 40 characters 60 ms apart, one function", |r| &r.typing),
         (
             "(b) one character 20 ms apart, another function each time",

@@ -11,7 +11,8 @@ use std::sync::Arc;
 
 use analyzer::{
     Checked, Diagnostic, ModuleCheck, ModuleName, ModuleSummary, ParsedModule, ProjectIndex,
-    Settings, SourceFile, SourceKind, check_file, check_in_project, recheck_function, summarize,
+    Rechecked, RecheckedSyntax, Settings, SourceFile, SourceKind, check_file, check_in_project,
+    recheck_function, summarize,
 };
 use ropey::Rope;
 use tower_lsp_server::ls_types::{self as lsp, Uri};
@@ -42,9 +43,11 @@ pub(crate) struct Analysis {
     /// ([`analyzer::recheck_function`]): the document is analysed whole again once typing
     /// pauses, and its summary reaches the project then.
     pub complete: bool,
-    /// For a partial analysis: the whole analysis it re-checked one function of (the last one
-    /// whose parse the document keeps).
+    /// For a partial analysis without a parse of its own: the analysis it re-checked one
+    /// function of (the last one whose parse the document keeps).
     pub base: Option<Arc<Analysis>>,
+    /// For a partial analysis: the syntax its re-check saw, for [`settle`].
+    pub syntax: Option<RecheckedSyntax>,
 }
 
 impl Analysis {
@@ -93,13 +96,19 @@ pub(crate) fn analyze(
     let module = document_module(state, snapshot);
     if record == Record::Keystroke
         && let Some(previous) = previous
-        && let Some((base, diagnostics)) = recheck(state, snapshot, previous, &file, &module)
+        && let Some((base, rechecked)) = recheck(state, snapshot, previous, &file, &module)
     {
-        let published = publishable(state, snapshot, &diagnostics);
+        tracing::debug!(
+            uri = snapshot.uri.as_str(),
+            version = snapshot.version,
+            against = base.version,
+            "re-checked the function typed in"
+        );
+        let published = publishable(state, snapshot, &rechecked.diagnostics);
         let analysis = Analysis {
             version: snapshot.version,
             epoch: snapshot.epoch,
-            diagnostics,
+            diagnostics: rechecked.diagnostics,
             published,
             parsed: None,
             summary: None,
@@ -107,6 +116,7 @@ pub(crate) fn analyze(
             text: Arc::clone(&file.text),
             complete: false,
             base: Some(base),
+            syntax: Some(rechecked.syntax),
         };
         return (analysis, false);
     }
@@ -158,22 +168,50 @@ pub(crate) fn analyze(
         text: Arc::clone(&file.text),
         complete: true,
         base: None,
+        syntax: None,
     };
     (analysis, changed)
 }
 
-/// The findings of a keystroke from re-checking only the function typed in, and the whole
-/// analysis they re-check: the last one whose parse the document keeps, so that the change
-/// since is all the edits recorded in that tree. `None` when the analyzer can only tell from a
-/// whole check.
+/// A partial analysis (of `snapshot`) that also has the whole parse of its text, when that
+/// parse agrees with what its re-check saw ([`RecheckedSyntax::agrees_with`]): the next
+/// keystroke then re-checks against it, wherever it lands, rather than against the last whole
+/// analysis, so typing that hops from function to function stays on the fast path. The parse
+/// is incremental, and done after the partial analysis was published (off the keystroke's
+/// path). `None` when the parse does not agree (an unclosed bracket restructured what follows
+/// the function).
+pub(crate) fn settle(snapshot: &Snapshot, analysis: &Analysis) -> Option<Analysis> {
+    let syntax = analysis.syntax.as_ref()?;
+    let parsed = snapshot
+        .parse()
+        .filter(|parsed| syntax.agrees_with(parsed))?;
+    Some(Analysis {
+        version: analysis.version,
+        epoch: analysis.epoch,
+        diagnostics: analysis.diagnostics.clone(),
+        published: analysis.published.clone(),
+        parsed: Some(parsed),
+        summary: None,
+        generation: analysis.generation,
+        text: Arc::clone(&analysis.text),
+        complete: false,
+        base: None,
+        syntax: None,
+    })
+}
+
+/// The findings of a keystroke from re-checking only the function typed in, and the analysis
+/// they re-check: the last one whose parse the document keeps (a whole analysis, or a partial
+/// one that parsed its text), so that the change since is all the edits recorded in that tree.
+/// `None` when the analyzer can only tell from a whole check.
 fn recheck(
     state: &State,
     snapshot: &Snapshot,
     previous: &Arc<Analysis>,
     file: &SourceFile,
     module: &ModuleName,
-) -> Option<(Arc<Analysis>, Vec<Diagnostic>)> {
-    let base = if previous.complete {
+) -> Option<(Arc<Analysis>, Rechecked)> {
+    let base = if previous.parsed.is_some() {
         Arc::clone(previous)
     } else {
         Arc::clone(previous.base.as_ref()?)
@@ -193,8 +231,8 @@ fn recheck(
         diagnostics: &base.diagnostics,
     };
     let settings = state.settings_for(Path::new(&snapshot.path));
-    let diagnostics = recheck_function(checked, change, edited, file, module, &index, &settings)?;
-    Some((base, diagnostics))
+    let rechecked = recheck_function(checked, change, edited, file, module, &index, &settings)?;
+    Some((base, rechecked))
 }
 
 /// Diagnostics for the client, in the session's encoding.

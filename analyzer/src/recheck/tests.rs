@@ -112,7 +112,33 @@ fn recheck(
     // A whole check is the reference only where a parse of the whole new text leaves the
     // edit inside the function (no unclosed bracket swallowing what follows).
     let confined = rechecked.is_some() && edit_stays_inside(&old_parsed, &parsed, &new_text, start);
+    // A re-check that agrees with the whole parse may stand for it in the next re-check: that
+    // must only happen when the parse kept the edit inside the function.
+    if let Some(rechecked) = &rechecked {
+        assert!(
+            !rechecked.syntax.agrees_with(&parsed) || confined,
+            "edit at {start} ({insert:?}): a re-check agreed with a parse that restructured more than the function:\n{new_text}"
+        );
+    }
+    let rechecked = rechecked.map(|rechecked| rechecked.diagnostics);
     (rechecked.filter(|_| confined), whole, new_text)
+}
+
+/// The tree's structure (kinds, nesting, and where each node ends outside the function),
+/// with `function` as one placeholder.
+fn shape(node: tree_sitter::Node<'_>, function: tree_sitter::Node<'_>, out: &mut String) {
+    if node == function {
+        out.push_str("FUNCTION");
+        return;
+    }
+    out.push('(');
+    out.push_str(node.kind());
+    let mut cursor = node.walk();
+    for child in node.children(&mut cursor) {
+        out.push(' ');
+        shape(child, function, out);
+    }
+    out.push(')');
 }
 
 /// Whether the parse of the whole new text (`parsed`) is the old parse but for the function
@@ -133,13 +159,17 @@ fn edit_stays_inside(old: &ParsedModule, parsed: &ParsedModule, text: &str, offs
             }
         }
     }
-    let (Some(before), Some(after)) = (outermost(old, offset), outermost(parsed, offset)) else {
+    // The edit is inside the function, which therefore starts where it did.
+    let Some(before) = outermost(old, offset) else {
+        return false;
+    };
+    let Some(after) = outermost(parsed, before.start_byte()) else {
         return false;
     };
     let without = |tree: &ParsedModule, function: tree_sitter::Node<'_>| {
-        tree.root()
-            .to_sexp()
-            .replacen(&function.to_sexp(), "FUNCTION", 1)
+        let mut out = String::new();
+        shape(tree.root(), function, &mut out);
+        out
     };
     let range = TextRange::new(after.start_byte(), after.end_byte());
     let alone = ParsedModule::parse_range(
@@ -322,4 +352,108 @@ fn changes_compose() {
             lines: -1
         }
     );
+}
+
+/// One keystroke at `at` (inserting `insert`) into `old`, a text as last checked: the re-check,
+/// the whole parse of the new text, a whole check of it, and the new text.
+fn keystroke(
+    old: Checked<'_>,
+    at: usize,
+    insert: &str,
+    index: &ProjectIndex,
+) -> (Option<Rechecked>, ParsedModule, Vec<Diagnostic>, String) {
+    let settings = Settings::default();
+    let module = ModuleName {
+        names: vec!["app".to_string()],
+        is_package: false,
+    };
+    let new_text = format!("{}{insert}{}", &old.text[..at], &old.text[at..]);
+    let new_end = at + insert.len();
+    let mut edited = old.parsed.clone();
+    edited.edit(&InputEdit {
+        start_byte: at,
+        old_end_byte: at,
+        new_end_byte: new_end,
+        start_point: point_at(old.text, at),
+        old_end_point: point_at(old.text, at),
+        new_end_point: point_at(&new_text, new_end),
+    });
+    let bytes = new_text.as_bytes();
+    let parsed = edited
+        .reparse(&mut |offset| bytes.get(offset..).unwrap_or_default())
+        .expect("reparses");
+    let file = SourceFile::new("app.py", new_text.clone());
+    let change = TextChange {
+        start: at,
+        old_end: at,
+        new_end,
+        lines: isize::try_from(insert.matches('\n').count()).unwrap_or(0),
+    };
+    let rechecked = recheck_function(old, change, &edited, &file, &module, index, &settings);
+    let whole = check_in_project(&file, &parsed, &module, index, &settings);
+    (rechecked, parsed, whole, new_text)
+}
+
+/// Typing in one function, then in another, each re-checked against the last re-check (its
+/// findings and the whole parse of its text, which agreed with it): the result equals a whole
+/// check, also when the first function was left with a syntax error that stays inside it. A
+/// parse that an unclosed bracket restructured does not agree, so it never stands in.
+#[test]
+fn a_recheck_that_agrees_with_the_parse_stands_for_it_in_the_next_one() {
+    let project = lib_index();
+    let settings = Settings::default();
+    let module = ModuleName {
+        names: vec!["app".to_string()],
+        is_package: false,
+    };
+    let parsed = ParsedModule::parse(MODULE).expect("parses");
+    let file = SourceFile::new("app.py", MODULE);
+    let diagnostics = check_in_project(&file, &parsed, &module, &project, &settings);
+    let first = Checked {
+        text: MODULE,
+        parsed: &parsed,
+        diagnostics: &diagnostics,
+    };
+    let in_blocking_helper = MODULE.find("time.sleep(1)").expect("in the module");
+    for (typed, whole_is_reference) in [("time.sleep(3)\n    ", true), ("x ", false)] {
+        let (rechecked, parsed_1, _, text_1) =
+            keystroke(first, in_blocking_helper, typed, &project);
+        let rechecked = rechecked.expect("re-checked");
+        assert!(
+            rechecked.syntax.agrees_with(&parsed_1),
+            "{typed:?}:\n{text_1}"
+        );
+        let second = Checked {
+            text: &text_1,
+            parsed: &parsed_1,
+            diagnostics: &rechecked.diagnostics,
+        };
+        let in_main = text_1.find("    fetch(\"a\")").expect("in main") + 4;
+        let (again, parsed_2, whole, text_2) = keystroke(second, in_main, "await ", &project);
+        let again = again.expect("re-checked");
+        assert!(again.syntax.agrees_with(&parsed_2), "{typed:?}:\n{text_2}");
+        if whole_is_reference {
+            assert_eq!(again.diagnostics, whole, "{text_2}");
+        } else {
+            // `x time.sleep(1)`: the syntax error of the first function is still reported.
+            assert!(
+                again
+                    .diagnostics
+                    .iter()
+                    .any(|d| d.rule == Rule::SyntaxError),
+                "{:?}",
+                codes(&again.diagnostics)
+            );
+        }
+        assert!(
+            !again.diagnostics.iter().any(|d| d.code() == "AIO100"
+                && d.range.start == text_2.find("await fetch").expect("typed") + 6),
+            "the awaited call is not a missing await"
+        );
+    }
+    let unclosed = MODULE.find("time.sleep(1)").expect("in the module");
+    let (rechecked, parsed_1, _, text_1) = keystroke(first, unclosed, "print(", &project);
+    if let Some(rechecked) = rechecked {
+        assert!(!rechecked.syntax.agrees_with(&parsed_1), "{text_1}");
+    }
 }

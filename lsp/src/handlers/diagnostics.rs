@@ -31,7 +31,7 @@ use tower_lsp_server::ls_types::Uri;
 
 use analyzer::ParsedModule;
 
-use crate::analysis::{Analysis, Record, analyze};
+use crate::analysis::{Analysis, Record, analyze, settle};
 use crate::document::Snapshot;
 use crate::project::Origin;
 use crate::state::State;
@@ -67,15 +67,16 @@ async fn run(state: Arc<State>, uri: Uri, epoch: u64) {
         };
         let config = state.configs.generation();
         let analysis = tokio::task::spawn_blocking(move || {
-            if worker.is_excluded(Path::new(&snapshot.path)) {
+            let analysis = if worker.is_excluded(Path::new(&snapshot.path)) {
                 excluded(&worker, &snapshot)
             } else {
                 analyze(&worker, &snapshot, previous.as_ref(), record)
-            }
+            };
+            (analysis, snapshot)
         })
         .await;
-        let (analysis, project_changed) = match analysis {
-            Ok((analysis, changed)) => (Arc::new(analysis), changed),
+        let (analysis, project_changed, snapshot) = match analysis {
+            Ok(((analysis, changed), snapshot)) => (Arc::new(analysis), changed, snapshot),
             Err(error) => {
                 tracing::error!(uri = uri.as_str(), version, "analysis failed: {error}");
                 // The same text would fail again: wait for the next change.
@@ -116,9 +117,59 @@ async fn run(state: Arc<State>, uri: Uri, epoch: u64) {
         };
         // Freeing a syntax tree takes a while: after publishing, off the async workers.
         tokio::task::spawn_blocking(move || drop(displaced));
+        if analysis.syntax.is_some() && is_current(&state, &uri, epoch, version) {
+            settle_partial(&state, &uri, epoch, snapshot, analysis).await;
+        }
         if finish(&state, &uri, epoch, version) {
             return;
         }
+    }
+}
+
+/// Whether the document is still at `version` (no change arrived since it was analysed).
+fn is_current(state: &State, uri: &Uri, epoch: u64, version: i32) -> bool {
+    state
+        .docs
+        .with_epoch(uri, epoch, |doc| doc.version == version)
+        .unwrap_or(false)
+}
+
+/// After a partial analysis was published, and unless the next change already arrived: parses
+/// its text whole, and when that parse agrees with the re-check ([`settle`]), keeps it as the
+/// document's parse and the analysis with it as the document's latest, so that the next
+/// keystroke re-checks against this text wherever it lands.
+async fn settle_partial(
+    state: &Arc<State>,
+    uri: &Uri,
+    epoch: u64,
+    snapshot: Snapshot,
+    analysis: Arc<Analysis>,
+) {
+    let published = Arc::clone(&analysis);
+    let Ok(Some(settled)) = tokio::task::spawn_blocking(move || settle(&snapshot, &analysis)).await
+    else {
+        return;
+    };
+    let settled = Arc::new(settled);
+    let displaced = state.docs.with_epoch(uri, epoch, |doc| {
+        let still = doc
+            .latest
+            .as_ref()
+            .is_some_and(|latest| Arc::ptr_eq(latest, &published));
+        if !still || doc.version != settled.version {
+            return None;
+        }
+        let parsed = settled.parsed.clone()?;
+        let tree = doc.store_parse(settled.version, parsed);
+        Some((doc.latest.replace(Arc::clone(&settled)), tree))
+    });
+    if let Some(Some(displaced)) = displaced {
+        tracing::debug!(
+            uri = uri.as_str(),
+            version = settled.version,
+            "kept the whole parse of a re-checked text"
+        );
+        tokio::task::spawn_blocking(move || drop(displaced));
     }
 }
 
@@ -138,6 +189,7 @@ fn excluded(state: &State, snapshot: &Snapshot) -> (Analysis, bool) {
         text: Arc::from(""),
         complete: true,
         base: None,
+        syntax: None,
     };
     (analysis, changed)
 }

@@ -168,6 +168,7 @@ async fn republish(
             text: Arc::clone(&fresh.text),
             complete: fresh.complete,
             base: fresh.base.clone(),
+            syntax: fresh.syntax.clone(),
         }));
         Some(published)
     });
