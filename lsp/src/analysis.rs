@@ -43,9 +43,6 @@ pub(crate) struct Analysis {
     /// ([`analyzer::recheck_function`]): the document is analysed whole again once typing
     /// pauses, and its summary reaches the project then.
     pub complete: bool,
-    /// For a partial analysis without a parse of its own: the analysis it re-checked one
-    /// function of (the last one whose parse the document keeps).
-    pub base: Option<Arc<Analysis>>,
     /// For a partial analysis: the syntax its re-check saw, for [`settle`].
     pub syntax: Option<RecheckedSyntax>,
 }
@@ -95,8 +92,7 @@ pub(crate) fn analyze(
     let file = snapshot.source_file();
     let module = document_module(state, snapshot);
     if record == Record::Keystroke
-        && let Some(previous) = previous
-        && let Some((base, rechecked)) = recheck(state, snapshot, previous, &file, &module)
+        && let Some((base, rechecked)) = recheck(state, snapshot, &file, &module)
     {
         tracing::debug!(
             uri = snapshot.uri.as_str(),
@@ -115,7 +111,6 @@ pub(crate) fn analyze(
             generation: base.generation,
             text: Arc::clone(&file.text),
             complete: false,
-            base: Some(base),
             syntax: Some(rechecked.syntax),
         };
         return (analysis, false);
@@ -167,7 +162,6 @@ pub(crate) fn analyze(
         generation,
         text: Arc::clone(&file.text),
         complete: true,
-        base: None,
         syntax: None,
     };
     (analysis, changed)
@@ -195,7 +189,6 @@ pub(crate) fn settle(snapshot: &Snapshot, analysis: &Analysis) -> Option<Analysi
         generation: analysis.generation,
         text: Arc::clone(&analysis.text),
         complete: false,
-        base: None,
         syntax: None,
     })
 }
@@ -207,15 +200,10 @@ pub(crate) fn settle(snapshot: &Snapshot, analysis: &Analysis) -> Option<Analysi
 fn recheck(
     state: &State,
     snapshot: &Snapshot,
-    previous: &Arc<Analysis>,
     file: &SourceFile,
     module: &ModuleName,
 ) -> Option<(Arc<Analysis>, Rechecked)> {
-    let base = if previous.parsed.is_some() {
-        Arc::clone(previous)
-    } else {
-        Arc::clone(previous.base.as_ref()?)
-    };
+    let base = Arc::clone(snapshot.base.as_ref()?);
     let (change, edited, old) = (
         snapshot.change?,
         snapshot.edited_tree()?,

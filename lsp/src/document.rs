@@ -10,6 +10,9 @@ use crate::analysis::Analysis;
 use crate::convert::{PositionEncoding, from_proto};
 use crate::rope_ext::{RopeExt, point_after};
 
+/// The most changes kept for bringing an older parse up to date.
+const MAX_LOG: usize = 4096;
+
 #[derive(Debug)]
 pub(crate) struct Document {
     pub uri: Uri,
@@ -30,6 +33,14 @@ pub(crate) struct Document {
     /// How the text changed since `tree` was parsed (`None` when it did not, or when the whole
     /// text was replaced).
     change: Option<TextChange>,
+    /// Every change since the text of version `log_from`, with the version it made: a parse of
+    /// any version since (one that finished after newer changes came) can be brought up to
+    /// date ([`Document::store_parse`]).
+    log: Vec<(i32, InputEdit, TextChange)>,
+    log_from: i32,
+    /// The analysis whose text `tree` is the parse of (a whole one, or a partial one whose
+    /// whole parse agreed with it): what the next keystroke re-checks against.
+    base: Option<Arc<Analysis>>,
     /// Whether the text may hold a `\r` not followed by `\n` (see [`RopeExt::ts_point`]).
     lone_cr: bool,
     pub schedule: Schedule,
@@ -63,6 +74,8 @@ pub(crate) struct Snapshot {
     /// The version the document's last parse is of, and how the text changed since then.
     pub tree_version: Option<i32>,
     pub change: Option<TextChange>,
+    /// The analysis of the text of `tree_version`, if one is kept.
+    pub base: Option<Arc<Analysis>>,
 }
 
 impl Snapshot {
@@ -108,6 +121,9 @@ impl Document {
             tree_stale: true,
             tree_version: None,
             change: None,
+            log: Vec::new(),
+            log_from: version,
+            base: None,
             lone_cr,
             schedule: Schedule {
                 running: false,
@@ -128,30 +144,62 @@ impl Document {
     ) {
         for change in changes {
             match change.range {
-                None => self.replace_all(&change.text),
+                None => self.replace_all(version, &change.text),
                 Some(range) => {
                     let range = from_proto::text_range(&self.rope, encoding, range);
-                    self.replace(range, &change.text);
+                    self.replace(version, range, &change.text);
                 }
             }
         }
         self.version = version;
     }
 
-    /// Keeps a parse made from a snapshot of `version`, so the next reparse starts from it.
-    /// Returns the tree it replaces.
+    /// Keeps a parse made from a snapshot of `version`, so the next reparse starts from it: the
+    /// changes since, if any, are recorded in it. Ignored unless it is newer than the kept one
+    /// (and no later than the whole text was last replaced). Returns the tree it replaces.
     pub(crate) fn store_parse(
         &mut self,
         version: i32,
         parsed: ParsedModule,
     ) -> Option<ParsedModule> {
-        if self.version == version && self.tree_stale {
-            self.tree_stale = false;
-            self.tree_version = Some(version);
-            self.change = None;
-            return self.tree.replace(parsed);
+        let newer = self.tree_version.is_none_or(|kept| kept < version);
+        if !newer || version < self.log_from || version > self.version {
+            return None;
         }
-        None
+        let mut tree = parsed;
+        let mut change: Option<TextChange> = None;
+        for (_, edit, next) in self.log.iter().filter(|(made, ..)| *made > version) {
+            tree.edit(edit);
+            change = Some(change.map_or(*next, |before| before.then(*next)));
+        }
+        self.log.retain(|(made, ..)| *made > version);
+        self.log_from = version;
+        self.tree_stale = change.is_some();
+        self.tree_version = Some(version);
+        self.change = change;
+        self.base = None;
+        self.tree.replace(tree)
+    }
+
+    /// Keeps an analysis and its parse (see [`Document::store_parse`]) as the one the next
+    /// keystroke re-checks against. An analysis of the kept parse's own text (a refresh)
+    /// replaces the kept analysis. Returns what it replaces.
+    pub(crate) fn store_base(
+        &mut self,
+        analysis: &Arc<Analysis>,
+    ) -> Option<(Option<ParsedModule>, Option<Arc<Analysis>>)> {
+        let parsed = analysis.parsed.as_ref()?;
+        if analysis.epoch != self.epoch {
+            return None;
+        }
+        if self.tree_version == Some(analysis.version) {
+            return Some((None, self.base.replace(Arc::clone(analysis))));
+        }
+        let tree = self.store_parse(analysis.version, parsed.clone());
+        if self.tree_version != Some(analysis.version) {
+            return None;
+        }
+        Some((tree, self.base.replace(Arc::clone(analysis))))
     }
 
     pub(crate) fn snapshot(&self) -> Snapshot {
@@ -166,21 +214,25 @@ impl Document {
             tree_stale: self.tree_stale,
             tree_version: self.tree_version,
             change: self.change,
+            base: self.base.clone(),
         }
     }
 
-    fn replace_all(&mut self, text: &str) {
+    fn replace_all(&mut self, version: i32, text: &str) {
         self.rope = Rope::from_str(text);
         self.lone_cr = self.rope.has_lone_cr(0, self.rope.len_bytes());
         self.tree = None;
         self.tree_stale = true;
         self.tree_version = None;
         self.change = None;
+        self.log.clear();
+        self.log_from = version;
+        self.base = None;
     }
 
     /// Replaces the bytes `range` (on character boundaries, as `from_proto` makes them) with
     /// `text`, and records the edit in the tree.
-    fn replace(&mut self, range: TextRange, text: &str) {
+    fn replace(&mut self, version: i32, range: TextRange, text: &str) {
         let start_point = self.rope.ts_point(range.start, self.lone_cr);
         let old_end_point = self.rope.ts_point(range.end, self.lone_cr);
         let removed_cr = self.lone_cr && self.removes_cr(range);
@@ -191,22 +243,29 @@ impl Document {
         let new_end = range.start + text.len();
         self.tree_stale = true;
         let new_end_point = point_after(start_point, text);
+        let edit = InputEdit {
+            start_byte: range.start,
+            old_end_byte: range.end,
+            new_end_byte: new_end,
+            start_point,
+            old_end_point,
+            new_end_point,
+        };
+        let rows = |point: analyzer::Point| isize::try_from(point.row).unwrap_or(isize::MAX);
+        let change = TextChange {
+            start: range.start,
+            old_end: range.end,
+            new_end,
+            lines: rows(new_end_point) - rows(old_end_point),
+        };
+        // A document whose parse is never kept (an excluded file) does not log without bound.
+        if self.log.len() >= MAX_LOG {
+            self.log.clear();
+            self.log_from = version;
+        }
+        self.log.push((version, edit, change));
         if let Some(tree) = &mut self.tree {
-            tree.edit(&InputEdit {
-                start_byte: range.start,
-                old_end_byte: range.end,
-                new_end_byte: new_end,
-                start_point,
-                old_end_point,
-                new_end_point,
-            });
-            let rows = |point: analyzer::Point| isize::try_from(point.row).unwrap_or(isize::MAX);
-            let change = TextChange {
-                start: range.start,
-                old_end: range.end,
-                new_end,
-                lines: rows(new_end_point) - rows(old_end_point),
-            };
+            tree.edit(&edit);
             self.change = Some(self.change.map_or(change, |before| before.then(change)));
         }
         if !self.lone_cr {
@@ -282,6 +341,43 @@ mod tests {
             check_parsed(&file, &fresh, &settings)
         );
         doc.store_parse(doc.version, incremental);
+    }
+
+    /// A parse that finished after newer changes came is kept with those changes recorded in
+    /// it: the next reparse from it is the text's parse. An older one than the kept parse, or
+    /// one from before the whole text was replaced, is ignored.
+    #[test]
+    fn a_parse_of_an_older_version_is_brought_up_to_date() {
+        let mut doc = Document::new(uri(), 1, "def f():\n    pass\n\n\ndef g():\n    pass\n", 0);
+        check(&mut doc, "def f():\n    pass\n\n\ndef g():\n    pass\n");
+        doc.apply_changes(2, &[change(((1, 4), (1, 4)), "x = 1\n    ")], Utf8);
+        let second = doc.snapshot();
+        doc.apply_changes(3, &[change(((6, 4), (6, 8)), "return 2")], Utf8);
+        doc.apply_changes(4, &[change(((0, 4), (0, 5)), "first")], Utf8);
+        let older = second.parse().expect("parses");
+        assert!(doc.store_parse(2, older).is_some());
+        assert_eq!((doc.tree_version, doc.change.is_some()), (Some(2), true));
+        let text = "def first():\n    x = 1\n    pass\n\n\ndef g():\n    return 2\n";
+        check(&mut doc, text);
+        assert_eq!(doc.tree_version, Some(4));
+        assert!(
+            doc.store_parse(3, second.parse().expect("parses"))
+                .is_none()
+        );
+
+        doc.apply_changes(5, &[change(((0, 0), (0, 0)), "#\n")], Utf8);
+        let before_replace = doc.snapshot().parse().expect("parses");
+        doc.apply_changes(
+            6,
+            &[TextDocumentContentChangeEvent {
+                range: None,
+                range_length: None,
+                text: "y = 1\n".to_string(),
+            }],
+            Utf8,
+        );
+        assert!(doc.store_parse(5, before_replace).is_none());
+        check(&mut doc, "y = 1\n");
     }
 
     #[test]

@@ -105,7 +105,11 @@ async fn run(state: Arc<State>, uri: Uri, epoch: u64) {
             .with_epoch(&uri, epoch, |doc| store(doc, &analysis));
         let displaced = match outcome {
             None => return,
-            Some((Outcome::Superseded, _)) => continue, // Drop it and analyse the newer text.
+            Some((Outcome::Superseded, displaced)) => {
+                // Drop it and analyse the newer text (against its parse, now the document's).
+                tokio::task::spawn_blocking(move || drop(displaced));
+                continue;
+            }
             Some((Outcome::Publish, displaced)) => {
                 state
                     .client
@@ -135,9 +139,9 @@ fn is_current(state: &State, uri: &Uri, epoch: u64, version: i32) -> bool {
 }
 
 /// After a partial analysis was published, and unless the next change already arrived: parses
-/// its text whole, and when that parse agrees with the re-check ([`settle`]), keeps it as the
-/// document's parse and the analysis with it as the document's latest, so that the next
-/// keystroke re-checks against this text wherever it lands.
+/// its text whole, and when that parse agrees with the re-check ([`settle`]), keeps it (brought
+/// up to date with any change that came meanwhile) as the document's parse and base, so that
+/// the next keystroke re-checks against this text wherever it lands.
 async fn settle_partial(
     state: &Arc<State>,
     uri: &Uri,
@@ -145,25 +149,16 @@ async fn settle_partial(
     snapshot: Snapshot,
     analysis: Arc<Analysis>,
 ) {
-    let published = Arc::clone(&analysis);
     let Ok(Some(settled)) = tokio::task::spawn_blocking(move || settle(&snapshot, &analysis)).await
     else {
         return;
     };
     let settled = Arc::new(settled);
-    let displaced = state.docs.with_epoch(uri, epoch, |doc| {
-        let still = doc
-            .latest
-            .as_ref()
-            .is_some_and(|latest| Arc::ptr_eq(latest, &published));
-        if !still || doc.version != settled.version {
-            return None;
-        }
-        let parsed = settled.parsed.clone()?;
-        let tree = doc.store_parse(settled.version, parsed);
-        Some((doc.latest.replace(Arc::clone(&settled)), tree))
-    });
-    if let Some(Some(displaced)) = displaced {
+    let displaced = state
+        .docs
+        .with_epoch(uri, epoch, |doc| doc.store_base(&settled))
+        .flatten();
+    if let Some(displaced) = displaced {
         tracing::debug!(
             uri = uri.as_str(),
             version = settled.version,
@@ -188,7 +183,6 @@ fn excluded(state: &State, snapshot: &Snapshot) -> (Analysis, bool) {
         generation: state.project.generation(),
         text: Arc::from(""),
         complete: true,
-        base: None,
         syntax: None,
     };
     (analysis, changed)
@@ -201,18 +195,22 @@ enum Outcome {
     Unchanged,
 }
 
-/// What storing an analysis replaced on its document, to be dropped later.
-type Displaced = (Option<Arc<Analysis>>, Option<ParsedModule>);
+/// What storing an analysis replaced on its document, to be dropped later: the published
+/// analysis, the parse, and the analysis re-checks were made against.
+type Displaced = (
+    Option<Arc<Analysis>>,
+    Option<ParsedModule>,
+    Option<Arc<Analysis>>,
+);
 
-/// Keeps a finished analysis on its document if it is of the current version.
+/// Keeps a finished analysis on its document: its parse (brought up to date with the changes
+/// since, if it is superseded) as the document's, so that the next keystroke re-checks against
+/// it; and, if it is of the current version, as the latest.
 fn store(doc: &mut crate::document::Document, analysis: &Arc<Analysis>) -> (Outcome, Displaced) {
+    let (tree, base) = doc.store_base(analysis).unwrap_or_default();
     if doc.version != analysis.version {
-        return (Outcome::Superseded, (None, None));
+        return (Outcome::Superseded, (None, tree, base));
     }
-    let tree = analysis
-        .parsed
-        .as_ref()
-        .and_then(|parsed| doc.store_parse(analysis.version, parsed.clone()));
     // A partial analysis leaves the generation unknown: a refresh must complete it.
     doc.generation = analysis.complete.then_some(analysis.generation);
     let unchanged = doc.latest.as_ref().is_some_and(|latest| {
@@ -222,10 +220,10 @@ fn store(doc: &mut crate::document::Document, analysis: &Arc<Analysis>) -> (Outc
     });
     if unchanged {
         // Keep the published analysis (it may carry confirmation evidence).
-        return (Outcome::Unchanged, (None, tree));
+        return (Outcome::Unchanged, (None, tree, base));
     }
     let latest = doc.latest.replace(Arc::clone(analysis));
-    (Outcome::Publish, (latest, tree))
+    (Outcome::Publish, (latest, tree, base))
 }
 
 /// Marks the task finished if `version` is still current and no refresh is due; otherwise it

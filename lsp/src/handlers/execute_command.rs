@@ -167,7 +167,6 @@ async fn republish(
             generation: fresh.generation,
             text: Arc::clone(&fresh.text),
             complete: fresh.complete,
-            base: fresh.base.clone(),
             syntax: fresh.syntax.clone(),
         }));
         Some(published)
