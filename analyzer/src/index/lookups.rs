@@ -2,7 +2,7 @@
 //!
 //! Everything a check learns about other modules goes through [`Lookups`]: which project
 //! class a dotted name is, a method or function and the facts about it that rules read
-//! (async-ness, generator, plain, return class), and instance attribute types. When asked to,
+//! (async-ness, generator, plain, return class, whether it never returns), and instance attribute types. When asked to,
 //! it records each question with a fingerprint of its answer: a cached check stays valid for a
 //! later index exactly when every recorded question still gets the same answer
 //! ([`Dependencies::hold`]).
@@ -30,6 +30,8 @@ pub(crate) struct ProjectFunction<'a> {
     pub plain: bool,
     /// The class named by its return annotation, qualified.
     pub returns: Option<&'a str>,
+    /// It never returns (annotated `NoReturn`/`Never`, or its body always raises).
+    pub never_returns: bool,
 }
 
 impl<'a> ProjectFunction<'a> {
@@ -41,6 +43,7 @@ impl<'a> ProjectFunction<'a> {
             is_generator: function.is_generator,
             plain: function.plain,
             returns: function.returns.as_deref(),
+            never_returns: function.never_returns,
         }
     }
 

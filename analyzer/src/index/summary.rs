@@ -6,7 +6,8 @@ use rustc_hash::FxHashMap;
 use tree_sitter::Node;
 
 use super::{Lookups, ModuleName, ProjectIndex};
-use crate::calls::{blocking_call, loop_runner};
+use crate::calls::{blocking_call, function_never_returns, loop_runner};
+use crate::guards::no_running_loop;
 use crate::known::KnownApi;
 use crate::line_index::LineColumn;
 use crate::parse::ParsedModule;
@@ -42,6 +43,8 @@ pub(crate) struct FunctionSummary {
     pub plain: bool,
     /// The class named by the return annotation, qualified.
     pub returns: Option<String>,
+    /// It never returns: annotated `NoReturn`/`Never`, or its body always raises.
+    pub never_returns: bool,
     /// The first direct blocking call in the body (nested functions excluded). Only for sync
     /// functions (not generators): the call-graph facts are about them alone.
     pub blocking: Option<Site>,
@@ -158,6 +161,7 @@ fn summarize_alone(
             is_generator: info.is_generator,
             plain: model.is_plain_method(id, known),
             returns,
+            never_returns: function_never_returns(model, id, known),
             ..FunctionSummary::default()
         });
     }
@@ -228,9 +232,9 @@ fn summarize_alone(
         slots: &slots,
         summary: &mut summary,
     };
-    model.outline.visit(|node, scope, _| {
+    model.outline.visit(|node, scope, ancestors| {
         if node.node_kind() == "call" {
-            collector.call(node, scope);
+            collector.call(node, scope, ancestors);
         }
     });
     summary
@@ -256,7 +260,7 @@ struct CallCollector<'a, 't> {
 }
 
 impl<'t> CallCollector<'_, 't> {
-    fn call(&mut self, call: Node<'t>, scope: ScopeId) {
+    fn call(&mut self, call: Node<'t>, scope: ScopeId, ancestors: &[Node<'t>]) {
         let Some(function) = self.model.enclosing_function(scope) else {
             return;
         };
@@ -283,6 +287,10 @@ impl<'t> CallCollector<'_, 't> {
             return;
         }
         if let Some(runner) = loop_runner(self.model, call, scope, self.known) {
+            // Under `if not loop.is_running():` (or in a forked child) it starts no nested loop.
+            if no_running_loop(self.model, call, ancestors, scope, self.known) {
+                return;
+            }
             entry.runs_loop.get_or_insert(Site {
                 description: runner.to_string(),
                 range,

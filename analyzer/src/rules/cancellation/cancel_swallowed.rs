@@ -1,7 +1,9 @@
 use tree_sitter::Node;
 
+use crate::calls;
 use crate::diagnostic::Diagnostic;
 use crate::fix::{Edit, Fix};
+use crate::flow;
 use crate::rules::{Rule, RuleContext, declare_rule};
 use crate::semantic::Value;
 use crate::syntax::NodeExt;
@@ -92,16 +94,23 @@ pub(crate) fn cancel_swallowed<'t>(
     let Some(try_body) = try_statement.field("body") else {
         return;
     };
-    if !awaits(try_body)
-        || propagates(ctx, body)
+    if ctx.runs_on_trio_only()
+        || !awaits(try_body)
+        || recancels(ctx, body)
+        || tests_cancelling(ctx, body)
         || hands_exception_on(ctx, handler, body)
         || waits_for_cancelled_task(ctx, try_statement)
     {
         return;
     }
+    let alias = caught_alias(ctx, handler);
+    let Some(path) = swallowing_path(ctx, body, alias) else {
+        return;
+    };
     let message = format!(
-        "`{caught}` handler in coroutine `{}` swallows the task's cancellation; re-raise it (`raise`) after cleaning up",
-        ctx.function_name(coroutine)
+        "`{caught}` handler in coroutine `{}` swallows the task's cancellation: {}; re-raise it (`raise`) after cleaning up",
+        ctx.function_name(coroutine),
+        path.describe(ctx)
     );
     let values = caught_values(handler);
     let keyword_start = handler.start_byte();
@@ -110,10 +119,162 @@ pub(crate) fn cancel_swallowed<'t>(
         Node::end_byte,
     );
     let range = keyword_start..end;
-    out.push(
-        Diagnostic::new(Rule::CancelSwallowed, range.into(), message)
-            .with_fix(add_raise(ctx, handler, body)),
-    );
+    let fix = matches!(path, Swallow::FallsThrough)
+        .then(|| add_raise(ctx, handler, body))
+        .flatten();
+    out.push(Diagnostic::new(Rule::CancelSwallowed, range.into(), message).with_fix(fix));
+}
+
+/// AIO400 on `finally`: a `return`, `break` or `continue` that leaves the `finally` of a
+/// `try` that awaits, in a coroutine, discards the exception in flight, the task's
+/// `CancelledError` included.
+pub(crate) fn cancel_swallowed_finally<'t>(
+    ctx: &RuleContext<'_, 't>,
+    finally: Node<'t>,
+    out: &mut Vec<Diagnostic>,
+) {
+    let Some(coroutine) = ctx.enclosing_coroutine() else {
+        return;
+    };
+    let Some(try_statement) = finally
+        .parent()
+        .filter(|p| p.node_kind() == "try_statement")
+    else {
+        return;
+    };
+    let Some(block) = finally
+        .named_children_vec()
+        .into_iter()
+        .find(|c| c.node_kind() == "block")
+    else {
+        return;
+    };
+    let protected_awaits = try_statement
+        .named_children_vec()
+        .into_iter()
+        .filter(|part| part.id() != finally.id())
+        .any(awaits);
+    if !protected_awaits || ctx.runs_on_trio_only() {
+        return;
+    }
+    for (jump, kind) in flow::jumps_out(block) {
+        let message = format!(
+            "`{}` in the `finally` of a `try` that awaits, in coroutine `{}`, discards the exception in flight, the task's cancellation included",
+            kind.keyword(),
+            ctx.function_name(coroutine)
+        );
+        out.push(Diagnostic::new(
+            Rule::CancelSwallowed,
+            jump.byte_range().into(),
+            message,
+        ));
+    }
+}
+
+/// A way out of a handler that loses the cancellation.
+enum Swallow<'t> {
+    /// The handler can run to its end.
+    FallsThrough,
+    /// `return`, or `break`/`continue` out of the handler.
+    Jumps(Node<'t>, flow::Jump),
+    /// `raise Other(...)` without `from` the caught exception: the cancellation is replaced.
+    Replaces(Node<'t>),
+}
+
+impl Swallow<'_> {
+    fn describe(&self, ctx: &RuleContext<'_, '_>) -> String {
+        let line = |node: Node<'_>| ctx.file.line_index.line_of(node.start_byte()) + 1;
+        match self {
+            Swallow::FallsThrough => "it can end without re-raising".to_string(),
+            Swallow::Jumps(node, jump) => format!(
+                "`{}` on line {} leaves the handler without re-raising",
+                jump.keyword(),
+                line(*node)
+            ),
+            Swallow::Replaces(node) => {
+                let raised = node.named_child(0).map_or("", |e| ctx.text(e));
+                format!(
+                    "`raise {raised}` on line {} replaces it with another exception (not chained `from` it)",
+                    line(*node)
+                )
+            }
+        }
+    }
+}
+
+/// The first path out of the handler's `body` that does not re-raise: a `return`, `break` or
+/// `continue` that leaves it, a `raise` of another exception, in source order; else running
+/// to its end, when it can (calls that never return, such as `sys.exit()` or a `NoReturn`
+/// helper, end a path like a `raise`).
+fn swallowing_path<'t>(
+    ctx: &RuleContext<'_, 't>,
+    body: Node<'t>,
+    alias: Option<&str>,
+) -> Option<Swallow<'t>> {
+    let jumps = flow::jumps_out(body)
+        .into_iter()
+        .map(|(node, jump)| Swallow::Jumps(node, jump));
+    let replaces = flow::raises(body)
+        .into_iter()
+        .filter(|raise| replaces_cancellation(ctx, *raise, alias))
+        .map(Swallow::Replaces);
+    let first = jumps.chain(replaces).min_by_key(|path| match path {
+        Swallow::Jumps(node, _) | Swallow::Replaces(node) => node.start_byte(),
+        Swallow::FallsThrough => usize::MAX,
+    });
+    if first.is_some() {
+        return first;
+    }
+    let never_returns = |call: Node<'t>| calls::never_returns(ctx.model, call, ctx.scope, ctx.known);
+    flow::can_complete(body, ctx.source, &never_returns).then_some(Swallow::FallsThrough)
+}
+
+/// `raise Other(...)` / `raise Other` (a class other than `CancelledError`) without
+/// `from error` (the caught exception): the task ends with another exception and its
+/// cancellation is lost. `raise error`, bare `raise` and raising something unknown are not.
+fn replaces_cancellation(ctx: &RuleContext<'_, '_>, raise: Node<'_>, alias: Option<&str>) -> bool {
+    let Some(raised) = raise.named_child(0).map(NodeExt::unparenthesized) else {
+        return false;
+    };
+    if let Some(cause) = raise.field("cause") {
+        let cause = cause.unparenthesized();
+        if cause.node_kind() != "none" {
+            // `from error` chains it; `from` something unknown: unsure.
+            return false;
+        }
+    }
+    let class = match raised.node_kind() {
+        "call" => raised.field("function"),
+        "identifier" | "attribute" => Some(raised),
+        _ => None,
+    };
+    let Some(class) = class else {
+        return false;
+    };
+    if alias.is_some_and(|alias| ctx.text(class) == alias) {
+        return false;
+    }
+    match ctx.infer(class) {
+        Value::Class(_) => true,
+        Value::External(name) => {
+            !is_cancellation(&Value::External(name.clone()))
+                && name
+                    .rsplit('.')
+                    .next()
+                    .is_some_and(|last| last.starts_with(|c: char| c.is_ascii_uppercase()))
+        }
+        _ => false,
+    }
+}
+
+/// The name the handler binds the exception to (`except E as error`), if any.
+fn caught_alias<'t>(ctx: &RuleContext<'_, 't>, handler: Node<'t>) -> Option<&'t str> {
+    caught_values(handler)
+        .into_iter()
+        .find(|v| v.node_kind() == "as_pattern")
+        .and_then(|p| p.named_child(1))
+        .map(|target| ctx.text(target).trim())
+        .or_else(|| handler.field("alias").map(|a| ctx.text(a)))
 }
 
 /// The exception expressions of an `except` clause (none for a bare `except:`).
@@ -131,6 +292,11 @@ fn catches_cancellation<'t>(ctx: &RuleContext<'_, 't>, handler: Node<'t>) -> Opt
     if values.is_empty() {
         return Some("except:".to_string());
     }
+    let keyword = if handler.child(1).is_some_and(|c| c.node_kind() == "*") {
+        "except*"
+    } else {
+        "except"
+    };
     let mut stack = values;
     while let Some(node) = stack.pop() {
         match node.node_kind() {
@@ -141,7 +307,7 @@ fn catches_cancellation<'t>(ctx: &RuleContext<'_, 't>, handler: Node<'t>) -> Opt
             "as_pattern" => stack.extend(node.named_child(0)),
             _ => {
                 if is_cancellation(&ctx.infer(node)) {
-                    return Some(format!("except {}", ctx.text(node)));
+                    return Some(format!("{keyword} {}", ctx.text(node)));
                 }
             }
         }
@@ -205,19 +371,30 @@ fn awaits(node: Node<'_>) -> bool {
     false
 }
 
-/// Whether the handler re-raises somewhere, or un-cancels or re-cancels the task.
-fn propagates(ctx: &RuleContext<'_, '_>, body: Node<'_>) -> bool {
+/// Whether the handler un-cancels or re-cancels the task (`task.uncancel()`,
+/// `task.cancel()`): a deliberate decision about the cancellation.
+fn recancels(ctx: &RuleContext<'_, '_>, body: Node<'_>) -> bool {
+    calls_method(ctx, body, &["uncancel", "cancel"])
+}
+
+/// Whether the handler asks `task.cancelling()`: asyncio's documented way to tell a
+/// cancellation request of this task (re-raised) from a stray `CancelledError`.
+fn tests_cancelling(ctx: &RuleContext<'_, '_>, body: Node<'_>) -> bool {
+    calls_method(ctx, body, &["cancelling"])
+}
+
+/// Whether `body` calls a method named one of `methods` (nested functions excluded).
+fn calls_method(ctx: &RuleContext<'_, '_>, body: Node<'_>, methods: &[&str]) -> bool {
     let mut stack = vec![body];
     while let Some(current) = stack.pop() {
         match current.node_kind() {
-            "raise_statement" => return true,
             "call" => {
                 let method = current
                     .field("function")
                     .filter(|f| f.node_kind() == "attribute")
                     .and_then(|f| f.field("attribute"))
                     .map(|a| ctx.text(a));
-                if matches!(method, Some("uncancel" | "cancel")) {
+                if method.is_some_and(|m| methods.contains(&m)) {
                     return true;
                 }
                 stack.extend(current.named_children_vec());
@@ -231,8 +408,9 @@ fn propagates(ctx: &RuleContext<'_, '_>, body: Node<'_>) -> bool {
 
 /// `task.cancel()` earlier in the function, then `try: await task` (or
 /// `await asyncio.wait_for(task, ...)`, possibly under `async with asyncio.timeout(...)`): the
-/// handler catches the cancelled task's `CancelledError`. Every `await` of the `try` body must
-/// wait for a task cancelled before it.
+/// handler is there for the cancelled task's `CancelledError`. Other awaits in the same `try`
+/// (`server.close()` then `await server.wait_closed()`) do not change that: see the rule's
+/// documentation.
 fn waits_for_cancelled_task(ctx: &RuleContext<'_, '_>, try_statement: Node<'_>) -> bool {
     let Some(body) = try_statement.field("body") else {
         return false;
@@ -245,13 +423,12 @@ fn waits_for_cancelled_task(ctx: &RuleContext<'_, '_>, try_statement: Node<'_>) 
     else {
         return false;
     };
-    let mut awaited = Vec::new();
     let mut stack = vec![body];
     while let Some(node) = stack.pop() {
         match node.node_kind() {
             "await" if node.is_named() => {
                 let Some(operand) = node.named_child(0).map(NodeExt::unparenthesized) else {
-                    return false;
+                    continue;
                 };
                 let waited = match operand.node_kind() {
                     "identifier" | "attribute" => Some(operand),
@@ -261,24 +438,18 @@ fn waits_for_cancelled_task(ctx: &RuleContext<'_, '_>, try_statement: Node<'_>) 
                         .filter(|a| matches!(a.node_kind(), "identifier" | "attribute")),
                     _ => None,
                 };
-                let Some(waited) = waited else {
-                    return false;
-                };
-                awaited.push((ctx.text(waited), node.start_byte()));
-            }
-            "for_statement" | "for_in_clause"
-                if node.child(0).is_some_and(|c| c.node_kind() == "async") =>
-            {
-                return false;
+                if waited
+                    .is_some_and(|w| cancelled_before(ctx, *function, ctx.text(w), node.start_byte()))
+                {
+                    return true;
+                }
+                stack.extend(node.named_children_vec());
             }
             "function_definition" | "lambda" | "class_definition" => {}
             _ => stack.extend(node.named_children_vec()),
         }
     }
-    !awaited.is_empty()
-        && awaited
-            .iter()
-            .all(|(name, at)| cancelled_before(ctx, *function, name, *at))
+    false
 }
 
 /// Whether `function` calls `name.cancel()` before byte offset `at`.
@@ -306,13 +477,7 @@ fn cancelled_before(ctx: &RuleContext<'_, '_>, function: Node<'_>, name: &str, a
 /// `future.set_exception(error)`, `saved = error`): the exception is propagated later, by
 /// whoever receives it. Logging it does not count.
 fn hands_exception_on(ctx: &RuleContext<'_, '_>, handler: Node<'_>, body: Node<'_>) -> bool {
-    let Some(alias) = caught_values(handler)
-        .into_iter()
-        .find(|v| v.node_kind() == "as_pattern")
-        .and_then(|p| p.named_child(1))
-        .map(|target| ctx.text(target).trim())
-        .or_else(|| handler.field("alias").map(|a| ctx.text(a)))
-    else {
+    let Some(alias) = caught_alias(ctx, handler) else {
         return false;
     };
     let mut stack = vec![body];

@@ -3,6 +3,7 @@ use tree_sitter::Node;
 use crate::calls::{self, loop_runner};
 use crate::diagnostic::{Diagnostic, Related};
 use crate::fix::{Edit, Fix};
+use crate::guards::no_running_loop;
 use crate::index::Chain;
 use crate::rules::pending::{Pending, Question};
 use crate::rules::usage::parent_skipping_parens;
@@ -57,6 +58,9 @@ pub(crate) fn nested_run<'t>(
         through_helper(ctx, call, pending);
         return;
     };
+    if no_loop_here(ctx, call) {
+        return;
+    }
     let (place, fix) = if let Some(coroutine) = ctx.enclosing_coroutine() {
         (
             format!("inside coroutine `{}`", ctx.function_name(coroutine)),
@@ -93,12 +97,21 @@ fn through_helper<'t>(ctx: &RuleContext<'_, 't>, call: Node<'t>, pending: &mut V
     let Some(callee) = ctx.project_sync_function(call) else {
         return;
     };
+    if no_loop_here(ctx, call) {
+        return;
+    }
     pending.push(Pending {
         question: Question::RunsLoop(callee),
         range: call.byte_range().into(),
         coroutine: ctx.function_name(coroutine),
         fix: None,
     });
+}
+
+/// Whether `call` runs where no asyncio loop can be running: guarded by
+/// `loop.is_running()` being false, in the child of `os.fork()`, or in a Trio-only module.
+fn no_loop_here<'t>(ctx: &RuleContext<'_, 't>, call: Node<'t>) -> bool {
+    no_running_loop(ctx.model, call, ctx.ancestors, ctx.scope, ctx.known) || ctx.runs_on_trio_only()
 }
 
 /// The finding for `pending`, whose callee starts an event loop through `chain`.
