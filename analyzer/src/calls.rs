@@ -126,7 +126,11 @@ pub(crate) fn never_returns<'t>(
 /// body that cannot complete and has no `return` (calls in it count as never returning when
 /// they are library functions that always raise or functions of this file annotated so). Uses
 /// this file alone, so the module summary and the file's own check agree.
-pub(crate) fn function_never_returns(model: &SemanticModel<'_>, id: FunctionId, known: &KnownApi) -> bool {
+pub(crate) fn function_never_returns(
+    model: &SemanticModel<'_>,
+    id: FunctionId,
+    known: &KnownApi,
+) -> bool {
     let info = &model.functions[id];
     if info.is_generator || !model.is_plain_method(id, known) {
         return false;
@@ -134,17 +138,19 @@ pub(crate) fn function_never_returns(model: &SemanticModel<'_>, id: FunctionId, 
     if annotated_no_return(model, id, known) {
         return true;
     }
-    let (Some(body), Some(scope)) = (info.node.field("body"), model.scope_opened_by(info.node)) else {
+    let (Some(body), Some(scope)) = (info.node.field("body"), model.scope_opened_by(info.node))
+    else {
         return false;
     };
     let inner = |call: Node<'_>| {
-        call.field("function").is_some_and(|callee| match model.infer(callee, scope, known) {
-            Value::External(name) => NEVER_RETURN.contains(&name.as_str()),
-            Value::Function(other) | Value::BoundMethod(other) => {
-                annotated_no_return(model, other, known)
-            }
-            _ => false,
-        })
+        call.field("function")
+            .is_some_and(|callee| match model.infer(callee, scope, known) {
+                Value::External(name) => NEVER_RETURN.contains(&name.as_str()),
+                Value::Function(other) | Value::BoundMethod(other) => {
+                    annotated_no_return(model, other, known)
+                }
+                _ => false,
+            })
     };
     !flow::can_complete(body, model.source, &inner)
         && !flow::jumps_out(body)

@@ -129,7 +129,9 @@ fn flow<'t>(root: Node<'t>, source: &str, never_returns: &dyn Fn(Node<'t>) -> bo
             }
             continue;
         }
-        let of = |child: Option<Node<'t>>| child.map_or(NORMAL, |c| flows.get(&c.id()).copied().unwrap_or(NORMAL));
+        let of = |child: Option<Node<'t>>| {
+            child.map_or(NORMAL, |c| flows.get(&c.id()).copied().unwrap_or(NORMAL))
+        };
         let result = compute(node, source, &of, never_returns);
         flows.insert(node.id(), result);
     }
@@ -147,7 +149,11 @@ fn compute<'t>(
     let body_of = |node: Node<'t>| {
         node.field("body")
             .or_else(|| node.field("consequence"))
-            .or_else(|| node.named_children_vec().into_iter().find(|c| c.node_kind() == "block"))
+            .or_else(|| {
+                node.named_children_vec()
+                    .into_iter()
+                    .find(|c| c.node_kind() == "block")
+            })
     };
     match node.node_kind() {
         "block" | "module" => {
@@ -203,8 +209,12 @@ fn compute<'t>(
             flow.normal |= !has_else;
             flow
         }
-        "elif_clause" | "else_clause" | "except_clause" | "except_group_clause"
-        | "finally_clause" | "case_clause" => of(body_of(node)),
+        "elif_clause"
+        | "else_clause"
+        | "except_clause"
+        | "except_group_clause"
+        | "finally_clause"
+        | "case_clause" => of(body_of(node)),
         "while_statement" => {
             let infinite = node
                 .field("condition")
@@ -275,7 +285,8 @@ fn compute<'t>(
                     && case.named_children_vec().first().is_some_and(|pattern| {
                         pattern.node_kind() == "case_pattern" && {
                             let text = pattern.text(source);
-                            !text.is_empty() && text.chars().all(|c| c.is_alphanumeric() || c == '_')
+                            !text.is_empty()
+                                && text.chars().all(|c| c.is_alphanumeric() || c == '_')
                         }
                     })
             });
@@ -296,5 +307,9 @@ fn compute<'t>(
 
 /// `while 1:` (any integer literal but zero).
 fn is_nonzero_integer(node: Node<'_>, source: &str) -> bool {
-    node.node_kind() == "integer" && node.text(source).chars().any(|c| c.is_ascii_digit() && c != '0')
+    node.node_kind() == "integer"
+        && node
+            .text(source)
+            .chars()
+            .any(|c| c.is_ascii_digit() && c != '0')
 }

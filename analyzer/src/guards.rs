@@ -164,7 +164,10 @@ fn is_running_check<'t>(
     scope: ScopeId,
     known: &KnownApi,
 ) -> bool {
-    let Some(function) = call.field("function").filter(|f| f.node_kind() == "attribute") else {
+    let Some(function) = call
+        .field("function")
+        .filter(|f| f.node_kind() == "attribute")
+    else {
         return false;
     };
     if function.field("attribute").map(|a| a.text(model.source)) != Some("is_running")
@@ -232,9 +235,9 @@ fn is_fork_result<'t>(
     let node = node.unparenthesized();
     let is_fork_call = |call: Node<'t>, scope: ScopeId| {
         call.node_kind() == "call"
-            && call.field("function").is_some_and(|f| {
-                model.infer(f, scope, known).external() == Some("os.fork")
-            })
+            && call
+                .field("function")
+                .is_some_and(|f| model.infer(f, scope, known).external() == Some("os.fork"))
     };
     match node.node_kind() {
         "call" => is_fork_call(node, scope),
@@ -304,7 +307,9 @@ impl Versions {
     /// The oldest version the code runs on when the target is `target` (minor), if any.
     pub(crate) fn oldest_from(self, target: u8) -> Option<u8> {
         let oldest = self.since.max(target);
-        self.until.is_none_or(|until| oldest < until).then_some(oldest)
+        self.until
+            .is_none_or(|until| oldest < until)
+            .then_some(oldest)
     }
 }
 
@@ -329,7 +334,12 @@ pub(crate) fn versions<'t>(
     for ancestor in ancestors {
         let Some(decorated) = ancestor
             .parent()
-            .filter(|_| matches!(ancestor.node_kind(), "function_definition" | "class_definition"))
+            .filter(|_| {
+                matches!(
+                    ancestor.node_kind(),
+                    "function_definition" | "class_definition"
+                )
+            })
             .filter(|p| p.node_kind() == "decorated_definition")
         else {
             continue;
@@ -390,11 +400,32 @@ fn versions_when<'t>(
     }
     let condition = condition.unparenthesized();
     match condition.node_kind() {
-        "not_operator" => versions_when(model, condition.field("argument")?, !truth, scope, known, depth + 1),
+        "not_operator" => versions_when(
+            model,
+            condition.field("argument")?,
+            !truth,
+            scope,
+            known,
+            depth + 1,
+        ),
         "boolean_operator" => {
             let is_and = condition.field("operator")?.node_kind() == "and";
-            let left = versions_when(model, condition.field("left")?, truth, scope, known, depth + 1);
-            let right = versions_when(model, condition.field("right")?, truth, scope, known, depth + 1);
+            let left = versions_when(
+                model,
+                condition.field("left")?,
+                truth,
+                scope,
+                known,
+                depth + 1,
+            );
+            let right = versions_when(
+                model,
+                condition.field("right")?,
+                truth,
+                scope,
+                known,
+                depth + 1,
+            );
             if is_and == truth {
                 // `a and b` true (or `a or b` false): both hold.
                 match (left, right) {
@@ -407,7 +438,11 @@ fn versions_when<'t>(
         }
         "comparison_operator" => {
             let holds = version_comparison(model, condition, scope, known)?;
-            if truth { Some(holds) } else { holds.complement() }
+            if truth {
+                Some(holds)
+            } else {
+                holds.complement()
+            }
         }
         "identifier" | "attribute" => {
             let value = model.infer(condition, scope, known);

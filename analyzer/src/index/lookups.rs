@@ -19,6 +19,10 @@ use super::{ModuleSummary, ProjectIndex};
 /// What a project function (of another module, or reached through the index) is, as far as
 /// checks need it.
 #[derive(Clone, Copy, Debug, Hash)]
+#[allow(
+    clippy::struct_excessive_bools,
+    reason = "independent facts about one function, each read on its own"
+)]
 pub(crate) struct ProjectFunction<'a> {
     /// The dotted name of the module defining it.
     pub module: &'a str,

@@ -146,7 +146,7 @@ impl<'t> RuleContext<'_, 't> {
 
     /// Whether the module runs on Trio alone: it imports `trio` (any form) and not `asyncio`.
     /// Trio's cancellation is level-triggered and it has no event loop object to nest, so the
-    /// rules about asyncio's semantics stay silent there. AnyIO code keeps them (it runs on
+    /// rules about asyncio's semantics stay silent there. Code using `anyio` keeps them (it runs on
     /// asyncio too).
     pub(crate) fn runs_on_trio_only(&self) -> bool {
         let imports = |module: &str| {

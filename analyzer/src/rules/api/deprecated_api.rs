@@ -19,6 +19,11 @@ declare_rule! {
     ///   `wait_for`, `Queue`, `Lock`, `open_connection`, ...), deprecated in 3.8 and removed
     ///   in 3.10.
     ///
+    /// The removed APIs are not reported in code that only runs on versions that still have
+    /// them: under `if sys.version_info < (3, 10):` (and the other version guards that
+    /// `unknown-api` reads), in a test marked `@pytest.mark.skipif(sys.version_info >= (3,
+    /// 11), ...)`, or one marked `@pytest.mark.skip`.
+    ///
     /// ## Why is this bad?
     /// `get_event_loop()` has confusing semantics (it may create a loop, or return a loop that
     /// is not running) and is deprecated outside a running loop; inside a coroutine,
@@ -85,7 +90,9 @@ const PY314: PythonVersion = PythonVersion {
 /// `@pytest.mark.skipif(sys.version_info >= (3, 11), ...)`) may keep it to older versions.
 fn runs_from<'t>(ctx: &RuleContext<'_, 't>, node: Node<'t>, minor: u8) -> bool {
     let versions = ctx.versions(node);
-    versions.oldest_from(ctx.settings.target_version.minor).is_some()
+    versions
+        .oldest_from(ctx.settings.target_version.minor)
+        .is_some()
         && versions.until.is_none_or(|until| until > minor)
 }
 
@@ -212,7 +219,8 @@ pub(crate) fn deprecated_api_decorator<'t>(
     let Some(expression) = decorator.named_child(0) else {
         return;
     };
-    if ctx.infer(expression).external() != Some("asyncio.coroutine") || !runs_from(ctx, decorator, 11)
+    if ctx.infer(expression).external() != Some("asyncio.coroutine")
+        || !runs_from(ctx, decorator, 11)
     {
         return;
     }

@@ -16,10 +16,20 @@ declare_rule! {
     /// the target Python version (`asyncio.TaskGroup`, `asyncio.timeout` and `asyncio.Runner`
     /// before 3.11, `asyncio.to_thread` before 3.9), or that were removed by it (the child
     /// watchers in 3.14). Every import form counts: `import asyncio as aio` then `aio.X`, and
-    /// `from asyncio import X`. Names used under a version or `hasattr` check, in a `try` that
-    /// catches `ImportError`/`AttributeError`, or only in annotations (for version
-    /// differences) are fine, and so is code under `with pytest.raises(...)`. Private names
-    /// (`asyncio._x`) are not checked.
+    /// `from asyncio import X`. Private names (`asyncio._x`) are not checked.
+    ///
+    /// Code under a version guard is checked against the versions it runs on, from the target
+    /// version up: `if sys.version_info >= (3, 12):` (either side, `sys.version_info[:2]`,
+    /// `not`/`and`/`or`, a name bound to such a comparison as `PY312 = ...`, the `else`
+    /// branch, conditional expressions, and the code after `if sys.version_info < (3, 12):
+    /// return`), the marks `@pytest.mark.skipif(<version check>, ...)` on the test function or
+    /// class around it, `@pytest.mark.skip` and `if TYPE_CHECKING:` (never run). So
+    /// `asyncio.eager_task_factory` is fine under `>= (3, 12)` but `asyncio.capture_call_graph`
+    /// (3.14) is still reported there. Also fine: names under `hasattr(asyncio, "X")` being
+    /// true, in a `try` whose handler catches `ImportError`/`AttributeError` (or a base of
+    /// them, or bare `except:`), used only in annotations (for version differences), under
+    /// `with pytest.raises(...)`, and code that only runs on versions newer than the bundled
+    /// table knows.
     ///
     /// The names per version come from `dir(asyncio)` of `CPython` 3.8 to 3.13 and the 3.14
     /// documentation (see `analyzer/src/known/asyncio_api.toml`).
@@ -265,7 +275,10 @@ fn check_name<'t>(
                 runs_on.minor
             )
         };
-        (format!("`{spelled}` does not exist in {place}: it {why}"), None)
+        (
+            format!("`{spelled}` does not exist in {place}: it {why}"),
+            None,
+        )
     } else {
         let close = names.close_to(text, runs_on);
         if let [only] = close.as_slice() {
@@ -356,7 +369,8 @@ fn in_try_catching_missing_names(ctx: &RuleContext<'_, '_>) -> bool {
     let mut child = None;
     for ancestor in ctx.ancestors.iter().rev() {
         if ancestor.node_kind() == "try_statement"
-            && child.is_some_and(|c: Node<'_>| ancestor.field("body").is_some_and(|b| b.id() == c.id()))
+            && child
+                .is_some_and(|c: Node<'_>| ancestor.field("body").is_some_and(|b| b.id() == c.id()))
             && catches_missing_names(ctx, *ancestor)
         {
             return true;

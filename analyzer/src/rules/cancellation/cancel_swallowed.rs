@@ -10,20 +10,54 @@ use crate::syntax::NodeExt;
 
 declare_rule! {
     /// ## What it does
-    /// Checks, in a coroutine, for `except asyncio.CancelledError`, `except BaseException` and
-    /// bare `except:` handlers whose `try` body awaits (`await`, `async for`, `async with`) and
-    /// that neither re-raise (a `raise` anywhere in the handler counts) nor call `.uncancel()`
-    /// or `.cancel()`. `except Exception` is fine: `CancelledError` is a `BaseException` since
-    /// Python 3.8.
+    /// Checks, in a coroutine, the handlers that can catch the task's cancellation and whose
+    /// `try` body awaits (`await`, `async for`, `async with`): `except asyncio.CancelledError`,
+    /// `except BaseException`, bare `except:`, a tuple holding one of them
+    /// (`except (OSError, CancelledError):`), and the same with `except*`. Every path out of
+    /// such a handler must re-raise; reported is the first that does not:
+    /// - running to the end of the handler (`pass`, logging, cleanup), also on one branch
+    ///   only (`if strict: raise` and nothing else);
+    /// - `return`, and `break`/`continue` that leave the handler (not those of a loop inside
+    ///   it);
+    /// - raising another exception (`raise RuntimeError(...)`, `raise TimeoutError from None`)
+    ///   instead of the cancellation; `raise Other(...) from error` (chained to the caught
+    ///   exception) is fine, and so is a new exception that carries the caught one
+    ///   (`raise BaseExceptionGroup("", [error])`) or raising something unknown
+    ///   (`raise self._error`), which may be the cancellation.
     ///
-    /// Not reported: the idiom that waits for a task it has just cancelled
-    /// (`task.cancel()` then `try: await task` / `except CancelledError: pass`, also through
-    /// `wait_for(task, ...)` or under `async with asyncio.timeout(...)`), where the
-    /// `CancelledError` is normally the task's own; handlers that hand the exception on
-    /// (`errors.append(error)`, `future.set_exception(error)`) for someone else to raise; and a
-    /// handler after one of the same `try` that already catches the cancellation
-    /// (`except CancelledError: raise` then `except BaseException:`, or a bare `except:` after
-    /// `except BaseException:`), which the `CancelledError` never reaches.
+    /// A re-raise is bare `raise`, `raise error` (the caught exception), a new
+    /// `CancelledError`, or a call that never returns: `sys.exit()`, `os._exit()`,
+    /// `pytest.fail()`/`skip()`/`exit()`, a function annotated `-> NoReturn`/`-> Never`, or a
+    /// project function or method whose body always raises (of this module or another one,
+    /// through the project index). `except Exception` is fine: `CancelledError` is a
+    /// `BaseException` since Python 3.8.
+    ///
+    /// Also reported: `return`, `break` or `continue` that leave the `finally` of a `try` that
+    /// awaits, in a coroutine: they discard the exception in flight, a `CancelledError`
+    /// included.
+    ///
+    /// Not reported:
+    /// - handlers that call `.uncancel()` or `.cancel()` (a deliberate decision about the
+    ///   cancellation), or ask `task.cancelling()` (asyncio's documented way to tell a
+    ///   cancellation request from a stray `CancelledError`);
+    /// - handlers that hand the exception on (`errors.append(error)`,
+    ///   `future.set_exception(error)`) for someone else to raise;
+    /// - a handler after one of the same `try` that already catches the cancellation
+    ///   (`except CancelledError: raise` then `except BaseException:`), which the
+    ///   `CancelledError` never reaches;
+    /// - waiting for a task this coroutine cancelled: `task.cancel()` earlier, then a `try`
+    ///   that awaits `task` (or `wait_for(task, ...)`, possibly under `asyncio.timeout()`)
+    ///   with `except CancelledError: pass`. The `try` may hold other awaits too
+    ///   (`server.close()`, then `await server.wait_closed()` and `await task`): the handler
+    ///   is there for the cancelled task's own error, and an outer cancellation landing on one
+    ///   of those awaits is the same risk the documented idiom takes at `await task` itself,
+    ///   where asyncio cannot tell the two apart either. Such code that must stay cancellable
+    ///   can re-raise when `asyncio.current_task().cancelling()` is non-zero. A `try` around a
+    ///   loop (a routine that cancels and awaits its sub-tasks as it goes) is still checked:
+    ///   its handler is there for the routine's own cancellation;
+    /// - modules that import `trio` and not `asyncio`: Trio's cancellation is level-triggered
+    ///   (delivered again at the next checkpoint), so `except BaseException:` followed by
+    ///   cleanup is normal there. Code using `anyio` keeps the rule: it runs on asyncio.
     ///
     /// ## Why is this bad?
     /// Cancellation is delivered as a `CancelledError` raised at the `await` the task is
@@ -54,8 +88,9 @@ declare_rule! {
     ///
     /// ## Fix safety
     /// Unsafe: adds `raise` at the end of the handler, which changes the control flow of the
-    /// code that follows. Not offered when the handler ends with `return`, `break` or
-    /// `continue`, or sits on one line with its `except`.
+    /// code that follows. Offered only when running to the end is the handler's one way out
+    /// without re-raising (no `return`, `break`, `continue` or other exception), and not when
+    /// it sits on one line with its `except`. No fix for `finally`.
     pub(crate) struct CancelSwallowed {
         code: "AIO400",
         name: "cancel-swallowed",
@@ -225,7 +260,8 @@ fn swallowing_path<'t>(
     if first.is_some() {
         return first;
     }
-    let never_returns = |call: Node<'t>| calls::never_returns(ctx.model, call, ctx.scope, ctx.known);
+    let never_returns =
+        |call: Node<'t>| calls::never_returns(ctx.model, call, ctx.scope, ctx.known);
     flow::can_complete(body, ctx.source, &never_returns).then_some(Swallow::FallsThrough)
 }
 
@@ -251,7 +287,7 @@ fn replaces_cancellation(ctx: &RuleContext<'_, '_>, raise: Node<'_>, alias: Opti
     let Some(class) = class else {
         return false;
     };
-    if alias.is_some_and(|alias| ctx.text(class) == alias) {
+    if alias.is_some_and(|alias| ctx.text(class) == alias || carries(ctx, raised, alias)) {
         return false;
     }
     match ctx.infer(class) {
@@ -265,6 +301,25 @@ fn replaces_cancellation(ctx: &RuleContext<'_, '_>, raise: Node<'_>, alias: Opti
         }
         _ => false,
     }
+}
+
+/// Whether the raised call carries the caught exception `alias` along: as an argument or an
+/// element of a list or tuple argument (`BaseExceptionGroup("", [error])`), so the
+/// cancellation is still raised, inside the new exception.
+fn carries(ctx: &RuleContext<'_, '_>, raised: Node<'_>, alias: &str) -> bool {
+    let arguments = raised
+        .field("arguments")
+        .map(|a| a.named_children_vec())
+        .unwrap_or_default();
+    arguments
+        .into_iter()
+        .any(|argument| match argument.node_kind() {
+            "list" | "tuple" => argument
+                .named_children_vec()
+                .iter()
+                .any(|element| ctx.text(*element) == alias),
+            _ => ctx.text(argument) == alias,
+        })
 }
 
 /// The name the handler binds the exception to (`except E as error`), if any.
@@ -409,8 +464,9 @@ fn calls_method(ctx: &RuleContext<'_, '_>, body: Node<'_>, methods: &[&str]) -> 
 /// `task.cancel()` earlier in the function, then `try: await task` (or
 /// `await asyncio.wait_for(task, ...)`, possibly under `async with asyncio.timeout(...)`): the
 /// handler is there for the cancelled task's `CancelledError`. Other awaits in the same `try`
-/// (`server.close()` then `await server.wait_closed()`) do not change that: see the rule's
-/// documentation.
+/// (`server.close()` then `await server.wait_closed()`) do not change that (see the rule's
+/// documentation), but a loop does: a `try` around a routine's loop is there for the
+/// routine's own cancellation.
 fn waits_for_cancelled_task(ctx: &RuleContext<'_, '_>, try_statement: Node<'_>) -> bool {
     let Some(body) = try_statement.field("body") else {
         return false;
@@ -423,6 +479,10 @@ fn waits_for_cancelled_task(ctx: &RuleContext<'_, '_>, try_statement: Node<'_>) 
     else {
         return false;
     };
+    if contains_loop(body) {
+        // A routine's whole loop under `try`: the handler is there for its own cancellation.
+        return false;
+    }
     let mut stack = vec![body];
     while let Some(node) = stack.pop() {
         match node.node_kind() {
@@ -438,13 +498,26 @@ fn waits_for_cancelled_task(ctx: &RuleContext<'_, '_>, try_statement: Node<'_>) 
                         .filter(|a| matches!(a.node_kind(), "identifier" | "attribute")),
                     _ => None,
                 };
-                if waited
-                    .is_some_and(|w| cancelled_before(ctx, *function, ctx.text(w), node.start_byte()))
-                {
+                if waited.is_some_and(|w| {
+                    cancelled_before(ctx, *function, ctx.text(w), node.start_byte())
+                }) {
                     return true;
                 }
                 stack.extend(node.named_children_vec());
             }
+            "function_definition" | "lambda" | "class_definition" => {}
+            _ => stack.extend(node.named_children_vec()),
+        }
+    }
+    false
+}
+
+/// Whether `body` holds a `for` or `while` loop (nested functions excluded).
+fn contains_loop(body: Node<'_>) -> bool {
+    let mut stack = vec![body];
+    while let Some(node) = stack.pop() {
+        match node.node_kind() {
+            "for_statement" | "while_statement" => return true,
             "function_definition" | "lambda" | "class_definition" => {}
             _ => stack.extend(node.named_children_vec()),
         }

@@ -49,11 +49,20 @@ mod tests {
 
     #[test]
     fn cancel_swallowed_trio_and_anyio() {
-        insta::assert_snapshot!("trio", check_fixture(Rule::CancelSwallowed, "cancellation/AIO400_trio.py"));
-        insta::assert_snapshot!("anyio", check_fixture(Rule::CancelSwallowed, "cancellation/AIO400_anyio.py"));
+        insta::assert_snapshot!(
+            "trio",
+            check_fixture(Rule::CancelSwallowed, "cancellation/AIO400_trio.py")
+        );
+        insta::assert_snapshot!(
+            "anyio",
+            check_fixture(Rule::CancelSwallowed, "cancellation/AIO400_anyio.py")
+        );
         insta::assert_snapshot!(
             "trio_and_asyncio",
-            check_fixture(Rule::CancelSwallowed, "cancellation/AIO400_trio_and_asyncio.py")
+            check_fixture(
+                Rule::CancelSwallowed,
+                "cancellation/AIO400_trio_and_asyncio.py"
+            )
         );
     }
 

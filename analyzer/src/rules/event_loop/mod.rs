@@ -25,8 +25,14 @@ mod tests {
 
     #[test]
     fn nested_run_guards() {
-        insta::assert_snapshot!(check_fixture(Rule::NestedRun, "event_loop/AIO300_guards.py"));
-        insta::assert_snapshot!("trio", check_fixture(Rule::NestedRun, "event_loop/AIO300_trio.py"));
+        insta::assert_snapshot!(check_fixture(
+            Rule::NestedRun,
+            "event_loop/AIO300_guards.py"
+        ));
+        insta::assert_snapshot!(
+            "trio",
+            check_fixture(Rule::NestedRun, "event_loop/AIO300_trio.py")
+        );
     }
 
     #[test]

@@ -18,7 +18,23 @@ declare_rule! {
     /// loop (a `lambda` or function passed to `call_soon`, `call_soon_threadsafe`,
     /// `call_later`, `call_at`, or a task's `add_done_callback`). In a Jupyter notebook, top-level code of
     /// a cell counts too: the notebook's loop is already running. Module level and
-    /// `if __name__ == "__main__":` are fine.
+    /// `if __name__ == "__main__":` are fine. A coroutine that calls a project sync function
+    /// which starts a loop, directly or through further sync calls (in any module), is
+    /// reported at that call, with the chain in the message.
+    ///
+    /// Not reported: code that only runs when no loop is running in the thread, in the
+    /// coroutine or in the helper: the branches of `if not loop.is_running():` (also `else` of
+    /// `if loop.is_running():`, `x if loop.is_running() else loop.run_until_complete(x)`, and
+    /// the code after `if loop.is_running(): return ...`), and the child of `os.fork()`
+    /// (`if os.fork() == 0:`, `pid = os.fork()` then `if pid == 0:` / `if not pid:`), where
+    /// asyncio resets the running loop; and modules that import `trio` but not `asyncio`.
+    ///
+    /// Branches the analysis cannot decide stay reported: a helper that starts a loop only on
+    /// some of its branches (`if interactive: asyncio.run(...)`) is reported at every call from
+    /// a coroutine, whatever the arguments, because the call may reach that branch; the
+    /// message then says "may start" and names the condition (`(when `interactive` in
+    /// `main`)`), and the related location points at the call that starts the loop. Guard it
+    /// with `loop.is_running()` or suppress the finding where the branch cannot be reached.
     ///
     /// ## Why is this bad?
     /// asyncio allows one running loop per thread. The call raises
@@ -119,7 +135,8 @@ pub(crate) fn report_through_helper(pending: &Pending, chain: &Chain, path: &str
     let sink = chain.last();
     let first = chain.first().display.as_str();
     let message = format!(
-        "`{first}()` starts an event loop while one is running (inside coroutine `{}`): {}",
+        "`{first}()` {} an event loop while one is running (inside coroutine `{}`): {}",
+        chain.verb("starts", "may start"),
         pending.coroutine,
         chain.describe()
     );
