@@ -285,8 +285,9 @@ fn compute<'t>(
                     && case.named_children_vec().first().is_some_and(|pattern| {
                         pattern.node_kind() == "case_pattern" && {
                             let text = pattern.text(source);
-                            !text.is_empty()
+                            text.starts_with(|c: char| c.is_alphabetic() || c == '_')
                                 && text.chars().all(|c| c.is_alphanumeric() || c == '_')
+                                && !matches!(text, "None" | "True" | "False")
                         }
                     })
             });
@@ -312,4 +313,90 @@ fn is_nonzero_integer(node: Node<'_>, source: &str) -> bool {
             .text(source)
             .chars()
             .any(|c| c.is_ascii_digit() && c != '0')
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ParsedModule;
+
+    /// The body of the first function of `source`, with `check` run on it.
+    fn with_body<T>(source: &str, check: impl FnOnce(Node<'_>) -> T) -> T {
+        let parsed = ParsedModule::parse(source).expect("parses");
+        let function = parsed
+            .root()
+            .named_children_vec()
+            .into_iter()
+            .find(|n| n.node_kind() == "function_definition")
+            .expect("a function");
+        check(function.field("body").expect("a body"))
+    }
+
+    fn completes(source: &str) -> bool {
+        let exits = |call: Node<'_>| {
+            call.field("function")
+                .is_some_and(|f| f.text(source) == "fail")
+        };
+        with_body(source, |body| can_complete(body, source, &exits))
+    }
+
+    #[test]
+    fn which_blocks_can_complete() {
+        assert!(completes("def f():\n    pass\n"));
+        assert!(!completes("def f():\n    raise\n"));
+        assert!(!completes("def f():\n    fail()\n"));
+        assert!(!completes("def f():\n    await fail()\n"));
+        assert!(completes("def f(x):\n    if x:\n        raise\n"));
+        assert!(!completes(
+            "def f(x):\n    if x:\n        raise\n    else:\n        return\n"
+        ));
+        assert!(completes(
+            "def f(x):\n    if x:\n        raise\n    elif y:\n        return\n"
+        ));
+        assert!(!completes("def f():\n    while True:\n        pass\n"));
+        assert!(completes("def f():\n    while True:\n        break\n"));
+        assert!(!completes(
+            "def f():\n    while 1:\n        for x in y:\n            break\n"
+        ));
+        assert!(completes("def f():\n    while 0:\n        pass\n"));
+        assert!(completes("def f():\n    for x in y:\n        raise\n"));
+        assert!(!completes(
+            "def f():\n    for x in y:\n        pass\n    else:\n        raise\n"
+        ));
+        assert!(completes(
+            "def f():\n    try:\n        raise\n    except E:\n        pass\n"
+        ));
+        assert!(!completes(
+            "def f():\n    try:\n        pass\n    finally:\n        raise\n"
+        ));
+        assert!(!completes(
+            "def f():\n    try:\n        raise\n    except E:\n        raise\n"
+        ));
+        assert!(!completes("def f():\n    with x:\n        raise\n"));
+        assert!(!completes(
+            "def f(x):\n    match x:\n        case 1:\n            raise\n        case _:\n            return\n"
+        ));
+        assert!(completes(
+            "def f(x):\n    match x:\n        case 1:\n            raise\n"
+        ));
+        assert!(completes(
+            "def f(x):\n    match x:\n        case None:\n            raise\n"
+        ));
+        assert!(completes("def f():\n    def g():\n        raise\n"));
+    }
+
+    #[test]
+    fn jumps_that_leave_the_block() {
+        let source = "def f():\n    for x in y:\n        break\n    else:\n        continue\n    while z:\n        continue\n    break\n    def g():\n        return\n    return\n";
+        let found = with_body(source, |body| {
+            jumps_out(body)
+                .into_iter()
+                .map(|(node, jump)| (node.start_position().row, jump))
+                .collect::<Vec<_>>()
+        });
+        assert_eq!(
+            found,
+            [(4, Jump::Continue), (7, Jump::Break), (10, Jump::Return)]
+        );
+    }
 }

@@ -540,3 +540,56 @@ fn version_comparison<'t>(
         _ => None,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ParsedModule;
+
+    /// The versions on which the condition of `if <condition>:` holds.
+    fn holds(condition: &str) -> Option<Versions> {
+        let source = format!("import sys\nif {condition}:\n    pass\n");
+        let parsed = ParsedModule::parse(&source).expect("parses");
+        let model = SemanticModel::build(parsed.root(), &source);
+        let statement = parsed
+            .root()
+            .named_children_vec()
+            .into_iter()
+            .find(|n| n.node_kind() == "if_statement")
+            .expect("an if statement");
+        let condition = statement.field("condition").expect("a condition");
+        versions_when(&model, condition, true, 0, KnownApi::get(), 0)
+    }
+
+    fn range(since: u8, until: Option<u8>) -> Option<Versions> {
+        Some(Versions { since, until })
+    }
+
+    #[test]
+    fn version_comparisons_follow_python_tuple_order() {
+        assert_eq!(holds("sys.version_info >= (3, 12)"), range(12, None));
+        // `(3, 12, 0, "final", 0) > (3, 12)`: true on 3.12 already.
+        assert_eq!(holds("sys.version_info > (3, 12)"), range(12, None));
+        assert_eq!(holds("sys.version_info < (3, 12)"), range(0, Some(12)));
+        // `<= (3, 12)` is false on 3.12.0; `< (3, 12, 1)` is true there.
+        assert_eq!(holds("sys.version_info <= (3, 12)"), range(0, Some(12)));
+        assert_eq!(holds("sys.version_info < (3, 12, 1)"), range(0, Some(13)));
+        assert_eq!(holds("(3, 11) <= sys.version_info[:2]"), range(11, None));
+        assert_eq!(
+            holds("sys.version_info[:2] == (3, 11)"),
+            range(11, Some(12))
+        );
+        assert_eq!(holds("not sys.version_info >= (3, 12)"), range(0, Some(12)));
+        assert_eq!(
+            holds("sys.version_info >= (3, 9) and sys.version_info < (3, 12)"),
+            range(9, Some(12))
+        );
+        assert_eq!(
+            holds("sys.version_info < (3, 9) or sys.version_info >= (3, 12)"),
+            range(0, None)
+        );
+        assert_eq!(holds("sys.platform == 'win32'"), None);
+        assert_eq!(holds("version_info >= (3, 12)"), None);
+        assert_eq!(holds("sys.version_info >= (4, 0)"), None);
+    }
+}

@@ -240,6 +240,13 @@ fn check_name<'t>(
     let text = ctx.text(name);
     let names = AsyncioNames::get();
     let target = ctx.settings.target_version;
+    let never_removed = names
+        .names
+        .get(text)
+        .is_some_and(|(since, until)| *since <= target.minor && until.is_none());
+    if never_removed || text.starts_with('_') || REPORTED_ELSEWHERE.contains(&text) {
+        return;
+    }
     // The code runs on the versions its guards allow, from the target version on.
     let Some(oldest) = ctx.versions(checked).oldest_from(target.minor) else {
         return;
@@ -248,9 +255,7 @@ fn check_name<'t>(
         major: 3,
         minor: oldest,
     };
-    if text.starts_with('_')
-        || REPORTED_ELSEWHERE.contains(&text)
-        || names.exists_in(text, runs_on)
+    if names.exists_in(text, runs_on)
         || runs_on.minor > NEWEST_KNOWN
         || checked_with_hasattr(ctx, checked, text)
         || in_try_catching_missing_names(ctx)
