@@ -117,7 +117,10 @@ pub(crate) fn never_returns<'t>(
             .index
             .method(&class, &method)
             .is_some_and(|f| f.never_returns),
-        Value::Function(id) | Value::BoundMethod(id) => function_never_returns(model, id, known),
+        // A body the model did not walk (a focused model) is unknown: the rule stays silent.
+        Value::Function(id) | Value::BoundMethod(id) => {
+            function_never_returns(model, id, known).unwrap_or(true)
+        }
         _ => false,
     }
 }
@@ -125,23 +128,24 @@ pub(crate) fn never_returns<'t>(
 /// Whether the function `id` of this file never returns: annotated `NoReturn`/`Never`, or a
 /// body that cannot complete and has no `return` (calls in it count as never returning when
 /// they are library functions that always raise or functions of this file annotated so). Uses
-/// this file alone, so the module summary and the file's own check agree.
+/// this file alone, so the module summary and the file's own check agree. `None` when the
+/// model did not walk its body (a model focused on another function).
 pub(crate) fn function_never_returns(
     model: &SemanticModel<'_>,
     id: FunctionId,
     known: &KnownApi,
-) -> bool {
+) -> Option<bool> {
     let info = &model.functions[id];
     if info.is_generator || !model.is_plain_method(id, known) {
-        return false;
+        return Some(false);
     }
     if annotated_no_return(model, id, known) {
-        return true;
+        return Some(true);
     }
-    let (Some(body), Some(scope)) = (info.node.field("body"), model.scope_opened_by(info.node))
-    else {
-        return false;
+    let Some(body) = info.node.field("body") else {
+        return Some(false);
     };
+    let scope = model.scope_opened_by(info.node)?;
     let inner = |call: Node<'_>| {
         call.field("function")
             .is_some_and(|callee| match model.infer(callee, scope, known) {
@@ -152,10 +156,12 @@ pub(crate) fn function_never_returns(
                 _ => false,
             })
     };
-    !flow::can_complete(body, model.source, &inner)
-        && !flow::jumps_out(body)
-            .iter()
-            .any(|(_, jump)| *jump == flow::Jump::Return)
+    Some(
+        !flow::can_complete(body, model.source, &inner)
+            && !flow::jumps_out(body)
+                .iter()
+                .any(|(_, jump)| *jump == flow::Jump::Return),
+    )
 }
 
 /// Whether the function `id` of this file is annotated `-> NoReturn` or `-> Never`.

@@ -168,7 +168,7 @@ fn summarize_alone(
             is_generator: info.is_generator,
             plain: model.is_plain_method(id, known),
             returns,
-            never_returns: function_never_returns(model, id, known),
+            never_returns: function_never_returns(model, id, known).unwrap_or(false),
             ..FunctionSummary::default()
         });
     }
