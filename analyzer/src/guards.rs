@@ -561,6 +561,10 @@ mod tests {
         versions_when(&model, condition, true, 0, KnownApi::get(), 0)
     }
 
+    #[allow(
+        clippy::unnecessary_wraps,
+        reason = "compared with what versions_when returns"
+    )]
     fn range(since: u8, until: Option<u8>) -> Option<Versions> {
         Some(Versions { since, until })
     }

@@ -54,13 +54,13 @@ pub(crate) struct Chain {
     pub last: Step,
     /// The blocking call (`time.sleep()`).
     pub sink: String,
-    /// The condition the blocking call is under in its function (`when `verbose``), if any.
+    /// The condition the blocking call is under in its function (``when `verbose` ``), if any.
     pub branch: Option<String>,
 }
 
 impl Chain {
     /// `load_config -> read_disk -> time.sleep()`, with the middle of long chains elided, and
-    /// the condition the last call is under (`(when `verbose` in `read_disk`)`).
+    /// the condition the last call is under (``(when `verbose` in `read_disk`)``).
     pub(crate) fn describe(&self) -> String {
         let mut parts: Vec<String> = self.steps.iter().map(|s| s.display.clone()).collect();
         if self.elided > 0 {

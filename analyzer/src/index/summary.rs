@@ -23,8 +23,8 @@ pub(crate) struct Site {
     pub description: String,
     pub range: TextRange,
     pub start: LineColumn,
-    /// The condition it is under in its function, for messages (`when `host == "localhost"``),
-    /// if any.
+    /// The condition it is under in its function, for messages
+    /// (``when `host == "localhost"` ``), if any.
     pub branch: Option<String>,
 }
 
@@ -256,7 +256,7 @@ fn qualified_class(model: &SemanticModel<'_>, value: Value) -> Option<String> {
     }
 }
 
-/// The innermost condition `call` is under in its function (`when `x``, or `unless `x`` in an
+/// The innermost condition `call` is under in its function (``when `x` ``, or ``unless `x` `` in an
 /// `else` or after `if x: return`), when it is short enough for a message.
 fn branch<'t>(source: &str, call: Node<'t>, ancestors: &[Node<'t>]) -> Option<String> {
     let (condition, truth) = conditions(call, ancestors, source, false)
