@@ -291,7 +291,13 @@ fn replaces_cancellation(ctx: &RuleContext<'_, '_>, raise: Node<'_>, alias: Opti
         return false;
     }
     match ctx.infer(class) {
-        Value::Class(_) => true,
+        // A class of this file that derives from `CancelledError` is a cancellation too.
+        Value::Class(id) => !ctx.model.classes[id].bases.iter().any(|base| {
+            let base = ctx
+                .model
+                .infer(*base, ctx.model.classes[id].parent_scope, ctx.known);
+            base == Value::Unknown || is_cancellation(&base)
+        }),
         Value::External(name) => {
             !is_cancellation(&Value::External(name.clone()))
                 && name
