@@ -5,7 +5,7 @@ use tree_sitter::Node;
 
 use crate::flow;
 use crate::known::KnownApi;
-use crate::semantic::{FunctionId, ScopeId, SemanticModel, Value};
+use crate::semantic::{ClassRef, FunctionId, ScopeId, SemanticModel, Value};
 use crate::settings::Settings;
 use crate::syntax::NodeExt;
 
@@ -87,6 +87,14 @@ const NEVER_RETURN: &[&str] = &[
     "pytest.xfail",
 ];
 
+/// `unittest` test cases, whose `fail()` and `skipTest()` always raise.
+const UNITTEST_CASES: &[&str] = &[
+    "unittest.TestCase",
+    "unittest.case.TestCase",
+    "unittest.IsolatedAsyncioTestCase",
+    "unittest.async_case.IsolatedAsyncioTestCase",
+];
+
 /// Return annotations that say a function never returns.
 const NO_RETURN_TYPES: &[&str] = &[
     "typing.NoReturn",
@@ -117,12 +125,41 @@ pub(crate) fn never_returns<'t>(
             .index
             .method(&class, &method)
             .is_some_and(|f| f.never_returns),
+        Value::Unknown => unittest_fail(model, callee, scope, known),
         // A body the model did not walk (a focused model) is unknown: the rule stays silent.
         Value::Function(id) | Value::BoundMethod(id) => {
             function_never_returns(model, id, known).unwrap_or(true)
         }
         _ => false,
     }
+}
+
+/// `self.fail(...)` / `self.skipTest(...)` in a test case of this file that derives from a
+/// `unittest` test case directly and does not define the method itself.
+fn unittest_fail<'t>(
+    model: &SemanticModel<'t>,
+    callee: Node<'t>,
+    scope: ScopeId,
+    known: &KnownApi,
+) -> bool {
+    let (Some(object), Some(method)) = (callee.field("object"), callee.field("attribute")) else {
+        return false;
+    };
+    let method = method.text(model.source);
+    if !matches!(method, "fail" | "skipTest") {
+        return false;
+    }
+    let Value::Instance(ClassRef::Local(class)) = model.infer(object, scope, known) else {
+        return false;
+    };
+    let info = &model.classes[class];
+    !info.methods.contains_key(method)
+        && info.bases.iter().any(|base| {
+            model
+                .infer(*base, info.parent_scope, known)
+                .external()
+                .is_some_and(|name| UNITTEST_CASES.contains(&name))
+        })
 }
 
 /// Whether the function `id` of this file never returns: annotated `NoReturn`/`Never`, or a
