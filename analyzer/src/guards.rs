@@ -242,10 +242,12 @@ fn is_fork_result<'t>(
     match node.node_kind() {
         "call" => is_fork_call(node, scope),
         "identifier" => match model.lookup(scope, node.text(model.source)) {
-            Lookup::Bound(found, [binding]) => matches!(
-                binding.kind,
-                BindingKind::Assignment { value: Some(value), .. } if is_fork_call(value.unparenthesized(), found)
-            ),
+            Lookup::Bound(found, [binding]) => match binding.kind {
+                BindingKind::Assignment {
+                    value: Some(value), ..
+                } => is_fork_call(value.unparenthesized(), found),
+                _ => false,
+            },
             _ => false,
         },
         _ => false,

@@ -2,10 +2,10 @@
 //!
 //! Everything a check learns about other modules goes through [`Lookups`]: which project
 //! class a dotted name is, a method or function and the facts about it that rules read
-//! (async-ness, generator, plain, return class, whether it never returns), and instance attribute types. When asked to,
-//! it records each question with a fingerprint of its answer: a cached check stays valid for a
-//! later index exactly when every recorded question still gets the same answer
-//! ([`Dependencies::hold`]).
+//! (async-ness, generator, plain, return class, whether it never returns), and instance
+//! attribute types. When asked to, it records each question with a fingerprint of its answer:
+//! a cached check stays valid for a later index exactly when every recorded question still
+//! gets the same answer ([`Dependencies::hold`]).
 
 use std::cell::RefCell;
 use std::hash::{Hash, Hasher};

@@ -26,10 +26,10 @@ declare_rule! {
     ///   (`raise self._error`), which may be the cancellation.
     ///
     /// A re-raise is bare `raise`, `raise error` (the caught exception), a new
-    /// `CancelledError`, or a call that never returns: `sys.exit()`, `os._exit()`,
-    /// `pytest.fail()`/`skip()`/`exit()`, `self.fail()` in a `unittest` test case, a function annotated `-> NoReturn`/`-> Never`, or a
-    /// project function or method whose body always raises (of this module or another one,
-    /// through the project index). `except Exception` is fine: `CancelledError` is a
+    /// `CancelledError` (or a subclass of it), or a call that never returns: `sys.exit()`,
+    /// `os._exit()`, `pytest.fail()`/`skip()`/`exit()`, `self.fail()` in a `unittest` test
+    /// case, a function annotated `-> NoReturn`/`-> Never`, or a project function or method
+    /// whose body always raises (of this module or another one, through the project index). `except Exception` is fine: `CancelledError` is a
     /// `BaseException` since Python 3.8.
     ///
     /// Also reported: `return`, `break` or `continue` that leave the `finally` of a `try` that
