@@ -11,6 +11,8 @@ mod config;
 mod config_files;
 mod diagnostic;
 mod fix;
+mod flow;
+mod guards;
 mod importer;
 mod index;
 mod known;

@@ -36,7 +36,7 @@ pub(crate) struct Link {
     step: Step,
     next: Option<String>,
     depth: usize,
-    sink: Arc<(Step, String)>,
+    sink: Arc<(Step, String, Option<String>)>,
 }
 
 /// The facts of every project sync function, one link each, so deep chains cost linear space.
@@ -54,10 +54,13 @@ pub(crate) struct Chain {
     pub last: Step,
     /// The blocking call (`time.sleep()`).
     pub sink: String,
+    /// The condition the blocking call is under in its function (``when `verbose` ``), if any.
+    pub branch: Option<String>,
 }
 
 impl Chain {
-    /// `load_config -> read_disk -> time.sleep()`, with the middle of long chains elided.
+    /// `load_config -> read_disk -> time.sleep()`, with the middle of long chains elided, and
+    /// the condition the last call is under (``(when `verbose` in `read_disk`)``).
     pub(crate) fn describe(&self) -> String {
         let mut parts: Vec<String> = self.steps.iter().map(|s| s.display.clone()).collect();
         if self.elided > 0 {
@@ -71,7 +74,20 @@ impl Chain {
             parts.push(self.last.display.clone());
         }
         parts.push(self.sink.clone());
-        parts.join(" -> ")
+        let chain = parts.join(" -> ");
+        match &self.branch {
+            Some(branch) => format!("{chain} ({branch} in `{}`)", self.last.display),
+            None => chain,
+        }
+    }
+
+    /// `blocks` or, when the sink is under a condition, `may block`.
+    pub(crate) fn verb<'a>(&self, certain: &'a str, uncertain: &'a str) -> &'a str {
+        if self.branch.is_some() {
+            uncertain
+        } else {
+            certain
+        }
     }
 
     /// The step that makes the blocking call.
@@ -98,7 +114,7 @@ impl Facts {
             steps.push(link.step.clone());
             current = link.next.as_deref().and_then(|next| self.links.get(next));
         }
-        let (last, sink) = first.sink.as_ref().clone();
+        let (last, sink, branch) = first.sink.as_ref().clone();
         let shown =
             steps.len() + usize::from(steps.last().is_none_or(|s| s.function != last.function));
         let elided = (first.depth + 1).saturating_sub(shown);
@@ -107,6 +123,7 @@ impl Facts {
             elided,
             last,
             sink,
+            branch,
         })
     }
 }
@@ -187,7 +204,7 @@ impl<'a> CallGraph<'a> {
                 range: site.range,
                 start: site.start,
             };
-            let sink = Arc::new((step.clone(), site.description.clone()));
+            let sink = Arc::new((step.clone(), site.description.clone(), site.branch.clone()));
             links.insert(
                 qualified.clone(),
                 Link {

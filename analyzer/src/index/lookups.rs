@@ -2,10 +2,10 @@
 //!
 //! Everything a check learns about other modules goes through [`Lookups`]: which project
 //! class a dotted name is, a method or function and the facts about it that rules read
-//! (async-ness, generator, plain, return class), and instance attribute types. When asked to,
-//! it records each question with a fingerprint of its answer: a cached check stays valid for a
-//! later index exactly when every recorded question still gets the same answer
-//! ([`Dependencies::hold`]).
+//! (async-ness, generator, plain, return class, whether it never returns), and instance
+//! attribute types. When asked to, it records each question with a fingerprint of its answer:
+//! a cached check stays valid for a later index exactly when every recorded question still
+//! gets the same answer ([`Dependencies::hold`]).
 
 use std::cell::RefCell;
 use std::hash::{Hash, Hasher};
@@ -19,6 +19,10 @@ use super::{ModuleSummary, ProjectIndex};
 /// What a project function (of another module, or reached through the index) is, as far as
 /// checks need it.
 #[derive(Clone, Copy, Debug, Hash)]
+#[allow(
+    clippy::struct_excessive_bools,
+    reason = "independent facts about one function, each read on its own"
+)]
 pub(crate) struct ProjectFunction<'a> {
     /// The dotted name of the module defining it.
     pub module: &'a str,
@@ -30,6 +34,8 @@ pub(crate) struct ProjectFunction<'a> {
     pub plain: bool,
     /// The class named by its return annotation, qualified.
     pub returns: Option<&'a str>,
+    /// It never returns (annotated `NoReturn`/`Never`, or its body always raises).
+    pub never_returns: bool,
 }
 
 impl<'a> ProjectFunction<'a> {
@@ -41,6 +47,7 @@ impl<'a> ProjectFunction<'a> {
             is_generator: function.is_generator,
             plain: function.plain,
             returns: function.returns.as_deref(),
+            never_returns: function.never_returns,
         }
     }
 

@@ -6,7 +6,8 @@ use rustc_hash::FxHashMap;
 use tree_sitter::Node;
 
 use super::{Lookups, ModuleName, ProjectIndex};
-use crate::calls::{blocking_call, loop_runner};
+use crate::calls::{blocking_call, function_never_returns, loop_runner};
+use crate::guards::{conditions, no_running_loop};
 use crate::known::KnownApi;
 use crate::line_index::LineColumn;
 use crate::parse::ParsedModule;
@@ -22,6 +23,9 @@ pub(crate) struct Site {
     pub description: String,
     pub range: TextRange,
     pub start: LineColumn,
+    /// The condition it is under in its function, for messages
+    /// (``when `host == "localhost"` ``), if any.
+    pub branch: Option<String>,
 }
 
 /// A call from one function to another by qualified name.
@@ -33,6 +37,10 @@ pub(crate) struct CallSite {
 }
 
 #[derive(Clone, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[allow(
+    clippy::struct_excessive_bools,
+    reason = "independent facts about one function, each read on its own"
+)]
 pub(crate) struct FunctionSummary {
     /// Name within the module: `fetch`, `Client.fetch`, `main.<locals>.helper`.
     pub qualname: String,
@@ -42,6 +50,8 @@ pub(crate) struct FunctionSummary {
     pub plain: bool,
     /// The class named by the return annotation, qualified.
     pub returns: Option<String>,
+    /// It never returns: annotated `NoReturn`/`Never`, or its body always raises.
+    pub never_returns: bool,
     /// The first direct blocking call in the body (nested functions excluded). Only for sync
     /// functions (not generators): the call-graph facts are about them alone.
     pub blocking: Option<Site>,
@@ -158,6 +168,7 @@ fn summarize_alone(
             is_generator: info.is_generator,
             plain: model.is_plain_method(id, known),
             returns,
+            never_returns: function_never_returns(model, id, known).unwrap_or(false),
             ..FunctionSummary::default()
         });
     }
@@ -228,9 +239,9 @@ fn summarize_alone(
         slots: &slots,
         summary: &mut summary,
     };
-    model.outline.visit(|node, scope, _| {
+    model.outline.visit(|node, scope, ancestors| {
         if node.node_kind() == "call" {
-            collector.call(node, scope);
+            collector.call(node, scope, ancestors);
         }
     });
     summary
@@ -245,6 +256,22 @@ fn qualified_class(model: &SemanticModel<'_>, value: Value) -> Option<String> {
     }
 }
 
+/// The innermost condition `call` is under in its function (``when `x` ``, or ``unless `x` `` in an
+/// `else` or after `if x: return`), when it is short enough for a message.
+fn branch<'t>(source: &str, call: Node<'t>, ancestors: &[Node<'t>]) -> Option<String> {
+    let (condition, truth) = conditions(call, ancestors, source, false)
+        .into_iter()
+        .next()?;
+    let text = condition.text(source);
+    if text.len() > 60 || text.contains('\n') {
+        return None;
+    }
+    Some(format!(
+        "{} `{text}`",
+        if truth { "when" } else { "unless" }
+    ))
+}
+
 /// Records each function's direct calls, blocking calls and loop starts.
 struct CallCollector<'a, 't> {
     file: &'a SourceFile,
@@ -256,7 +283,7 @@ struct CallCollector<'a, 't> {
 }
 
 impl<'t> CallCollector<'_, 't> {
-    fn call(&mut self, call: Node<'t>, scope: ScopeId) {
+    fn call(&mut self, call: Node<'t>, scope: ScopeId, ancestors: &[Node<'t>]) {
         let Some(function) = self.model.enclosing_function(scope) else {
             return;
         };
@@ -275,19 +302,29 @@ impl<'t> CallCollector<'_, 't> {
         let entry = &mut self.summary.functions[slot];
         if let Some(description) = blocking_call(self.model, call, scope, self.known, self.settings)
         {
-            entry.blocking.get_or_insert(Site {
-                description,
-                range,
-                start,
-            });
+            if entry.blocking.is_none() {
+                entry.blocking = Some(Site {
+                    description,
+                    range,
+                    start,
+                    branch: branch(self.model.source, call, ancestors),
+                });
+            }
             return;
         }
         if let Some(runner) = loop_runner(self.model, call, scope, self.known) {
-            entry.runs_loop.get_or_insert(Site {
-                description: runner.to_string(),
-                range,
-                start,
-            });
+            // Under `if not loop.is_running():` (or in a forked child) it starts no nested loop.
+            if no_running_loop(self.model, call, ancestors, scope, self.known) {
+                return;
+            }
+            if entry.runs_loop.is_none() {
+                entry.runs_loop = Some(Site {
+                    description: runner.to_string(),
+                    range,
+                    start,
+                    branch: branch(self.model.source, call, ancestors),
+                });
+            }
             return;
         }
         let Some(callee) = call.field("function") else {

@@ -2,9 +2,10 @@
 
 use tree_sitter::Node;
 
+use crate::guards::Versions;
 use crate::index::ProjectFunction;
 use crate::known::KnownApi;
-use crate::semantic::{FunctionId, ScopeId, SemanticModel, Value};
+use crate::semantic::{BindingKind, FunctionId, MODULE_SCOPE, ScopeId, SemanticModel, Value};
 use crate::settings::Settings;
 use crate::source::SourceFile;
 use crate::syntax::NodeExt;
@@ -134,6 +135,31 @@ impl<'t> RuleContext<'_, 't> {
             .into_iter()
             .find(|alias| reaches_asyncio(alias))
             .map(str::to_string)
+    }
+
+    /// The Python versions `node` (the node being checked) runs on, as the version checks
+    /// around it say (`if sys.version_info >= (3, 12):`, `@pytest.mark.skipif(...)`,
+    /// `if TYPE_CHECKING:`).
+    pub(crate) fn versions(&self, node: Node<'t>) -> Versions {
+        crate::guards::versions(self.model, node, self.ancestors, self.scope, self.known)
+    }
+
+    /// Whether the module runs on Trio alone: it imports `trio` (any form) and not `asyncio`.
+    /// Trio's cancellation is level-triggered and it has no event loop object to nest, so the
+    /// rules about asyncio's semantics stay silent there. Code using `anyio` keeps them (it runs on
+    /// asyncio too).
+    pub(crate) fn runs_on_trio_only(&self) -> bool {
+        let imports = |module: &str| {
+            self.model.scopes[MODULE_SCOPE]
+                .bindings
+                .values()
+                .flatten()
+                .any(|binding| {
+                    matches!(&binding.kind, BindingKind::Import(target)
+                        if target == module || target.strip_prefix(module).is_some_and(|rest| rest.starts_with('.')))
+                })
+        };
+        imports("trio") && !imports("asyncio")
     }
 
     /// Whether `import asyncio` can be added at the top of the module: the name `asyncio` is

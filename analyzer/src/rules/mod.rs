@@ -290,6 +290,9 @@ impl<'t> Dispatcher<'_, 't> {
             "except_clause" if enabled(Rule::CancelSwallowed) => {
                 cancellation::cancel_swallowed::cancel_swallowed(&ctx, node, out);
             }
+            "finally_clause" if enabled(Rule::CancelSwallowed) => {
+                cancellation::cancel_swallowed::cancel_swallowed_finally(&ctx, node, out);
+            }
             "attribute" if enabled(Rule::UnknownApi) => {
                 api::unknown_api::unknown_api_attribute(&ctx, node, out);
             }

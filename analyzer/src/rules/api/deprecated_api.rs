@@ -19,6 +19,11 @@ declare_rule! {
     ///   `wait_for`, `Queue`, `Lock`, `open_connection`, ...), deprecated in 3.8 and removed
     ///   in 3.10.
     ///
+    /// The removed APIs are not reported in code that only runs on versions that still have
+    /// them: under `if sys.version_info < (3, 10):` (and the other version guards that
+    /// `unknown-api` reads), in a test marked `@pytest.mark.skipif(sys.version_info >= (3,
+    /// 11), ...)`, or one marked `@pytest.mark.skip`.
+    ///
     /// ## Why is this bad?
     /// `get_event_loop()` has confusing semantics (it may create a loop, or return a loop that
     /// is not running) and is deprecated outside a running loop; inside a coroutine,
@@ -80,6 +85,17 @@ const PY314: PythonVersion = PythonVersion {
     minor: 14,
 };
 
+/// Whether `node` (the node being checked) can run on Python 3.`minor` or later, where the
+/// API is gone: its version guards (`if sys.version_info < (3, 10):`,
+/// `@pytest.mark.skipif(sys.version_info >= (3, 11), ...)`) may keep it to older versions.
+fn runs_from<'t>(ctx: &RuleContext<'_, 't>, node: Node<'t>, minor: u8) -> bool {
+    let versions = ctx.versions(node);
+    versions
+        .oldest_from(ctx.settings.target_version.minor)
+        .is_some()
+        && versions.until.is_none_or(|until| until > minor)
+}
+
 /// AIO501 on calls: `get_event_loop()` and `loop=`.
 pub(crate) fn deprecated_api_call<'t>(
     ctx: &RuleContext<'_, 't>,
@@ -116,7 +132,7 @@ fn get_event_loop<'t>(ctx: &RuleContext<'_, 't>, call: Node<'t>, out: &mut Vec<D
         out.push(
             Diagnostic::new(Rule::DeprecatedApi, call.byte_range().into(), message).with_fix(fix),
         );
-    } else if ctx.settings.target_version >= PY314 {
+    } else if ctx.settings.target_version >= PY314 && runs_from(ctx, call, PY314.minor) {
         let message = format!(
             "`asyncio.get_event_loop()` raises `RuntimeError` when no event loop is set (Python 3.14+, target {}); create one with `asyncio.new_event_loop()` or use `asyncio.run()`",
             ctx.settings.target_version
@@ -163,6 +179,9 @@ fn loop_keyword<'t>(
         return;
     };
     let keyword = all[index];
+    if !runs_from(ctx, call, 10) {
+        return;
+    }
     let message = format!(
         "the `loop` argument of `{name}` was removed in Python 3.10 (deprecated since 3.8)"
     );
@@ -200,7 +219,9 @@ pub(crate) fn deprecated_api_decorator<'t>(
     let Some(expression) = decorator.named_child(0) else {
         return;
     };
-    if ctx.infer(expression).external() != Some("asyncio.coroutine") {
+    if ctx.infer(expression).external() != Some("asyncio.coroutine")
+        || !runs_from(ctx, decorator, 11)
+    {
         return;
     }
     let message = "`@asyncio.coroutine` generator-based coroutines were removed in Python 3.11 (deprecated since 3.8); use `async def` and `await`";
@@ -244,7 +265,11 @@ pub(crate) fn deprecated_api_yield<'t>(
             Some("asyncio.coroutine" | "types.coroutine")
         )
     });
-    if info.is_async || decorated || !ctx.is_coroutine_function(&ctx.callee(call)) {
+    if info.is_async
+        || decorated
+        || !ctx.is_coroutine_function(&ctx.callee(call))
+        || !runs_from(ctx, yield_node, 11)
+    {
         return;
     }
     let message = format!(

@@ -43,6 +43,16 @@ mod tests {
     }
 
     #[test]
+    fn unknown_api_version_guards() {
+        insta::assert_snapshot!(check_fixture(Rule::UnknownApi, "api/AIO500_versions.py"));
+    }
+
+    #[test]
+    fn deprecated_api_version_guards() {
+        insta::assert_snapshot!(check_fixture(Rule::DeprecatedApi, "api/AIO501_versions.py"));
+    }
+
+    #[test]
     fn deprecated_api() {
         insta::assert_snapshot!(check_fixture(Rule::DeprecatedApi, "api/AIO501.py"));
     }

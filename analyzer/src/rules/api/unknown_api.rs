@@ -16,10 +16,20 @@ declare_rule! {
     /// the target Python version (`asyncio.TaskGroup`, `asyncio.timeout` and `asyncio.Runner`
     /// before 3.11, `asyncio.to_thread` before 3.9), or that were removed by it (the child
     /// watchers in 3.14). Every import form counts: `import asyncio as aio` then `aio.X`, and
-    /// `from asyncio import X`. Names used under a version or `hasattr` check, in a `try` that
-    /// catches `ImportError`/`AttributeError`, or only in annotations (for version
-    /// differences) are fine, and so is code under `with pytest.raises(...)`. Private names
-    /// (`asyncio._x`) are not checked.
+    /// `from asyncio import X`. Private names (`asyncio._x`) are not checked.
+    ///
+    /// Code under a version guard is checked against the versions it runs on, from the target
+    /// version up: `if sys.version_info >= (3, 12):` (either side, `sys.version_info[:2]`,
+    /// `not`/`and`/`or`, a name bound to such a comparison as `PY312 = ...`, the `else`
+    /// branch, conditional expressions, and the code after `if sys.version_info < (3, 12):
+    /// return`), the marks `@pytest.mark.skipif(<version check>, ...)` on the test function or
+    /// class around it, `@pytest.mark.skip` and `if TYPE_CHECKING:` (never run). So
+    /// `asyncio.eager_task_factory` is fine under `>= (3, 12)` but `asyncio.capture_call_graph`
+    /// (3.14) is still reported there. Also fine: names under `hasattr(asyncio, "X")` being
+    /// true, in a `try` whose handler catches `ImportError`/`AttributeError` (or a base of
+    /// them, or bare `except:`), used only in annotations (for version differences), under
+    /// `with pytest.raises(...)`, and code that only runs on versions newer than the bundled
+    /// table knows.
     ///
     /// The names per version come from `dir(asyncio)` of `CPython` 3.8 to 3.13 and the 3.14
     /// documentation (see `analyzer/src/known/asyncio_api.toml`).
@@ -47,6 +57,9 @@ declare_rule! {
         severity: Error,
     }
 }
+
+/// The newest minor version the table of names knows: beyond it, a name may exist.
+const NEWEST_KNOWN: u8 = 14;
 
 /// Names that other rules report when they are missing (`@asyncio.coroutine` is AIO501's).
 const REPORTED_ELSEWHERE: &[&str] = &["coroutine"];
@@ -171,7 +184,7 @@ pub(crate) fn unknown_api_attribute<'t>(
         return;
     }
     let spelled = format!("{}.{}", ctx.text(object), ctx.text(name));
-    check_name(ctx, name, &spelled, attribute, true, out);
+    check_name(ctx, attribute, name, &spelled, attribute, true, out);
 }
 
 /// AIO500 on `from asyncio import X`.
@@ -199,7 +212,7 @@ pub(crate) fn unknown_api_import<'t>(
         };
         // Renaming an unaliased import would leave its uses behind: no fix there.
         let fixable = item.node_kind() == "aliased_import";
-        check_name(ctx, name, ctx.text(name), name, fixable, out);
+        check_name(ctx, import, name, ctx.text(name), name, fixable, out);
     }
 }
 
@@ -213,9 +226,11 @@ fn is_assignment_target(node: Node<'_>, parent: Option<Node<'_>>) -> bool {
 }
 
 /// Reports `name` (an identifier naming an attribute of asyncio) when it is missing in the
-/// target version. `spelled` is how the code writes it; `range` is what the finding covers.
+/// target version (or the oldest version the guards around `checked`, the node being checked,
+/// let it run on). `spelled` is how the code writes it; `range` is what the finding covers.
 fn check_name<'t>(
     ctx: &RuleContext<'_, 't>,
+    checked: Node<'t>,
     name: Node<'t>,
     spelled: &str,
     range: Node<'t>,
@@ -225,10 +240,25 @@ fn check_name<'t>(
     let text = ctx.text(name);
     let names = AsyncioNames::get();
     let target = ctx.settings.target_version;
-    if text.starts_with('_')
-        || REPORTED_ELSEWHERE.contains(&text)
-        || names.exists_in(text, target)
-        || guarded(ctx)
+    let never_removed = names
+        .names
+        .get(text)
+        .is_some_and(|(since, until)| *since <= target.minor && until.is_none());
+    if never_removed || text.starts_with('_') || REPORTED_ELSEWHERE.contains(&text) {
+        return;
+    }
+    // The code runs on the versions its guards allow, from the target version on.
+    let Some(oldest) = ctx.versions(checked).oldest_from(target.minor) else {
+        return;
+    };
+    let runs_on = PythonVersion {
+        major: 3,
+        minor: oldest,
+    };
+    if names.exists_in(text, runs_on)
+        || runs_on.minor > NEWEST_KNOWN
+        || checked_with_hasattr(ctx, checked, text)
+        || in_try_catching_missing_names(ctx)
         || super::expects_failure(ctx)
     {
         return;
@@ -237,17 +267,25 @@ fn check_name<'t>(
         if in_annotation(ctx) {
             return;
         }
-        let why = if target.minor < *since {
+        let why = if runs_on.minor < *since {
             format!("was added in Python 3.{since}")
         } else {
-            format!("was removed in Python 3.{}", until.unwrap_or(target.minor))
+            format!("was removed in Python 3.{}", until.unwrap_or(runs_on.minor))
+        };
+        let place = if runs_on == target {
+            format!("the target version {target}")
+        } else {
+            format!(
+                "Python 3.{}, the oldest version this guarded code runs on",
+                runs_on.minor
+            )
         };
         (
-            format!("`{spelled}` does not exist in the target version {target}: it {why}"),
+            format!("`{spelled}` does not exist in {place}: it {why}"),
             None,
         )
     } else {
-        let close = names.close_to(text, target);
+        let close = names.close_to(text, runs_on);
         if let [only] = close.as_slice() {
             (
                 format!("`{spelled}` does not exist in asyncio; did you mean `{only}`?"),
@@ -265,51 +303,96 @@ fn check_name<'t>(
     out.push(Diagnostic::new(Rule::UnknownApi, range.byte_range().into(), message).with_fix(fix));
 }
 
-/// Whether the current node only runs after a check that the name exists: under an
-/// `if`/conditional expression that tests a version, `hasattr` or `TYPE_CHECKING`, or in a
-/// `try` body that catches `ImportError`, `AttributeError` or `Exception`.
-fn guarded(ctx: &RuleContext<'_, '_>) -> bool {
+/// Whether `checked` (the current node) only runs after `hasattr(asyncio, "name")` was found
+/// true.
+fn checked_with_hasattr<'t>(ctx: &RuleContext<'_, 't>, checked: Node<'t>, name: &str) -> bool {
+    crate::guards::conditions(checked, ctx.ancestors, ctx.source, true)
+        .into_iter()
+        .any(|(condition, truth)| hasattr_holds(ctx, condition, truth, name))
+}
+
+/// Whether `condition` being `truth` means `hasattr(asyncio, "name")` is true.
+fn hasattr_holds(ctx: &RuleContext<'_, '_>, condition: Node<'_>, truth: bool, name: &str) -> bool {
+    let mut condition = condition.unparenthesized();
+    let mut truth = truth;
+    // `not` flips; `a and b` being true means both are (a bounded walk down the left/right).
+    for _ in 0..32 {
+        match condition.node_kind() {
+            "not_operator" => {
+                let Some(argument) = condition.field("argument") else {
+                    return false;
+                };
+                condition = argument.unparenthesized();
+                truth = !truth;
+            }
+            "boolean_operator" => {
+                let is_and = condition
+                    .field("operator")
+                    .is_some_and(|o| o.node_kind() == "and");
+                if is_and != truth {
+                    return false;
+                }
+                let (Some(left), Some(right)) = (condition.field("left"), condition.field("right"))
+                else {
+                    return false;
+                };
+                if hasattr_call(ctx, left.unparenthesized(), name) {
+                    return true;
+                }
+                condition = right.unparenthesized();
+            }
+            _ => return truth && hasattr_call(ctx, condition, name),
+        }
+    }
+    false
+}
+
+/// `hasattr(asyncio, "name")` (any alias of asyncio; `getattr` is not a check).
+fn hasattr_call(ctx: &RuleContext<'_, '_>, call: Node<'_>, name: &str) -> bool {
+    if call.node_kind() != "call"
+        || call
+            .field("function")
+            .is_none_or(|f| ctx.infer(f).external() != Some("builtins.hasattr"))
+    {
+        return false;
+    }
+    let arguments = call
+        .field("arguments")
+        .map(|a| a.named_children_vec())
+        .unwrap_or_default();
+    let [object, attribute] = arguments.as_slice() else {
+        return false;
+    };
+    let literal = ctx.text(*attribute);
+    ctx.infer(*object).external() == Some("asyncio")
+        && (literal == format!("\"{name}\"") || literal == format!("'{name}'"))
+}
+
+/// Whether the current node is in the body of a `try` with a handler for the error a missing
+/// name raises (`ImportError`, `AttributeError`, a base of them, or a bare `except:`).
+fn in_try_catching_missing_names(ctx: &RuleContext<'_, '_>) -> bool {
     let mut child = None;
     for ancestor in ctx.ancestors.iter().rev() {
-        match ancestor.node_kind() {
-            "if_statement" | "elif_clause" | "conditional_expression" | "while_statement" => {
-                let condition = if ancestor.node_kind() == "conditional_expression" {
-                    ancestor.named_child(1)
-                } else {
-                    ancestor.field("condition")
-                };
-                if condition.is_some_and(|c| is_version_check(ctx.text(c))) {
-                    return true;
-                }
-            }
-            "try_statement" => {
-                let in_body = child.is_some_and(|c: Node<'_>| {
-                    ancestor.field("body").is_some_and(|b| b.id() == c.id())
-                });
-                if in_body && catches_missing_names(ctx, *ancestor) {
-                    return true;
-                }
-            }
-            _ => {}
+        if ancestor.node_kind() == "try_statement"
+            && child
+                .is_some_and(|c: Node<'_>| ancestor.field("body").is_some_and(|b| b.id() == c.id()))
+            && catches_missing_names(ctx, *ancestor)
+        {
+            return true;
         }
         child = Some(*ancestor);
     }
     false
 }
 
-fn is_version_check(condition: &str) -> bool {
-    let lower = condition.to_ascii_lowercase();
-    [
-        "version",
-        "hasattr",
-        "type_checking",
-        "py3",
-        "py_3",
-        "python3",
-    ]
-    .iter()
-    .any(|word| lower.contains(word))
-}
+/// The exceptions whose handler catches a missing name.
+const CATCHES_MISSING_NAMES: &[&str] = &[
+    "builtins.ImportError",
+    "builtins.ModuleNotFoundError",
+    "builtins.AttributeError",
+    "builtins.Exception",
+    "builtins.BaseException",
+];
 
 fn catches_missing_names(ctx: &RuleContext<'_, '_>, try_statement: Node<'_>) -> bool {
     try_statement
@@ -322,13 +405,23 @@ fn catches_missing_names(ctx: &RuleContext<'_, '_>, try_statement: Node<'_>) -> 
                 .children_by_field_name("value", &mut cursor)
                 .filter(Node::is_named)
                 .collect();
-            values.is_empty()
-                || values.iter().any(|v| {
-                    let text = ctx.text(*v);
-                    ["ImportError", "AttributeError", "Exception"]
-                        .iter()
-                        .any(|e| text.contains(e))
-                })
+            let mut stack = values.clone();
+            let mut catches = values.is_empty();
+            while let Some(value) = stack.pop() {
+                match value.node_kind() {
+                    "tuple" | "parenthesized_expression" | "expression_list" => {
+                        stack.extend(value.named_children_vec());
+                    }
+                    "as_pattern" => stack.extend(value.named_child(0)),
+                    _ => {
+                        catches |= ctx
+                            .infer(value)
+                            .external()
+                            .is_some_and(|e| CATCHES_MISSING_NAMES.contains(&e));
+                    }
+                }
+            }
+            catches
         })
 }
 

@@ -15,6 +15,14 @@ declare_rule! {
     /// call. Passing the function to `asyncio.to_thread` or `loop.run_in_executor` instead of
     /// calling it is fine.
     ///
+    /// A helper that blocks only on some of its branches (`if host == "localhost":
+    /// time.sleep(1)`) is reported at every call from a coroutine, whatever the arguments: the
+    /// analysis does not evaluate them, and the call may reach that branch. The message then
+    /// says "may block" and names the condition of the blocking call in its function
+    /// (`(when `host == "localhost"` in `connect`)`); the related location points at the
+    /// blocking call. Move the branch out of the helper, or suppress the finding where the
+    /// branch cannot be reached.
+    ///
     /// ## Why is this bad?
     /// A blocking call stalls the event loop no matter how deep in the sync call stack it
     /// happens, and it is easy to miss when it hides in a helper of a helper in another file.
@@ -72,7 +80,8 @@ pub(crate) fn report(pending: &Pending, chain: &Chain, path: &str) -> Diagnostic
     let sink = chain.last();
     let first = chain.first().display.as_str();
     let message = format!(
-        "`{first}()` blocks the event loop inside coroutine `{}`: {}",
+        "`{first}()` {} the event loop inside coroutine `{}`: {}",
+        chain.verb("blocks", "may block"),
         pending.coroutine,
         chain.describe()
     );

@@ -57,6 +57,14 @@ mod tests {
     use crate::test_support::{check_fixture, check_project_fixture};
 
     #[test]
+    fn blocking_transitive_on_a_branch() {
+        insta::assert_snapshot!(check_project_fixture(
+            Rule::BlockingTransitive,
+            "precision_project"
+        ));
+    }
+
+    #[test]
     fn blocking_transitive() {
         insta::assert_snapshot!(check_project_fixture(Rule::BlockingTransitive, "project"));
     }

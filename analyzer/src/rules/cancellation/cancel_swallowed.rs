@@ -1,27 +1,63 @@
 use tree_sitter::Node;
 
+use crate::calls;
 use crate::diagnostic::Diagnostic;
 use crate::fix::{Edit, Fix};
+use crate::flow;
 use crate::rules::{Rule, RuleContext, declare_rule};
 use crate::semantic::Value;
 use crate::syntax::NodeExt;
 
 declare_rule! {
     /// ## What it does
-    /// Checks, in a coroutine, for `except asyncio.CancelledError`, `except BaseException` and
-    /// bare `except:` handlers whose `try` body awaits (`await`, `async for`, `async with`) and
-    /// that neither re-raise (a `raise` anywhere in the handler counts) nor call `.uncancel()`
-    /// or `.cancel()`. `except Exception` is fine: `CancelledError` is a `BaseException` since
-    /// Python 3.8.
+    /// Checks, in a coroutine, the handlers that can catch the task's cancellation and whose
+    /// `try` body awaits (`await`, `async for`, `async with`): `except asyncio.CancelledError`,
+    /// `except BaseException`, bare `except:`, a tuple holding one of them
+    /// (`except (OSError, CancelledError):`), and the same with `except*`. Every path out of
+    /// such a handler must re-raise; reported is the first that does not:
+    /// - running to the end of the handler (`pass`, logging, cleanup), also on one branch
+    ///   only (`if strict: raise` and nothing else);
+    /// - `return`, and `break`/`continue` that leave the handler (not those of a loop inside
+    ///   it);
+    /// - raising another exception (`raise RuntimeError(...)`, `raise TimeoutError from None`)
+    ///   instead of the cancellation; `raise Other(...) from error` (chained to the caught
+    ///   exception) is fine, and so is a new exception that carries the caught one
+    ///   (`raise BaseExceptionGroup("", [error])`) or raising something unknown
+    ///   (`raise self._error`), which may be the cancellation.
     ///
-    /// Not reported: the idiom that waits for a task it has just cancelled
-    /// (`task.cancel()` then `try: await task` / `except CancelledError: pass`, also through
-    /// `wait_for(task, ...)` or under `async with asyncio.timeout(...)`), where the
-    /// `CancelledError` is normally the task's own; handlers that hand the exception on
-    /// (`errors.append(error)`, `future.set_exception(error)`) for someone else to raise; and a
-    /// handler after one of the same `try` that already catches the cancellation
-    /// (`except CancelledError: raise` then `except BaseException:`, or a bare `except:` after
-    /// `except BaseException:`), which the `CancelledError` never reaches.
+    /// A re-raise is bare `raise`, `raise error` (the caught exception), a new
+    /// `CancelledError` (or a subclass of it), or a call that never returns: `sys.exit()`,
+    /// `os._exit()`, `pytest.fail()`/`skip()`/`exit()`, `self.fail()` in a `unittest` test
+    /// case, a function annotated `-> NoReturn`/`-> Never`, or a project function or method
+    /// whose body always raises (of this module or another one, through the project index). `except Exception` is fine: `CancelledError` is a
+    /// `BaseException` since Python 3.8.
+    ///
+    /// Also reported: `return`, `break` or `continue` that leave the `finally` of a `try` that
+    /// awaits, in a coroutine: they discard the exception in flight, a `CancelledError`
+    /// included.
+    ///
+    /// Not reported:
+    /// - handlers that call `.uncancel()` or `.cancel()` (a deliberate decision about the
+    ///   cancellation), or ask `task.cancelling()` (asyncio's documented way to tell a
+    ///   cancellation request from a stray `CancelledError`);
+    /// - handlers that hand the exception on (`errors.append(error)`,
+    ///   `future.set_exception(error)`) for someone else to raise;
+    /// - a handler after one of the same `try` that already catches the cancellation
+    ///   (`except CancelledError: raise` then `except BaseException:`), which the
+    ///   `CancelledError` never reaches;
+    /// - waiting for a task this coroutine cancelled: `task.cancel()` earlier, then a `try`
+    ///   that awaits `task` (or `wait_for(task, ...)`, possibly under `asyncio.timeout()`)
+    ///   with `except CancelledError: pass`. The `try` may hold other awaits too
+    ///   (`server.close()`, then `await server.wait_closed()` and `await task`): the handler
+    ///   is there for the cancelled task's own error, and an outer cancellation landing on one
+    ///   of those awaits is the same risk the documented idiom takes at `await task` itself,
+    ///   where asyncio cannot tell the two apart either. Such code that must stay cancellable
+    ///   can re-raise when `asyncio.current_task().cancelling()` is non-zero. A `try` around a
+    ///   loop (a routine that cancels and awaits its sub-tasks as it goes) is still checked:
+    ///   its handler is there for the routine's own cancellation;
+    /// - modules that import `trio` and not `asyncio`: Trio's cancellation is level-triggered
+    ///   (delivered again at the next checkpoint), so `except BaseException:` followed by
+    ///   cleanup is normal there. Code using `anyio` keeps the rule: it runs on asyncio.
     ///
     /// ## Why is this bad?
     /// Cancellation is delivered as a `CancelledError` raised at the `await` the task is
@@ -52,8 +88,9 @@ declare_rule! {
     ///
     /// ## Fix safety
     /// Unsafe: adds `raise` at the end of the handler, which changes the control flow of the
-    /// code that follows. Not offered when the handler ends with `return`, `break` or
-    /// `continue`, or sits on one line with its `except`.
+    /// code that follows. Offered only when running to the end is the handler's one way out
+    /// without re-raising (no `return`, `break`, `continue` or other exception), and not when
+    /// it sits on one line with its `except`. No fix for `finally`.
     pub(crate) struct CancelSwallowed {
         code: "AIO400",
         name: "cancel-swallowed",
@@ -92,16 +129,23 @@ pub(crate) fn cancel_swallowed<'t>(
     let Some(try_body) = try_statement.field("body") else {
         return;
     };
-    if !awaits(try_body)
-        || propagates(ctx, body)
+    if ctx.runs_on_trio_only()
+        || !awaits(try_body)
+        || recancels(ctx, body)
+        || tests_cancelling(ctx, body)
         || hands_exception_on(ctx, handler, body)
         || waits_for_cancelled_task(ctx, try_statement)
     {
         return;
     }
+    let alias = caught_alias(ctx, handler);
+    let Some(path) = swallowing_path(ctx, body, alias) else {
+        return;
+    };
     let message = format!(
-        "`{caught}` handler in coroutine `{}` swallows the task's cancellation; re-raise it (`raise`) after cleaning up",
-        ctx.function_name(coroutine)
+        "`{caught}` handler in coroutine `{}` swallows the task's cancellation: {}; re-raise it (`raise`) after cleaning up",
+        ctx.function_name(coroutine),
+        path.describe(ctx)
     );
     let values = caught_values(handler);
     let keyword_start = handler.start_byte();
@@ -110,10 +154,188 @@ pub(crate) fn cancel_swallowed<'t>(
         Node::end_byte,
     );
     let range = keyword_start..end;
-    out.push(
-        Diagnostic::new(Rule::CancelSwallowed, range.into(), message)
-            .with_fix(add_raise(ctx, handler, body)),
-    );
+    let fix = matches!(path, Swallow::FallsThrough)
+        .then(|| add_raise(ctx, handler, body))
+        .flatten();
+    out.push(Diagnostic::new(Rule::CancelSwallowed, range.into(), message).with_fix(fix));
+}
+
+/// AIO400 on `finally`: a `return`, `break` or `continue` that leaves the `finally` of a
+/// `try` that awaits, in a coroutine, discards the exception in flight, the task's
+/// `CancelledError` included.
+pub(crate) fn cancel_swallowed_finally<'t>(
+    ctx: &RuleContext<'_, 't>,
+    finally: Node<'t>,
+    out: &mut Vec<Diagnostic>,
+) {
+    let Some(coroutine) = ctx.enclosing_coroutine() else {
+        return;
+    };
+    let Some(try_statement) = finally
+        .parent()
+        .filter(|p| p.node_kind() == "try_statement")
+    else {
+        return;
+    };
+    let Some(block) = finally
+        .named_children_vec()
+        .into_iter()
+        .find(|c| c.node_kind() == "block")
+    else {
+        return;
+    };
+    let protected_awaits = try_statement
+        .named_children_vec()
+        .into_iter()
+        .filter(|part| part.id() != finally.id())
+        .any(awaits);
+    if !protected_awaits || ctx.runs_on_trio_only() {
+        return;
+    }
+    for (jump, kind) in flow::jumps_out(block) {
+        let message = format!(
+            "`{}` in the `finally` of a `try` that awaits, in coroutine `{}`, discards the exception in flight, the task's cancellation included",
+            kind.keyword(),
+            ctx.function_name(coroutine)
+        );
+        out.push(Diagnostic::new(
+            Rule::CancelSwallowed,
+            jump.byte_range().into(),
+            message,
+        ));
+    }
+}
+
+/// A way out of a handler that loses the cancellation.
+enum Swallow<'t> {
+    /// The handler can run to its end.
+    FallsThrough,
+    /// `return`, or `break`/`continue` out of the handler.
+    Jumps(Node<'t>, flow::Jump),
+    /// `raise Other(...)` without `from` the caught exception: the cancellation is replaced.
+    Replaces(Node<'t>),
+}
+
+impl Swallow<'_> {
+    fn describe(&self, ctx: &RuleContext<'_, '_>) -> String {
+        let line = |node: Node<'_>| ctx.file.line_index.line_of(node.start_byte()) + 1;
+        match self {
+            Swallow::FallsThrough => "it can end without re-raising".to_string(),
+            Swallow::Jumps(node, jump) => format!(
+                "`{}` on line {} leaves the handler without re-raising",
+                jump.keyword(),
+                line(*node)
+            ),
+            Swallow::Replaces(node) => {
+                let raised = node.named_child(0).map_or("", |e| ctx.text(e));
+                format!(
+                    "`raise {raised}` on line {} replaces it with another exception (not chained `from` it)",
+                    line(*node)
+                )
+            }
+        }
+    }
+}
+
+/// The first path out of the handler's `body` that does not re-raise: a `return`, `break` or
+/// `continue` that leaves it, a `raise` of another exception, in source order; else running
+/// to its end, when it can (calls that never return, such as `sys.exit()` or a `NoReturn`
+/// helper, end a path like a `raise`).
+fn swallowing_path<'t>(
+    ctx: &RuleContext<'_, 't>,
+    body: Node<'t>,
+    alias: Option<&str>,
+) -> Option<Swallow<'t>> {
+    let jumps = flow::jumps_out(body)
+        .into_iter()
+        .map(|(node, jump)| Swallow::Jumps(node, jump));
+    let replaces = flow::raises(body)
+        .into_iter()
+        .filter(|raise| replaces_cancellation(ctx, *raise, alias))
+        .map(Swallow::Replaces);
+    let first = jumps.chain(replaces).min_by_key(|path| match path {
+        Swallow::Jumps(node, _) | Swallow::Replaces(node) => node.start_byte(),
+        Swallow::FallsThrough => usize::MAX,
+    });
+    if first.is_some() {
+        return first;
+    }
+    let never_returns =
+        |call: Node<'t>| calls::never_returns(ctx.model, call, ctx.scope, ctx.known);
+    flow::can_complete(body, ctx.source, &never_returns).then_some(Swallow::FallsThrough)
+}
+
+/// `raise Other(...)` / `raise Other` (a class other than `CancelledError`) without
+/// `from error` (the caught exception): the task ends with another exception and its
+/// cancellation is lost. `raise error`, bare `raise` and raising something unknown are not.
+fn replaces_cancellation(ctx: &RuleContext<'_, '_>, raise: Node<'_>, alias: Option<&str>) -> bool {
+    let Some(raised) = raise.named_child(0).map(NodeExt::unparenthesized) else {
+        return false;
+    };
+    if let Some(cause) = raise.field("cause") {
+        let cause = cause.unparenthesized();
+        if cause.node_kind() != "none" {
+            // `from error` chains it; `from` something unknown: unsure.
+            return false;
+        }
+    }
+    let class = match raised.node_kind() {
+        "call" => raised.field("function"),
+        "identifier" | "attribute" => Some(raised),
+        _ => None,
+    };
+    let Some(class) = class else {
+        return false;
+    };
+    if alias.is_some_and(|alias| ctx.text(class) == alias || carries(ctx, raised, alias)) {
+        return false;
+    }
+    match ctx.infer(class) {
+        // A class of this file that derives from `CancelledError` is a cancellation too.
+        Value::Class(id) => !ctx.model.classes[id].bases.iter().any(|base| {
+            let base = ctx
+                .model
+                .infer(*base, ctx.model.classes[id].parent_scope, ctx.known);
+            base == Value::Unknown || is_cancellation(&base)
+        }),
+        Value::External(name) => {
+            !is_cancellation(&Value::External(name.clone()))
+                && name
+                    .rsplit('.')
+                    .next()
+                    .is_some_and(|last| last.starts_with(|c: char| c.is_ascii_uppercase()))
+        }
+        _ => false,
+    }
+}
+
+/// Whether the raised call carries the caught exception `alias` along: as an argument or an
+/// element of a list or tuple argument (`BaseExceptionGroup("", [error])`), so the
+/// cancellation is still raised, inside the new exception.
+fn carries(ctx: &RuleContext<'_, '_>, raised: Node<'_>, alias: &str) -> bool {
+    let arguments = raised
+        .field("arguments")
+        .map(|a| a.named_children_vec())
+        .unwrap_or_default();
+    arguments
+        .into_iter()
+        .any(|argument| match argument.node_kind() {
+            "list" | "tuple" => argument
+                .named_children_vec()
+                .iter()
+                .any(|element| ctx.text(*element) == alias),
+            _ => ctx.text(argument) == alias,
+        })
+}
+
+/// The name the handler binds the exception to (`except E as error`), if any.
+fn caught_alias<'t>(ctx: &RuleContext<'_, 't>, handler: Node<'t>) -> Option<&'t str> {
+    caught_values(handler)
+        .into_iter()
+        .find(|v| v.node_kind() == "as_pattern")
+        .and_then(|p| p.named_child(1))
+        .map(|target| ctx.text(target).trim())
+        .or_else(|| handler.field("alias").map(|a| ctx.text(a)))
 }
 
 /// The exception expressions of an `except` clause (none for a bare `except:`).
@@ -131,6 +353,11 @@ fn catches_cancellation<'t>(ctx: &RuleContext<'_, 't>, handler: Node<'t>) -> Opt
     if values.is_empty() {
         return Some("except:".to_string());
     }
+    let keyword = if handler.child(1).is_some_and(|c| c.node_kind() == "*") {
+        "except*"
+    } else {
+        "except"
+    };
     let mut stack = values;
     while let Some(node) = stack.pop() {
         match node.node_kind() {
@@ -141,7 +368,7 @@ fn catches_cancellation<'t>(ctx: &RuleContext<'_, 't>, handler: Node<'t>) -> Opt
             "as_pattern" => stack.extend(node.named_child(0)),
             _ => {
                 if is_cancellation(&ctx.infer(node)) {
-                    return Some(format!("except {}", ctx.text(node)));
+                    return Some(format!("{keyword} {}", ctx.text(node)));
                 }
             }
         }
@@ -205,19 +432,30 @@ fn awaits(node: Node<'_>) -> bool {
     false
 }
 
-/// Whether the handler re-raises somewhere, or un-cancels or re-cancels the task.
-fn propagates(ctx: &RuleContext<'_, '_>, body: Node<'_>) -> bool {
+/// Whether the handler un-cancels or re-cancels the task (`task.uncancel()`,
+/// `task.cancel()`): a deliberate decision about the cancellation.
+fn recancels(ctx: &RuleContext<'_, '_>, body: Node<'_>) -> bool {
+    calls_method(ctx, body, &["uncancel", "cancel"])
+}
+
+/// Whether the handler asks `task.cancelling()`: asyncio's documented way to tell a
+/// cancellation request of this task (re-raised) from a stray `CancelledError`.
+fn tests_cancelling(ctx: &RuleContext<'_, '_>, body: Node<'_>) -> bool {
+    calls_method(ctx, body, &["cancelling"])
+}
+
+/// Whether `body` calls a method named one of `methods` (nested functions excluded).
+fn calls_method(ctx: &RuleContext<'_, '_>, body: Node<'_>, methods: &[&str]) -> bool {
     let mut stack = vec![body];
     while let Some(current) = stack.pop() {
         match current.node_kind() {
-            "raise_statement" => return true,
             "call" => {
                 let method = current
                     .field("function")
                     .filter(|f| f.node_kind() == "attribute")
                     .and_then(|f| f.field("attribute"))
                     .map(|a| ctx.text(a));
-                if matches!(method, Some("uncancel" | "cancel")) {
+                if method.is_some_and(|m| methods.contains(&m)) {
                     return true;
                 }
                 stack.extend(current.named_children_vec());
@@ -231,8 +469,10 @@ fn propagates(ctx: &RuleContext<'_, '_>, body: Node<'_>) -> bool {
 
 /// `task.cancel()` earlier in the function, then `try: await task` (or
 /// `await asyncio.wait_for(task, ...)`, possibly under `async with asyncio.timeout(...)`): the
-/// handler catches the cancelled task's `CancelledError`. Every `await` of the `try` body must
-/// wait for a task cancelled before it.
+/// handler is there for the cancelled task's `CancelledError`. Other awaits in the same `try`
+/// (`server.close()` then `await server.wait_closed()`) do not change that (see the rule's
+/// documentation), but a loop does: a `try` around a routine's loop is there for the
+/// routine's own cancellation.
 fn waits_for_cancelled_task(ctx: &RuleContext<'_, '_>, try_statement: Node<'_>) -> bool {
     let Some(body) = try_statement.field("body") else {
         return false;
@@ -245,13 +485,16 @@ fn waits_for_cancelled_task(ctx: &RuleContext<'_, '_>, try_statement: Node<'_>) 
     else {
         return false;
     };
-    let mut awaited = Vec::new();
+    if contains_loop(body) {
+        // A routine's whole loop under `try`: the handler is there for its own cancellation.
+        return false;
+    }
     let mut stack = vec![body];
     while let Some(node) = stack.pop() {
         match node.node_kind() {
             "await" if node.is_named() => {
                 let Some(operand) = node.named_child(0).map(NodeExt::unparenthesized) else {
-                    return false;
+                    continue;
                 };
                 let waited = match operand.node_kind() {
                     "identifier" | "attribute" => Some(operand),
@@ -261,24 +504,31 @@ fn waits_for_cancelled_task(ctx: &RuleContext<'_, '_>, try_statement: Node<'_>) 
                         .filter(|a| matches!(a.node_kind(), "identifier" | "attribute")),
                     _ => None,
                 };
-                let Some(waited) = waited else {
-                    return false;
-                };
-                awaited.push((ctx.text(waited), node.start_byte()));
-            }
-            "for_statement" | "for_in_clause"
-                if node.child(0).is_some_and(|c| c.node_kind() == "async") =>
-            {
-                return false;
+                if waited.is_some_and(|w| {
+                    cancelled_before(ctx, *function, ctx.text(w), node.start_byte())
+                }) {
+                    return true;
+                }
+                stack.extend(node.named_children_vec());
             }
             "function_definition" | "lambda" | "class_definition" => {}
             _ => stack.extend(node.named_children_vec()),
         }
     }
-    !awaited.is_empty()
-        && awaited
-            .iter()
-            .all(|(name, at)| cancelled_before(ctx, *function, name, *at))
+    false
+}
+
+/// Whether `body` holds a `for` or `while` loop (nested functions excluded).
+fn contains_loop(body: Node<'_>) -> bool {
+    let mut stack = vec![body];
+    while let Some(node) = stack.pop() {
+        match node.node_kind() {
+            "for_statement" | "while_statement" => return true,
+            "function_definition" | "lambda" | "class_definition" => {}
+            _ => stack.extend(node.named_children_vec()),
+        }
+    }
+    false
 }
 
 /// Whether `function` calls `name.cancel()` before byte offset `at`.
@@ -306,13 +556,7 @@ fn cancelled_before(ctx: &RuleContext<'_, '_>, function: Node<'_>, name: &str, a
 /// `future.set_exception(error)`, `saved = error`): the exception is propagated later, by
 /// whoever receives it. Logging it does not count.
 fn hands_exception_on(ctx: &RuleContext<'_, '_>, handler: Node<'_>, body: Node<'_>) -> bool {
-    let Some(alias) = caught_values(handler)
-        .into_iter()
-        .find(|v| v.node_kind() == "as_pattern")
-        .and_then(|p| p.named_child(1))
-        .map(|target| ctx.text(target).trim())
-        .or_else(|| handler.field("alias").map(|a| ctx.text(a)))
-    else {
+    let Some(alias) = caught_alias(ctx, handler) else {
         return false;
     };
     let mut stack = vec![body];

@@ -22,4 +22,21 @@ mod tests {
     fn nested_run() {
         insta::assert_snapshot!(check_fixture(Rule::NestedRun, "event_loop/AIO300.py"));
     }
+
+    #[test]
+    fn nested_run_guards() {
+        insta::assert_snapshot!(check_fixture(
+            Rule::NestedRun,
+            "event_loop/AIO300_guards.py"
+        ));
+        insta::assert_snapshot!(
+            "trio",
+            check_fixture(Rule::NestedRun, "event_loop/AIO300_trio.py")
+        );
+    }
+
+    #[test]
+    fn nested_run_through_guarded_helpers() {
+        insta::assert_snapshot!(check_project_fixture(Rule::NestedRun, "precision_project"));
+    }
 }

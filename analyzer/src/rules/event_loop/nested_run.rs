@@ -3,6 +3,7 @@ use tree_sitter::Node;
 use crate::calls::{self, loop_runner};
 use crate::diagnostic::{Diagnostic, Related};
 use crate::fix::{Edit, Fix};
+use crate::guards::no_running_loop;
 use crate::index::Chain;
 use crate::rules::pending::{Pending, Question};
 use crate::rules::usage::parent_skipping_parens;
@@ -17,7 +18,23 @@ declare_rule! {
     /// loop (a `lambda` or function passed to `call_soon`, `call_soon_threadsafe`,
     /// `call_later`, `call_at`, or a task's `add_done_callback`). In a Jupyter notebook, top-level code of
     /// a cell counts too: the notebook's loop is already running. Module level and
-    /// `if __name__ == "__main__":` are fine.
+    /// `if __name__ == "__main__":` are fine. A coroutine that calls a project sync function
+    /// which starts a loop, directly or through further sync calls (in any module), is
+    /// reported at that call, with the chain in the message.
+    ///
+    /// Not reported: code that only runs when no loop is running in the thread, in the
+    /// coroutine or in the helper: the branches of `if not loop.is_running():` (also `else` of
+    /// `if loop.is_running():`, `x if loop.is_running() else loop.run_until_complete(x)`, and
+    /// the code after `if loop.is_running(): return ...`), and the child of `os.fork()`
+    /// (`if os.fork() == 0:`, `pid = os.fork()` then `if pid == 0:` / `if not pid:`), where
+    /// asyncio resets the running loop; and modules that import `trio` but not `asyncio`.
+    ///
+    /// Branches the analysis cannot decide stay reported: a helper that starts a loop only on
+    /// some of its branches (`if interactive: asyncio.run(...)`) is reported at every call from
+    /// a coroutine, whatever the arguments, because the call may reach that branch; the
+    /// message then says "may start" and names the condition (`(when `interactive` in
+    /// `main`)`), and the related location points at the call that starts the loop. Guard it
+    /// with `loop.is_running()` or suppress the finding where the branch cannot be reached.
     ///
     /// ## Why is this bad?
     /// asyncio allows one running loop per thread. The call raises
@@ -57,6 +74,9 @@ pub(crate) fn nested_run<'t>(
         through_helper(ctx, call, pending);
         return;
     };
+    if no_loop_here(ctx, call) {
+        return;
+    }
     let (place, fix) = if let Some(coroutine) = ctx.enclosing_coroutine() {
         (
             format!("inside coroutine `{}`", ctx.function_name(coroutine)),
@@ -93,6 +113,9 @@ fn through_helper<'t>(ctx: &RuleContext<'_, 't>, call: Node<'t>, pending: &mut V
     let Some(callee) = ctx.project_sync_function(call) else {
         return;
     };
+    if no_loop_here(ctx, call) {
+        return;
+    }
     pending.push(Pending {
         question: Question::RunsLoop(callee),
         range: call.byte_range().into(),
@@ -101,12 +124,19 @@ fn through_helper<'t>(ctx: &RuleContext<'_, 't>, call: Node<'t>, pending: &mut V
     });
 }
 
+/// Whether `call` runs where no asyncio loop can be running: guarded by
+/// `loop.is_running()` being false, in the child of `os.fork()`, or in a Trio-only module.
+fn no_loop_here<'t>(ctx: &RuleContext<'_, 't>, call: Node<'t>) -> bool {
+    no_running_loop(ctx.model, call, ctx.ancestors, ctx.scope, ctx.known) || ctx.runs_on_trio_only()
+}
+
 /// The finding for `pending`, whose callee starts an event loop through `chain`.
 pub(crate) fn report_through_helper(pending: &Pending, chain: &Chain, path: &str) -> Diagnostic {
     let sink = chain.last();
     let first = chain.first().display.as_str();
     let message = format!(
-        "`{first}()` starts an event loop while one is running (inside coroutine `{}`): {}",
+        "`{first}()` {} an event loop while one is running (inside coroutine `{}`): {}",
+        chain.verb("starts", "may start"),
         pending.coroutine,
         chain.describe()
     );
