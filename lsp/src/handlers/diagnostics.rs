@@ -106,8 +106,12 @@ async fn run(state: Arc<State>, uri: Uri, epoch: u64) {
         let displaced = match outcome {
             None => return,
             Some((Outcome::Superseded, displaced)) => {
-                // Drop it and analyse the newer text (against its parse, now the document's).
+                // Drop it and analyse the newer text, against its parse (now the document's),
+                // or against its text once parsed whole.
                 tokio::task::spawn_blocking(move || drop(displaced));
+                if analysis.syntax.is_some() {
+                    settle_partial(&state, &uri, epoch, snapshot, analysis).await;
+                }
                 continue;
             }
             Some((Outcome::Publish, displaced)) => {
@@ -121,7 +125,7 @@ async fn run(state: Arc<State>, uri: Uri, epoch: u64) {
         };
         // Freeing a syntax tree takes a while: after publishing, off the async workers.
         tokio::task::spawn_blocking(move || drop(displaced));
-        if analysis.syntax.is_some() && is_current(&state, &uri, epoch, version) {
+        if analysis.syntax.is_some() {
             settle_partial(&state, &uri, epoch, snapshot, analysis).await;
         }
         if finish(&state, &uri, epoch, version) {
@@ -130,18 +134,11 @@ async fn run(state: Arc<State>, uri: Uri, epoch: u64) {
     }
 }
 
-/// Whether the document is still at `version` (no change arrived since it was analysed).
-fn is_current(state: &State, uri: &Uri, epoch: u64, version: i32) -> bool {
-    state
-        .docs
-        .with_epoch(uri, epoch, |doc| doc.version == version)
-        .unwrap_or(false)
-}
-
-/// After a partial analysis was published, and unless the next change already arrived: parses
-/// its text whole, and when that parse agrees with the re-check ([`settle`]), keeps it (brought
-/// up to date with any change that came meanwhile) as the document's parse and base, so that
-/// the next keystroke re-checks against this text wherever it lands.
+/// After a partial analysis was published: parses its text whole, and when that parse agrees
+/// with the re-check ([`settle`]), keeps it (brought up to date with any change that came
+/// meanwhile) as the document's parse and base, so that the next keystroke re-checks against
+/// this text wherever it lands. Also when the next change already came: re-checking it against
+/// this text costs less than the whole analysis it would need if it is in another function.
 async fn settle_partial(
     state: &Arc<State>,
     uri: &Uri,
