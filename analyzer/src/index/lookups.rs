@@ -15,6 +15,7 @@ use xxhash_rust::xxh3::Xxh3;
 
 use super::summary::FunctionSummary;
 use super::{ModuleSummary, ProjectIndex};
+use crate::semantic::Wrapper;
 
 /// What a project function (of another module, or reached through the index) is, as far as
 /// checks need it.
@@ -30,6 +31,8 @@ pub(crate) struct ProjectFunction<'a> {
     pub plain: bool,
     /// The class named by its return annotation, qualified.
     pub returns: Option<&'a str>,
+    /// What it does as a decorator of an `async def`.
+    pub wrapper: Wrapper,
 }
 
 impl<'a> ProjectFunction<'a> {
@@ -41,6 +44,7 @@ impl<'a> ProjectFunction<'a> {
             is_generator: function.is_generator,
             plain: function.plain,
             returns: function.returns.as_deref(),
+            wrapper: function.wrapper,
         }
     }
 

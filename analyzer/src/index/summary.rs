@@ -10,7 +10,7 @@ use crate::calls::{blocking_call, loop_runner};
 use crate::known::KnownApi;
 use crate::line_index::LineColumn;
 use crate::parse::ParsedModule;
-use crate::semantic::{ClassRef, FunctionId, ScopeId, SemanticModel, Value};
+use crate::semantic::{ClassRef, FunctionId, ScopeId, SemanticModel, Value, Wrapper};
 use crate::settings::Settings;
 use crate::source::SourceFile;
 use crate::text_range::TextRange;
@@ -42,6 +42,8 @@ pub(crate) struct FunctionSummary {
     pub plain: bool,
     /// The class named by the return annotation, qualified.
     pub returns: Option<String>,
+    /// What it does as a decorator of an `async def`.
+    pub wrapper: Wrapper,
     /// The first direct blocking call in the body (nested functions excluded). Only for sync
     /// functions (not generators): the call-graph facts are about them alone.
     pub blocking: Option<Site>,
@@ -158,6 +160,7 @@ fn summarize_alone(
             is_generator: info.is_generator,
             plain: model.is_plain_method(id, known),
             returns,
+            wrapper: model.wrapper_kind(id, known),
             ..FunctionSummary::default()
         });
     }

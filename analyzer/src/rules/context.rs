@@ -4,7 +4,7 @@ use tree_sitter::Node;
 
 use crate::index::ProjectFunction;
 use crate::known::KnownApi;
-use crate::semantic::{FunctionId, ScopeId, SemanticModel, Value};
+use crate::semantic::{ClassRef, FunctionId, ScopeId, SemanticModel, Value};
 use crate::settings::Settings;
 use crate::source::SourceFile;
 use crate::syntax::NodeExt;
@@ -80,6 +80,16 @@ impl<'t> RuleContext<'_, 't> {
                         && self.known.is_coroutine_method(class, method)
                 })
             }
+            // An instance of a class whose `__call__` is an `async def`.
+            Value::Instance(ClassRef::Local(class)) => self
+                .model
+                .class_method(*class, "__call__")
+                .is_some_and(|id| self.is_coroutine_function(&Value::BoundMethod(id))),
+            Value::Instance(ClassRef::External(class)) => self
+                .model
+                .index
+                .method(class, "__call__")
+                .is_some_and(|f| f.is_async && !f.is_generator && f.plain),
             Value::ExternalMethod { class, method } => {
                 if let Some(function) = self.model.index.method(class, method) {
                     return function.is_async && !function.is_generator && function.plain;

@@ -4,6 +4,8 @@ use crate::calls::{self, TIME_SLEEP};
 use crate::diagnostic::Diagnostic;
 use crate::rules::blocking::to_thread_fix;
 use crate::rules::{Rule, RuleContext, declare_rule};
+use crate::semantic::{ClassRef, Value};
+use crate::syntax::NodeExt;
 
 declare_rule! {
     /// ## What it does
@@ -72,4 +74,39 @@ pub(crate) fn blocking_call<'t>(
     );
     let fix = to_thread_fix(ctx, call);
     out.push(Diagnostic::new(Rule::BlockingCall, call.byte_range().into(), message).with_fix(fix));
+}
+
+/// AIO201 for `for line in file` (or a comprehension over a file) in a coroutine: each step
+/// reads the file.
+pub(crate) fn blocking_iteration<'t>(
+    ctx: &RuleContext<'_, 't>,
+    node: Node<'t>,
+    out: &mut Vec<Diagnostic>,
+) {
+    let Some(coroutine) = ctx.enclosing_coroutine() else {
+        return;
+    };
+    if node.child(0).is_some_and(|c| c.node_kind() == "async") {
+        return;
+    }
+    let Some(iterable) = node.field("right") else {
+        return;
+    };
+    let Value::Instance(ClassRef::External(class)) = ctx.infer(iterable) else {
+        return;
+    };
+    if !ctx.known.blocks_when_iterated(&class) {
+        return;
+    }
+    let class = class.rsplit('.').next().unwrap_or(&class);
+    let message = format!(
+        "iterating over `{}` (`{class}`) reads the file and blocks the event loop inside coroutine `{}`",
+        ctx.text(iterable),
+        ctx.function_name(coroutine)
+    );
+    out.push(Diagnostic::new(
+        Rule::BlockingCall,
+        iterable.byte_range().into(),
+        message,
+    ));
 }

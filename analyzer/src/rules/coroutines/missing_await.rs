@@ -4,6 +4,7 @@ use crate::diagnostic::Diagnostic;
 use crate::fix::{Edit, Fix};
 use crate::rules::usage::{Use, bound_value_misuse, chained_targets, classify};
 use crate::rules::{Rule, RuleContext, declare_rule};
+use crate::semantic::Value;
 
 declare_rule! {
     /// ## What it does
@@ -67,6 +68,7 @@ pub(crate) fn missing_await<'t>(
 ) {
     let callee = ctx.callee(call);
     if !ctx.is_coroutine_function(&callee) {
+        dropped_future(ctx, &callee, call, out);
         return;
     }
     let name = ctx.describe(&callee, call);
@@ -94,6 +96,36 @@ pub(crate) fn missing_await<'t>(
     } else {
         diagnostic
     });
+}
+
+/// A call that returns a future meant to be awaited (`asyncio.gather`,
+/// `loop.run_in_executor`), dropped as a statement. Only dropped: a future bound to a name has
+/// legitimate uses (`add_done_callback`, `cancel`, `result`).
+fn dropped_future<'t>(
+    ctx: &RuleContext<'_, 't>,
+    callee: &Value,
+    call: Node<'t>,
+    out: &mut Vec<Diagnostic>,
+) {
+    let future = match callee {
+        Value::External(name) => ctx.known.function(name).is_some_and(|f| f.future),
+        Value::ExternalMethod { class, method } => ctx.known.is_future_method(class, method),
+        _ => false,
+    };
+    if !future || classify(ctx.model, ctx.known, ctx.scope, call) != Use::Dropped {
+        return;
+    }
+    let name = ctx.describe(callee, call);
+    let message = format!(
+        "`{name}` returns a future that is discarded without `await`: its result and its errors are never seen"
+    );
+    let fix = ctx.can_insert_await().then(|| {
+        Fix::unsafe_(
+            "Add `await`",
+            vec![Edit::insert(call.start_byte(), "await ")],
+        )
+    });
+    out.push(Diagnostic::new(Rule::MissingAwait, call.byte_range().into(), message).with_fix(fix));
 }
 
 /// What is wrong with a coroutine bound to `target` (and the other names of its assignment
