@@ -860,15 +860,14 @@ impl<'t> SemanticModel<'t> {
         };
         let arguments = arguments.named_children_vec();
         let positional = || {
+            // The elements of each positional argument (keywords such as `key=` or
+            // `strict=` change none); unknown with a splat.
             arguments
                 .iter()
-                .filter(|a| a.node_kind() != "comment")
+                .filter(|a| !matches!(a.node_kind(), "comment" | "keyword_argument"))
                 .map(|a| {
-                    (!matches!(
-                        a.node_kind(),
-                        "keyword_argument" | "list_splat" | "dictionary_splat"
-                    ))
-                    .then(|| element_of(self.infer_at(*a, scope, known, depth)))
+                    (!matches!(a.node_kind(), "list_splat" | "dictionary_splat"))
+                        .then(|| element_of(self.infer_at(*a, scope, known, depth)))
                 })
                 .collect::<Option<Vec<Value>>>()
         };
