@@ -22,6 +22,39 @@ declare_rule! {
     /// `asyncio.to_thread` or `loop.run_in_executor` is not called in the coroutine and is
     /// fine.
     ///
+    /// The objects are followed as for `missing-await` (variables, attributes, `with` targets,
+    /// annotations, collections), by family:
+    /// - **Paths**: every file-system method of `pathlib.Path` (`read_text`, `write_bytes`,
+    ///   `open`, `exists`, `mkdir`, `iterdir`, `glob`, ...) on any expression that is a `Path`:
+    ///   `(ROOT / "state.json").read_text()`, `ROOT.parent`, `path.with_suffix(...)`,
+    ///   `Path.home()`, a `Path` parameter or attribute.
+    /// - **Files**: the object returned by `open()`, `io.open`, `Path.open`, `gzip.open`,
+    ///   `bz2.open`, `lzma.open`, `tempfile.TemporaryFile`/`NamedTemporaryFile`/
+    ///   `SpooledTemporaryFile`, `os.fdopen`, or a parameter annotated `IO[...]`, `TextIO`,
+    ///   `BinaryIO`, `io.TextIOWrapper`, ...: `read`, `readline(s)`, `write`, `writelines`,
+    ///   `seek`, `flush`, `truncate`, and `for line in f`. `io.StringIO`/`io.BytesIO` live in
+    ///   memory and are not reported; `aiofiles` and `anyio` file objects are async.
+    /// - **Sync HTTP clients**: every public method of `httpx.Client`, `requests.Session`,
+    ///   `urllib3.PoolManager` and `HTTPConnectionPool` (`get`, `send`, `stream`, `request`,
+    ///   ...) but the few that do no IO (`build_request`, `mount`, `close`, ...).
+    /// - **Sockets**: `connect`, `accept`, `recv*`, `send*` of a `socket.socket`, unless the
+    ///   socket does not block: made with `SOCK_NONBLOCK`, or switched with
+    ///   `setblocking(False)`/`settimeout(0)` anywhere in the function (a local socket) or the
+    ///   class (an attribute); and `connect` on a `SOCK_DGRAM` socket, which sends nothing.
+    /// - **Threads and queues**: `queue.Queue.get/put` unless `block=False` (or a zero timeout),
+    ///   `threading.Lock/RLock/Semaphore.acquire` unless `blocking=False`, `Event.wait`,
+    ///   `Condition.wait`, `Barrier.wait`, `Thread.join`, `concurrent.futures.Future.result`
+    ///   unless the timeout is `0`. An argument whose value is not known
+    ///   (`queue.get(block=flag)`) is not reported.
+    /// - **Processes**: `subprocess.run/call/check_call/check_output/getoutput/getstatusoutput`,
+    ///   `Popen.wait/communicate`, `os.system`, `os.popen`, `os.wait`/`wait3`/`wait4`/`waitid`/
+    ///   `waitpid`, and the eight `os.spawn*` spellings. `os.spawn*` with `os.P_NOWAIT` or
+    ///   `os.P_NOWAITO` (positional or `mode=`), like `subprocess.Popen(...)` and
+    ///   `os.posix_spawn`, only starts the process and returns its id: it is not reported at
+    ///   all (waiting for it is).
+    /// - **Databases**: `sqlite3.connect`, `Connection.execute/commit/...` and the cursors it
+    ///   returns (`cursor()`, `execute()`).
+    ///
     /// ## Why is this bad?
     /// While the call waits for the network, the disk or another thread, the event loop cannot
     /// run anything else: every task, timer and connection of the program stalls.

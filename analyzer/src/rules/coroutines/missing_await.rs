@@ -28,6 +28,31 @@ declare_rule! {
     /// (`asyncio.gather`, `create_task`, `TaskGroup.create_task`, `wait_for`, `shield`,
     /// `asyncio.run`, `run_until_complete`), returned, stored, or collected in a list is fine.
     ///
+    /// Values are followed the way a type checker would, through imports and aliases
+    /// (`from asyncio import wait_for as bounded`): tuple unpacking of library results
+    /// (`reader, writer = await asyncio.open_connection(...)`), `with`/`async with` targets
+    /// (`async with session.get(url) as response`), annotations of parameters, attributes and
+    /// return values (`Optional[X]`, `X | None`, generic classes such as `asyncio.Queue[int]`,
+    /// string annotations, names imported under `if TYPE_CHECKING:`), attributes assigned in any
+    /// method or annotated in the class body (dataclass fields included), collections
+    /// (`for peer in self.peers` with `peers: list[Peer]`, `dict[str, Client]` with `.values()`,
+    /// `.items()`, `.get()`, `enumerate`, `zip`, `sorted`, `peers[0]`), `super().method()` in a
+    /// class with one base, `cls.create()` in class methods, static methods, and instances of
+    /// classes whose `__call__` is an `async def`. A loop variable also bound elsewhere in the
+    /// function to something else, or iterated with `async for`, is unknown.
+    ///
+    /// Decorators: `functools.lru_cache`/`functools.cache` and a decorator of the project whose
+    /// wrapper is an `async def` (the `functools.wraps` retry pattern, also as a factory,
+    /// `@retry(times=3)`) keep an `async def` a coroutine function. Any other decorator may
+    /// return anything and the function is not reported.
+    ///
+    /// `asyncio.gather(...)` and `loop.run_in_executor(...)` return futures: dropped as a
+    /// statement their result and errors are lost, which is reported too (a future bound to a
+    /// name is not: `add_done_callback`, `cancel` and `result` are uses of their own).
+    /// A coroutine used as a value includes augmented assignment (`total += count(k)`),
+    /// comprehension conditions (`[k for k in keys if valid(k)]`), f-strings, `and`/`or` and
+    /// comparisons.
+    ///
     /// ## Why is this bad?
     /// Calling a coroutine function only creates a coroutine object; its body does not run until
     /// it is awaited or scheduled. The work is silently skipped and Python warns
@@ -51,7 +76,8 @@ declare_rule! {
     /// ## Fix safety
     /// Inserting `await` inside an `async def` is safe: it runs the code that was meant to run.
     /// For `_ = fetch()` it is unsafe: the discard may be deliberate, and awaiting runs what was
-    /// meant not to run. There is no fix outside a coroutine (or in a generator expression),
+    /// meant not to run. For a dropped future it is unsafe too: awaiting makes the coroutine
+    /// wait for work it let run on its own. There is no fix outside a coroutine (or in a generator expression),
     /// where `await` is not allowed.
     pub(crate) struct MissingAwait {
         code: "AIO100",
