@@ -25,15 +25,20 @@ declare_rule! {
     /// The objects are followed as for `missing-await` (variables, attributes, `with` targets,
     /// annotations, collections), by family:
     /// - **Paths**: every file-system method of `pathlib.Path` (`read_text`, `write_bytes`,
-    ///   `open`, `exists`, `mkdir`, `iterdir`, `glob`, ...) on any expression that is a `Path`:
+    ///   `open`, `exists`, `mkdir`, `stat`, `resolve`, ...) on any expression that is a `Path`:
     ///   `(ROOT / "state.json").read_text()`, `ROOT.parent`, `path.with_suffix(...)`,
-    ///   `Path.home()`, a `Path` parameter or attribute.
+    ///   `Path.home()`, a `Path` parameter or attribute. `iterdir()`, `glob()` and `rglob()`
+    ///   return lazy iterators: the call does no IO, iterating over it in the coroutine
+    ///   (`for entry in root.glob("*.json")`) is reported.
     /// - **Files**: the object returned by `open()`, `io.open`, `Path.open`, `gzip.open`,
-    ///   `bz2.open`, `lzma.open`, `tempfile.TemporaryFile`/`NamedTemporaryFile`/
-    ///   `SpooledTemporaryFile`, `os.fdopen`, or a parameter annotated `IO[...]`, `TextIO`,
-    ///   `BinaryIO`, `io.TextIOWrapper`, ...: `read`, `readline(s)`, `write`, `writelines`,
-    ///   `seek`, `flush`, `truncate`, and `for line in f`. `io.StringIO`/`io.BytesIO` live in
-    ///   memory and are not reported; `aiofiles` and `anyio` file objects are async.
+    ///   `bz2.open`, `lzma.open`, `tempfile.TemporaryFile`/`NamedTemporaryFile` or `os.fdopen`,
+    ///   reached through a variable, `with ... as f` or an attribute, or a parameter annotated
+    ///   with a concrete file class (`io.TextIOWrapper`, `io.BufferedReader`, `io.FileIO`,
+    ///   `gzip.GzipFile`, ...): `read`, `readline(s)`, `write`, `writelines`, `seek`, `flush`,
+    ///   `truncate`, and `for line in f`. A parameter annotated `IO[...]`, `TextIO`,
+    ///   `BinaryIO` or `io.IOBase` is not reported: `io.BytesIO` and `io.StringIO` live in
+    ///   memory and are those too (on real code, the values behind such annotations were
+    ///   in-memory buffers). `aiofiles` and `anyio` file objects are async.
     /// - **Sync HTTP clients**: every public method of `httpx.Client`, `requests.Session`,
     ///   `urllib3.PoolManager` and `HTTPConnectionPool` (`get`, `send`, `stream`, `request`,
     ///   ...) but the few that do no IO (`build_request`, `mount`, `close`, ...).
@@ -43,9 +48,11 @@ declare_rule! {
     ///   class (an attribute); and `connect` on a `SOCK_DGRAM` socket, which sends nothing.
     /// - **Threads and queues**: `queue.Queue.get/put` unless `block=False` (or a zero timeout),
     ///   `threading.Lock/RLock/Semaphore.acquire` unless `blocking=False`, `Event.wait`,
-    ///   `Condition.wait`, `Barrier.wait`, `Thread.join`, `concurrent.futures.Future.result`
-    ///   unless the timeout is `0`. An argument whose value is not known
-    ///   (`queue.get(block=flag)`) is not reported.
+    ///   `Condition.wait`, `Barrier.wait`, `Thread.join` unless the timeout is `0`. An argument
+    ///   whose value is not known (`queue.get(block=flag)`) is not reported. `queue.Queue.put`
+    ///   blocks only on a bounded queue, which the type does not tell: it is reported;
+    ///   `queue.SimpleQueue.put` never blocks. `concurrent.futures.Future.result()` is not
+    ///   reported: in a coroutine it is nearly always read once the future is known to be done.
     /// - **Processes**: `subprocess.run/call/check_call/check_output/getoutput/getstatusoutput`,
     ///   `Popen.wait/communicate`, `os.system`, `os.popen`, `os.wait`/`wait3`/`wait4`/`waitid`/
     ///   `waitpid`, and the eight `os.spawn*` spellings. `os.spawn*` with `os.P_NOWAIT` or
@@ -109,8 +116,8 @@ pub(crate) fn blocking_call<'t>(
     out.push(Diagnostic::new(Rule::BlockingCall, call.byte_range().into(), message).with_fix(fix));
 }
 
-/// AIO201 for `for line in file` (or a comprehension over a file) in a coroutine: each step
-/// reads the file.
+/// AIO201 for `for line in file` or `for entry in path.iterdir()` (or a comprehension over
+/// one) in a coroutine: each step reads from the disk.
 pub(crate) fn blocking_iteration<'t>(
     ctx: &RuleContext<'_, 't>,
     node: Node<'t>,
@@ -131,9 +138,8 @@ pub(crate) fn blocking_iteration<'t>(
     if !ctx.known.blocks_when_iterated(&class) {
         return;
     }
-    let class = class.rsplit('.').next().unwrap_or(&class);
     let message = format!(
-        "iterating over `{}` (`{class}`) reads the file and blocks the event loop inside coroutine `{}`",
+        "iterating over `{}` reads from the disk and blocks the event loop inside coroutine `{}`",
         ctx.text(iterable),
         ctx.function_name(coroutine)
     );
