@@ -5,6 +5,7 @@ use crate::fix::{Edit, Fix};
 use crate::rules::usage::{Use, bound_value_misuse, chained_targets, classify};
 use crate::rules::{Rule, RuleContext, declare_rule};
 use crate::semantic::Value;
+use crate::syntax::NodeExt;
 
 declare_rule! {
     /// ## What it does
@@ -49,6 +50,9 @@ declare_rule! {
     /// `asyncio.gather(...)` and `loop.run_in_executor(...)` return futures: dropped as a
     /// statement their result and errors are lost, which is reported too (a future bound to a
     /// name is not: `add_done_callback`, `cancel` and `result` are uses of their own).
+    /// A plain function of the file whose every `return` gives a coroutine
+    /// (`def start(): return fetch()`) hands it to its caller, who must await it: a call to
+    /// it is checked the same way.
     /// A coroutine used as a value includes augmented assignment (`total += count(k)`),
     /// comprehension conditions (`[k for k in keys if valid(k)]`), f-strings, `and`/`or` and
     /// comparisons.
@@ -93,7 +97,8 @@ pub(crate) fn missing_await<'t>(
     out: &mut Vec<Diagnostic>,
 ) {
     let callee = ctx.callee(call);
-    if !ctx.is_coroutine_function(&callee) {
+    let returns_coroutine = !ctx.is_coroutine_function(&callee);
+    if returns_coroutine && !returns_coroutines(ctx, &callee) {
         dropped_future(ctx, &callee, call, out);
         return;
     }
@@ -111,7 +116,11 @@ pub(crate) fn missing_await<'t>(
         }
         Use::Awaited | Use::Consumed | Use::Other => return,
     };
-    let message = format!("coroutine `{name}` is called without `await`: {problem}");
+    let message = if returns_coroutine {
+        format!("`{name}()` returns a coroutine, used without `await`: {problem}")
+    } else {
+        format!("coroutine `{name}` is called without `await`: {problem}")
+    };
     let fix = ctx
         .can_insert_await()
         .then(|| insert_await(ctx, call, deliberate));
@@ -122,6 +131,48 @@ pub(crate) fn missing_await<'t>(
     } else {
         diagnostic
     });
+}
+
+/// Whether `callee` is a plain function of this file (not a method, undecorated, not a
+/// generator) whose every `return` gives the call of a coroutine function
+/// (`def start(): return fetch()`), and there is at least one.
+fn returns_coroutines(ctx: &RuleContext<'_, '_>, callee: &Value) -> bool {
+    let Value::Function(id) = callee else {
+        return false;
+    };
+    let info = &ctx.model.functions[*id];
+    if info.is_async || info.is_generator || info.class.is_some() || !info.decorators.is_empty() {
+        return false;
+    }
+    let (Some(scope), Some(body)) = (
+        ctx.model.scope_opened_by(info.node),
+        info.node.field("body"),
+    ) else {
+        return false;
+    };
+    let mut found = false;
+    let mut stack = vec![body];
+    while let Some(node) = stack.pop() {
+        match node.node_kind() {
+            "function_definition" | "class_definition" | "lambda" => {}
+            "return_statement" => {
+                let returned = node
+                    .named_child(0)
+                    .map(NodeExt::unparenthesized)
+                    .filter(|value| value.node_kind() == "call")
+                    .and_then(|value| value.field("function"));
+                let coroutine = returned.is_some_and(|function| {
+                    ctx.is_coroutine_function(&ctx.model.infer(function, scope, ctx.known))
+                });
+                if !coroutine {
+                    return false;
+                }
+                found = true;
+            }
+            _ => stack.extend(node.named_children_vec()),
+        }
+    }
+    found
 }
 
 /// A call that returns a future meant to be awaited (`asyncio.gather`,
