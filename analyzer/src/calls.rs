@@ -120,18 +120,18 @@ fn releases_with<'t>(
             .parse::<f64>()
             .ok()
     };
-    match (when, value.node_kind()) {
-        (ReleaseWhen::False | ReleaseWhen::Zero, "false") => matches!(when, ReleaseWhen::False),
-        (ReleaseWhen::False | ReleaseWhen::Zero, "integer" | "float") => number() == Some(0.0),
-        (ReleaseWhen::False, "true" | "none" | "string") => false,
-        (ReleaseWhen::Zero, "true" | "none" | "string" | "identifier" | "attribute" | "call") => {
-            false
-        }
-        (ReleaseWhen::False, _) => true,
-        (ReleaseWhen::Zero, _) => false,
-        (ReleaseWhen::Names(names), _) => match model.infer(value, scope, known) {
+    let kind = value.node_kind();
+    match when {
+        // `False`, `0`, or not a literal (it may be `False`).
+        ReleaseWhen::False => match kind {
+            "integer" | "float" => number() == Some(0.0),
+            "true" | "none" | "string" => false,
+            _ => true,
+        },
+        ReleaseWhen::Zero => matches!(kind, "integer" | "float") && number() == Some(0.0),
+        ReleaseWhen::Names(names) => match model.infer(value, scope, known) {
             Value::External(name) => names.contains(&name),
-            Value::Unknown => !matches!(value.node_kind(), "integer" | "string" | "none"),
+            Value::Unknown => !matches!(kind, "integer" | "string" | "none"),
             _ => false,
         },
     }

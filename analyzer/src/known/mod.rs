@@ -9,15 +9,33 @@ use toml::{Table, Value};
 /// What aiolint knows about one external function.
 #[derive(Debug, Default)]
 pub(crate) struct FunctionSpec {
-    pub coroutine: bool,
+    /// What calling it gives that must be awaited, if anything.
+    pub awaitable: Awaitable,
     /// Blocks the calling thread (network, disk, subprocess, locks).
     pub blocking: bool,
     pub consumes: bool,
-    /// Returns a future the caller should await: dropping it loses its result and errors.
-    pub future: bool,
     pub returns: Option<Returns>,
     /// Arguments with which the call does not block after all (`os.spawnl(os.P_NOWAIT, ...)`).
     pub released: Vec<Release>,
+}
+
+/// What a call gives that must be awaited.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub(crate) enum Awaitable {
+    /// Nothing (or nothing known).
+    #[default]
+    No,
+    /// A coroutine: an `async def`, which does nothing until awaited.
+    Coroutine,
+    /// A future that runs anyway but should be awaited: dropping it loses its result and
+    /// errors (`asyncio.gather`).
+    Future,
+}
+
+impl FunctionSpec {
+    pub(crate) fn is_coroutine(&self) -> bool {
+        self.awaitable == Awaitable::Coroutine
+    }
 }
 
 /// An argument that makes a blocking call return at once: positional `position` or keyword
@@ -140,10 +158,15 @@ impl KnownApi {
         if let Some(functions) = table.get("functions").and_then(Value::as_table) {
             for (name, spec) in functions {
                 let spec = FunctionSpec {
-                    coroutine: flag(spec, "coroutine"),
+                    awaitable: if flag(spec, "coroutine") {
+                        Awaitable::Coroutine
+                    } else if flag(spec, "future") {
+                        Awaitable::Future
+                    } else {
+                        Awaitable::No
+                    },
                     blocking: flag(spec, "blocking"),
                     consumes: flag(spec, "consumes"),
-                    future: flag(spec, "future"),
                     returns: spec.get("returns").and_then(returns),
                     released: spec.get("released").map(releases).unwrap_or_default(),
                 };
@@ -406,7 +429,11 @@ mod tests {
             assert!(text.parse::<Table>().is_ok(), "{name} does not parse");
         }
         let known = KnownApi::get();
-        assert!(known.function("asyncio.sleep").is_some_and(|f| f.coroutine));
+        assert!(
+            known
+                .function("asyncio.sleep")
+                .is_some_and(FunctionSpec::is_coroutine)
+        );
         assert!(known.is_coroutine_method("asyncio.PriorityQueue", "get"));
         assert!(known.is_event_loop("asyncio.SelectorEventLoop"));
         assert!(!known.is_coroutine_method("asyncio.Queue", "get_nowait"));

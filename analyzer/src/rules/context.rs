@@ -3,7 +3,7 @@
 use tree_sitter::Node;
 
 use crate::index::ProjectFunction;
-use crate::known::KnownApi;
+use crate::known::{FunctionSpec, KnownApi};
 use crate::semantic::{ClassRef, FunctionId, ScopeId, SemanticModel, Value};
 use crate::settings::Settings;
 use crate::source::SourceFile;
@@ -62,7 +62,10 @@ impl<'t> RuleContext<'_, 't> {
                 info.is_async && !info.is_generator && self.model.is_plain_method(*id, self.known)
             }
             Value::External(name) => {
-                if self.known.function(name).is_some_and(|f| f.coroutine)
+                if self
+                    .known
+                    .function(name)
+                    .is_some_and(FunctionSpec::is_coroutine)
                     || self
                         .settings
                         .extra_coroutines

@@ -1116,7 +1116,7 @@ impl<'t> SemanticModel<'t> {
             Value::Class(class) if !awaited => Value::Instance(ClassRef::Local(*class)),
             Value::External(name) => {
                 if let Some(spec) = known.function(name) {
-                    return if spec.coroutine == awaited {
+                    return if spec.is_coroutine() == awaited {
                         from_returns(spec.returns.clone())
                     } else {
                         Value::Unknown

@@ -2,6 +2,7 @@ use tree_sitter::Node;
 
 use crate::diagnostic::Diagnostic;
 use crate::fix::{Edit, Fix};
+use crate::known::Awaitable;
 use crate::rules::usage::{Use, bound_value_misuse, chained_targets, classify};
 use crate::rules::{Rule, RuleContext, declare_rule};
 use crate::semantic::Value;
@@ -185,7 +186,10 @@ fn dropped_future<'t>(
     out: &mut Vec<Diagnostic>,
 ) {
     let future = match callee {
-        Value::External(name) => ctx.known.function(name).is_some_and(|f| f.future),
+        Value::External(name) => ctx
+            .known
+            .function(name)
+            .is_some_and(|f| f.awaitable == Awaitable::Future),
         Value::ExternalMethod { class, method } => ctx.known.is_future_method(class, method),
         _ => false,
     };
