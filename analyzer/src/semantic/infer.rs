@@ -1091,9 +1091,13 @@ impl<'t> SemanticModel<'t> {
         let Some(bindings) = self.classes[class].attributes.get(name) else {
             return Value::Unknown;
         };
+        // A declared type wins over the values assigned (`peers: list[Peer]` in the class body,
+        // `self.peers = []` in `__init__`), as for a type checker.
+        let declared = bindings.iter().any(|b| b.annotation.is_some());
         agreed(
             bindings
                 .iter()
+                .filter(|binding| !declared || binding.annotation.is_some())
                 .map(|binding| match (binding.annotation, binding.value) {
                     (Some(annotation), _) => {
                         self.annotated(annotation, binding.scope, known, depth)
