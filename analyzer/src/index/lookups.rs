@@ -13,7 +13,7 @@ use std::hash::{Hash, Hasher};
 use rustc_hash::FxHashMap;
 use xxhash_rust::xxh3::Xxh3;
 
-use super::summary::FunctionSummary;
+use super::summary::{FunctionSummary, TypeSummary};
 use super::{ModuleSummary, ProjectIndex};
 use crate::semantic::Wrapper;
 
@@ -169,8 +169,8 @@ impl<'i> Lookups<'i> {
         found
     }
 
-    /// The class of instance attribute `name` of the project class `class`.
-    pub(crate) fn attribute(&self, class: &str, name: &str) -> Option<&'i str> {
+    /// The type of instance attribute `name` of the project class `class`.
+    pub(crate) fn attribute(&self, class: &str, name: &str) -> Option<&'i TypeSummary> {
         let found = self.index.attribute(class, name);
         self.record(
             || Query::Attribute(class.to_string(), name.to_string()),

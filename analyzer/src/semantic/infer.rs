@@ -807,7 +807,7 @@ impl<'t> SemanticModel<'t> {
                     && self.index.method(class, name).is_none()
                     && let Some(kind) = self.index.attribute(class, name)
                 {
-                    return Value::Instance(ClassRef::External(kind.to_string()));
+                    return kind.value();
                 }
                 if let Some(property) = known.property(class, name) {
                     return from_returns(Some(property));
