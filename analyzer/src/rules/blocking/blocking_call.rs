@@ -61,6 +61,9 @@ declare_rule! {
     ///   all (waiting for it is).
     /// - **Databases**: `sqlite3.connect`, `Connection.execute/commit/...` and the cursors it
     ///   returns (`cursor()`, `execute()`).
+    /// - **Other protocols and waits**: `smtplib.SMTP`, every method of `ftplib.FTP` that talks
+    ///   to the server, `telnetlib.Telnet` reads and writes, `select.select` and a selector's
+    ///   `select()` unless the timeout is `0`, `input()` and `getpass.getpass()`.
     ///
     /// ## Why is this bad?
     /// While the call waits for the network, the disk or another thread, the event loop cannot
