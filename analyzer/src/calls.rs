@@ -4,8 +4,8 @@
 use tree_sitter::Node;
 
 use crate::flow;
-use crate::known::KnownApi;
-use crate::semantic::{ClassRef, FunctionId, ScopeId, SemanticModel, Value};
+use crate::known::{KnownApi, Release, ReleaseWhen};
+use crate::semantic::{BindingKind, ClassRef, FunctionId, Lookup, ScopeId, SemanticModel, Value};
 use crate::settings::Settings;
 use crate::syntax::NodeExt;
 
@@ -14,6 +14,8 @@ pub(crate) const TIME_SLEEP: &str = "time.sleep";
 
 /// What a call that blocks the thread does (`time.sleep()`, `requests.get()`), if it is one:
 /// the bundled table of blocking calls, `time.sleep`, and the configured `extra-blocking-calls`.
+/// Not when its arguments make it return at once (`queue.get(block=False)`,
+/// `os.spawnl(os.P_NOWAIT, ...)`), nor for a socket made non-blocking.
 pub(crate) fn blocking_call<'t>(
     model: &SemanticModel<'t>,
     call: Node<'t>,
@@ -24,24 +26,254 @@ pub(crate) fn blocking_call<'t>(
     let callee = call.field("function")?;
     match model.infer(callee, scope, known) {
         Value::External(name) => {
+            let function = known.function(&name);
+            let method = name.rsplit_once('.').filter(|(class, method)| {
+                known.class(class).is_some() && known.is_blocking_method(class, method)
+            });
+            let released = match (function, method) {
+                (Some(function), _) if function.blocking => function.released.clone(),
+                (_, Some((class, method))) => known.method_released(class, method),
+                _ => Vec::new(),
+            };
             let blocking = name == TIME_SLEEP
-                || known.function(&name).is_some_and(|f| f.blocking)
+                || function.is_some_and(|f| f.blocking)
                 || settings.extra_blocking_calls.contains(&name)
-                || name.rsplit_once('.').is_some_and(|(class, method)| {
-                    known.class(class).is_some() && known.is_blocking_method(class, method)
-                });
-            blocking.then(|| format!("{}()", name.strip_prefix("builtins.").unwrap_or(&name)))
+                || method.is_some();
+            (blocking && !released_by(model, call, scope, known, &released))
+                .then(|| format!("{}()", name.strip_prefix("builtins.").unwrap_or(&name)))
         }
         Value::ExternalMethod { class, method } => {
             let configured = settings
                 .extra_blocking_calls
                 .iter()
                 .any(|extra| *extra == format!("{class}.{method}"));
-            (known.is_blocking_method(&class, &method) || configured)
+            let known_blocking = known.is_blocking_method(&class, &method)
+                && !released_by(
+                    model,
+                    call,
+                    scope,
+                    known,
+                    &known.method_released(&class, &method),
+                )
+                && !(class == SOCKET && socket_does_not_block(model, callee, scope, &method));
+            (known_blocking || configured)
                 .then(|| format!("{}.{method}()", class.rsplit('.').next().unwrap_or(&class)))
         }
         _ => None,
     }
+}
+
+/// Whether an argument of `call` makes it return at once (one of `releases`). An argument
+/// whose value is not known (`get(block=flag)`, `*args`) counts as releasing: unsure is silent.
+fn released_by<'t>(
+    model: &SemanticModel<'t>,
+    call: Node<'t>,
+    scope: ScopeId,
+    known: &KnownApi,
+    releases: &[Release],
+) -> bool {
+    let Some(arguments) = call
+        .field("arguments")
+        .filter(|a| a.node_kind() == "argument_list")
+    else {
+        return false;
+    };
+    let arguments = arguments.named_children_vec();
+    releases.iter().any(|release| {
+        let mut position = 0;
+        let mut value = None;
+        for argument in &arguments {
+            match argument.node_kind() {
+                "comment" => {}
+                "list_splat" | "dictionary_splat" => return true,
+                "keyword_argument" => {
+                    if argument.field("name").map(|n| n.text(model.source))
+                        == Some(release.keyword.as_str())
+                    {
+                        value = argument.field("value");
+                    }
+                }
+                _ => {
+                    if Some(position) == release.position {
+                        value = Some(*argument);
+                    }
+                    position += 1;
+                }
+            }
+        }
+        value.is_some_and(|value| releases_with(model, value, scope, known, &release.when))
+    })
+}
+
+/// Whether the argument `value` is one with which the call returns at once (or may be).
+fn releases_with<'t>(
+    model: &SemanticModel<'t>,
+    value: Node<'t>,
+    scope: ScopeId,
+    known: &KnownApi,
+    when: &ReleaseWhen,
+) -> bool {
+    let value = value.unparenthesized();
+    let number = || {
+        value
+            .text(model.source)
+            .replace('_', "")
+            .parse::<f64>()
+            .ok()
+    };
+    let kind = value.node_kind();
+    match when {
+        // `False`, `0`, or not a literal (it may be `False`).
+        ReleaseWhen::False => match kind {
+            "integer" | "float" => number() == Some(0.0),
+            "true" | "none" | "string" => false,
+            _ => true,
+        },
+        ReleaseWhen::Zero => matches!(kind, "integer" | "float") && number() == Some(0.0),
+        ReleaseWhen::Names(names) => match model.infer(value, scope, known) {
+            Value::External(name) => names.contains(&name),
+            Value::Unknown => !matches!(kind, "integer" | "string" | "none"),
+            _ => false,
+        },
+    }
+}
+
+/// `socket.socket`.
+const SOCKET: &str = "socket.socket";
+
+/// Whether the socket that `callee` (`sock.connect`, `self.sock.recv`) is called on does not
+/// block: made with `SOCK_NONBLOCK`, or put in non-blocking mode anywhere in the function (a
+/// local socket) or the class (an attribute) with `setblocking(False)` / `settimeout(0)`;
+/// `connect` on a `SOCK_DGRAM` socket sends nothing and returns at once.
+fn socket_does_not_block<'t>(
+    model: &SemanticModel<'t>,
+    callee: Node<'t>,
+    scope: ScopeId,
+    method: &str,
+) -> bool {
+    let Some(receiver) = callee.field("object").map(NodeExt::unparenthesized) else {
+        return false;
+    };
+    let known = KnownApi::get();
+    let made_so = |value: Node<'t>, value_scope: ScopeId| {
+        made_non_blocking(model, value, value_scope, known, method == "connect")
+    };
+    let switched = |reference: Node<'t>, reference_scope: ScopeId| {
+        switched_off(model, reference, reference_scope, known)
+    };
+    match receiver.node_kind() {
+        "identifier" => {
+            let name = receiver.text(model.source);
+            let Lookup::Bound(found, bindings) = model.lookup(scope, name) else {
+                return false;
+            };
+            bindings.iter().any(|b| match &b.kind {
+                BindingKind::Assignment {
+                    value: Some(value), ..
+                } => made_so(*value, found),
+                _ => false,
+            }) || model
+                .references_to(name, found)
+                .any(|(use_scope, reference)| switched(reference, use_scope))
+        }
+        "attribute" => {
+            let (Some(object), Some(attribute)) =
+                (receiver.field("object"), receiver.field("attribute"))
+            else {
+                return false;
+            };
+            let Some(class) = model
+                .enclosing_function(scope)
+                .and_then(|f| model.functions[f].class)
+            else {
+                return false;
+            };
+            let attribute = attribute.text(model.source);
+            let info = &model.classes[class];
+            let assigned = info.attributes.get(attribute).is_some_and(|bindings| {
+                bindings
+                    .iter()
+                    .any(|b| b.value.is_some_and(|value| made_so(value, b.scope)))
+            });
+            let self_name = object.text(model.source);
+            assigned
+                || info.methods.values().flatten().any(|&method| {
+                    let Some(method_scope) = model.scope_opened_by(model.functions[method].node)
+                    else {
+                        return false;
+                    };
+                    model
+                        .references_to(self_name, method_scope)
+                        .any(|(use_scope, reference)| {
+                            reference.parent().is_some_and(|parent| {
+                                parent.node_kind() == "attribute"
+                                    && parent.field("attribute").map(|a| a.text(model.source))
+                                        == Some(attribute)
+                                    && switched(parent, use_scope)
+                            })
+                        })
+                })
+        }
+        _ => false,
+    }
+}
+
+/// Whether `value` makes a socket with `SOCK_NONBLOCK` (or, when `datagram_counts`, a
+/// `SOCK_DGRAM` one) among its arguments.
+fn made_non_blocking<'t>(
+    model: &SemanticModel<'t>,
+    value: Node<'t>,
+    scope: ScopeId,
+    known: &KnownApi,
+    datagram_counts: bool,
+) -> bool {
+    if value.node_kind() != "call"
+        || value
+            .field("function")
+            .is_none_or(|f| model.infer(f, scope, known).external() != Some(SOCKET))
+    {
+        return false;
+    }
+    let mut stack: Vec<Node<'t>> = value.field("arguments").into_iter().collect();
+    while let Some(node) = stack.pop() {
+        if matches!(node.node_kind(), "attribute" | "identifier") {
+            match model.infer(node, scope, known).external() {
+                Some("socket.SOCK_NONBLOCK") => return true,
+                Some("socket.SOCK_DGRAM") if datagram_counts => return true,
+                _ => {}
+            }
+        }
+        if node.node_kind() != "attribute" {
+            stack.extend(node.named_children_vec());
+        }
+    }
+    false
+}
+
+/// Whether `reference` (a socket) is the object of `.setblocking(False)` or `.settimeout(0)`.
+fn switched_off<'t>(
+    model: &SemanticModel<'t>,
+    reference: Node<'t>,
+    scope: ScopeId,
+    known: &KnownApi,
+) -> bool {
+    let Some(attribute) = reference.parent().filter(|p| p.node_kind() == "attribute") else {
+        return false;
+    };
+    let Some(call) = attribute.parent().filter(|c| c.node_kind() == "call") else {
+        return false;
+    };
+    let when = match attribute.field("attribute").map(|a| a.text(model.source)) {
+        Some("setblocking") => ReleaseWhen::False,
+        Some("settimeout") => ReleaseWhen::Zero,
+        _ => return false,
+    };
+    let release = Release {
+        position: Some(0),
+        keyword: String::new(),
+        when,
+    };
+    released_by(model, call, scope, known, &[release])
 }
 
 /// Loop methods that run their callback on the loop's thread while it is running.

@@ -13,8 +13,9 @@ use std::hash::{Hash, Hasher};
 use rustc_hash::FxHashMap;
 use xxhash_rust::xxh3::Xxh3;
 
-use super::summary::FunctionSummary;
+use super::summary::{FunctionSummary, TypeSummary};
 use super::{ModuleSummary, ProjectIndex};
+use crate::semantic::Wrapper;
 
 /// What a project function (of another module, or reached through the index) is, as far as
 /// checks need it.
@@ -36,6 +37,8 @@ pub(crate) struct ProjectFunction<'a> {
     pub returns: Option<&'a str>,
     /// It never returns (annotated `NoReturn`/`Never`, or its body always raises).
     pub never_returns: bool,
+    /// What it does as a decorator of an `async def`.
+    pub wrapper: Wrapper,
 }
 
 impl<'a> ProjectFunction<'a> {
@@ -48,6 +51,7 @@ impl<'a> ProjectFunction<'a> {
             plain: function.plain,
             returns: function.returns.as_deref(),
             never_returns: function.never_returns,
+            wrapper: function.wrapper,
         }
     }
 
@@ -172,8 +176,8 @@ impl<'i> Lookups<'i> {
         found
     }
 
-    /// The class of instance attribute `name` of the project class `class`.
-    pub(crate) fn attribute(&self, class: &str, name: &str) -> Option<&'i str> {
+    /// The type of instance attribute `name` of the project class `class`.
+    pub(crate) fn attribute(&self, class: &str, name: &str) -> Option<&'i TypeSummary> {
         let found = self.index.attribute(class, name);
         self.record(
             || Query::Attribute(class.to_string(), name.to_string()),

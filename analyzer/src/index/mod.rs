@@ -21,7 +21,7 @@ pub(crate) use lookups::{Lookups, ProjectFunction};
 pub use module_name::{ModuleName, module_names};
 pub use summary::ModuleSummary;
 pub use summary::summarize;
-pub(crate) use summary::{ClassSummary, FunctionSummary, Site, summarize_model};
+pub(crate) use summary::{ClassSummary, FunctionSummary, Site, TypeSummary, summarize_model};
 
 /// What a dotted name refers to in the project.
 #[derive(Clone, Copy, Debug)]
@@ -345,10 +345,8 @@ impl ProjectIndex {
     }
 
     /// The type of attribute `name` on instances of the project class `class` (or its bases).
-    pub(crate) fn attribute(&self, class: &str, name: &str) -> Option<&str> {
-        self.find_in_bases(class, |_, summary| {
-            summary.attributes.get(name).map(String::as_str)
-        })
+    pub(crate) fn attribute(&self, class: &str, name: &str) -> Option<&TypeSummary> {
+        self.find_in_bases(class, |_, summary| summary.attributes.get(name))
     }
 
     /// Walks the project class `class` and its bases depth-first, left to right, until `find`

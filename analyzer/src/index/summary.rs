@@ -11,7 +11,7 @@ use crate::guards::{conditions, no_running_loop};
 use crate::known::KnownApi;
 use crate::line_index::LineColumn;
 use crate::parse::ParsedModule;
-use crate::semantic::{ClassRef, FunctionId, ScopeId, SemanticModel, Value};
+use crate::semantic::{ClassRef, FunctionId, ScopeId, SemanticModel, Value, Wrapper};
 use crate::settings::Settings;
 use crate::source::SourceFile;
 use crate::text_range::TextRange;
@@ -52,6 +52,8 @@ pub(crate) struct FunctionSummary {
     pub returns: Option<String>,
     /// It never returns: annotated `NoReturn`/`Never`, or its body always raises.
     pub never_returns: bool,
+    /// What it does as a decorator of an `async def`.
+    pub wrapper: Wrapper,
     /// The first direct blocking call in the body (nested functions excluded). Only for sync
     /// functions (not generators): the call-graph facts are about them alone.
     pub blocking: Option<Site>,
@@ -68,8 +70,69 @@ pub(crate) struct ClassSummary {
     pub bases: Vec<String>,
     /// Method name to index into [`ModuleSummary::functions`].
     pub methods: FxHashMap<String, usize>,
-    /// Instance attribute name to the qualified class of its value.
-    pub attributes: FxHashMap<String, String>,
+    /// Instance attribute name to the type of its value.
+    pub attributes: FxHashMap<String, TypeSummary>,
+}
+
+/// The type of a value as other modules see it: an instance of a class (qualified), or a
+/// collection of such.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+pub(crate) enum TypeSummary {
+    Instance(String),
+    Sequence(Box<TypeSummary>),
+    Mapping(Box<TypeSummary>, Box<TypeSummary>),
+    Tuple(Vec<TypeSummary>),
+    Unknown,
+}
+
+impl TypeSummary {
+    /// The summary of `value`; `None` when nothing in it names a class.
+    fn of(model: &SemanticModel<'_>, value: Value) -> Option<TypeSummary> {
+        let summary = match value {
+            Value::Sequence(element) => {
+                TypeSummary::Sequence(Box::new(Self::of_or_unknown(model, *element)))
+            }
+            Value::Mapping(key, value) => TypeSummary::Mapping(
+                Box::new(Self::of_or_unknown(model, *key)),
+                Box::new(Self::of_or_unknown(model, *value)),
+            ),
+            Value::Tuple(items) => TypeSummary::Tuple(
+                items
+                    .into_iter()
+                    .map(|item| Self::of_or_unknown(model, item))
+                    .collect(),
+            ),
+            instance => TypeSummary::Instance(qualified_class(model, instance)?),
+        };
+        summary.names_a_class().then_some(summary)
+    }
+
+    fn of_or_unknown(model: &SemanticModel<'_>, value: Value) -> TypeSummary {
+        Self::of(model, value).unwrap_or(TypeSummary::Unknown)
+    }
+
+    fn names_a_class(&self) -> bool {
+        match self {
+            TypeSummary::Instance(_) => true,
+            TypeSummary::Sequence(element) => element.names_a_class(),
+            TypeSummary::Mapping(key, value) => key.names_a_class() || value.names_a_class(),
+            TypeSummary::Tuple(items) => items.iter().any(TypeSummary::names_a_class),
+            TypeSummary::Unknown => false,
+        }
+    }
+
+    /// The value of this type.
+    pub(crate) fn value(&self) -> Value {
+        match self {
+            TypeSummary::Instance(class) => Value::Instance(ClassRef::External(class.clone())),
+            TypeSummary::Sequence(element) => Value::Sequence(Box::new(element.value())),
+            TypeSummary::Mapping(key, value) => {
+                Value::Mapping(Box::new(key.value()), Box::new(value.value()))
+            }
+            TypeSummary::Tuple(items) => Value::Tuple(items.iter().map(Self::value).collect()),
+            TypeSummary::Unknown => Value::Unknown,
+        }
+    }
 }
 
 /// What the project index keeps of one module.
@@ -169,6 +232,7 @@ fn summarize_alone(
             plain: model.is_plain_method(id, known),
             returns,
             never_returns: function_never_returns(model, id, known).unwrap_or(false),
+            wrapper: model.wrapper_kind(id, known),
             ..FunctionSummary::default()
         });
     }
@@ -200,7 +264,7 @@ fn summarize_alone(
             .keys()
             .filter_map(|name| {
                 let value = model.instance_attribute_type(class_id, name, known);
-                Some(((*name).to_string(), qualified_class(model, value)?))
+                Some(((*name).to_string(), TypeSummary::of(model, value)?))
             })
             .collect();
         summary.classes.insert(

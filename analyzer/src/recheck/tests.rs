@@ -457,3 +457,57 @@ fn a_recheck_that_agrees_with_the_parse_stands_for_it_in_the_next_one() {
         assert!(!rechecked.syntax.agrees_with(&parsed_1), "{text_1}");
     }
 }
+
+/// A decorator whose wrapper is an `async def` is judged by its body, which a focused model
+/// walks too: a keystroke in a caller keeps the finding on the decorated coroutine.
+#[test]
+fn decorators_and_collections_are_seen_by_a_recheck() {
+    let text = r#"import asyncio
+import functools
+
+
+def retry(fn):
+    @functools.wraps(fn)
+    async def wrapper(*args, **kwargs):
+        return await fn(*args, **kwargs)
+
+    return wrapper
+
+
+@retry
+async def flaky():
+    return 1
+
+
+class Peer:
+    async def ping(self):
+        return True
+
+
+class Mesh:
+    peers: list[Peer]
+
+
+async def main(mesh: Mesh):
+    flaky()
+    for peer in mesh.peers:
+        peer.ping()
+    value = 1
+    return value
+"#;
+    let at = text.find("value = 1").map(|i| i + "value = ".len());
+    let Some(at) = at else {
+        panic!("the edited statement is in the text");
+    };
+    let (rechecked, whole, new_text) = recheck(text, at, at + 1, "2", ProjectIndex::empty());
+    let call = |code: &str| text.find(code).map_or(0, |i| i + 4);
+    assert_eq!(
+        codes(&whole),
+        [
+            (call("    flaky()"), "AIO100"),
+            (call("    peer.ping()"), "AIO100")
+        ],
+        "{new_text}"
+    );
+    assert_eq!(rechecked, Some(whole));
+}

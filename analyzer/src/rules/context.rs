@@ -4,8 +4,10 @@ use tree_sitter::Node;
 
 use crate::guards::Versions;
 use crate::index::ProjectFunction;
-use crate::known::KnownApi;
-use crate::semantic::{BindingKind, FunctionId, MODULE_SCOPE, ScopeId, SemanticModel, Value};
+use crate::known::{FunctionSpec, KnownApi};
+use crate::semantic::{
+    BindingKind, ClassRef, FunctionId, MODULE_SCOPE, ScopeId, SemanticModel, Value,
+};
 use crate::settings::Settings;
 use crate::source::SourceFile;
 use crate::syntax::NodeExt;
@@ -63,7 +65,10 @@ impl<'t> RuleContext<'_, 't> {
                 info.is_async && !info.is_generator && self.model.is_plain_method(*id, self.known)
             }
             Value::External(name) => {
-                if self.known.function(name).is_some_and(|f| f.coroutine)
+                if self
+                    .known
+                    .function(name)
+                    .is_some_and(FunctionSpec::is_coroutine)
                     || self
                         .settings
                         .extra_coroutines
@@ -81,6 +86,16 @@ impl<'t> RuleContext<'_, 't> {
                         && self.known.is_coroutine_method(class, method)
                 })
             }
+            // An instance of a class whose `__call__` is an `async def`.
+            Value::Instance(ClassRef::Local(class)) => self
+                .model
+                .class_method(*class, "__call__")
+                .is_some_and(|id| self.is_coroutine_function(&Value::BoundMethod(id))),
+            Value::Instance(ClassRef::External(class)) => self
+                .model
+                .index
+                .method(class, "__call__")
+                .is_some_and(|f| f.is_async && !f.is_generator && f.plain),
             Value::ExternalMethod { class, method } => {
                 if let Some(function) = self.model.index.method(class, method) {
                     return function.is_async && !function.is_generator && function.plain;

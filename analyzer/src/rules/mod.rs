@@ -270,8 +270,13 @@ impl<'t> Dispatcher<'_, 't> {
                     performance::sequential_await::sequential_await(&ctx, node, out);
                 }
             }
-            "for_statement" | "for_in_clause" if enabled(Rule::AwaitOutsideAsync) => {
-                api::await_outside_async::await_outside_async(&ctx, node, out);
+            "for_statement" | "for_in_clause" => {
+                if enabled(Rule::AwaitOutsideAsync) {
+                    api::await_outside_async::await_outside_async(&ctx, node, out);
+                }
+                if enabled(Rule::BlockingCall) {
+                    blocking::blocking_call::blocking_iteration(&ctx, node, out);
+                }
             }
             "with_statement" => {
                 if enabled(Rule::AwaitOutsideAsync) {

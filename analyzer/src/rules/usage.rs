@@ -126,6 +126,8 @@ fn use_of<'t>(
         "conditional_expression" if parent.named_child(1).is_some_and(|c| c.id() == child.id()) => {
             as_value("used as a condition")
         }
+        "if_clause" => as_value("used as a condition"),
+        "augmented_assignment" if is_field("right") => as_value("used in an augmented assignment"),
         "assert_statement" => as_value("asserted, which is always true"),
         "not_operator" => as_value("negated with `not`"),
         "boolean_operator" => as_value("used in a boolean expression"),

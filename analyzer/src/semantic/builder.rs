@@ -73,6 +73,7 @@ impl<'t> SemanticModel<'t> {
                 scope_nodes: FxHashMap::default(),
                 references: FxHashMap::default(),
                 inferred: RefCell::default(),
+                judging_decorators: std::cell::Cell::new(0),
                 outline: Outline::default(),
             },
             scope_stack: Vec::new(),
@@ -206,8 +207,19 @@ impl<'t> Builder<'_, 't> {
                 }
             }
             "for_statement" | "for_in_clause" => {
-                if let Some(left) = node.field("left") {
-                    self.targets(left, scope, &|_| BindingKind::Other);
+                let is_async = node.child(0).is_some_and(|c| c.node_kind() == "async");
+                match (node.field("left"), node.field("right")) {
+                    (Some(left), Some(value)) if !is_async && left.node_kind() == "identifier" => {
+                        self.store(scope, left, BindingKind::Iterated { value, index: None });
+                    }
+                    (Some(left), Some(value)) if !is_async => {
+                        self.targets(left, scope, &|index| BindingKind::Iterated {
+                            value,
+                            index: Some(index),
+                        });
+                    }
+                    (Some(left), _) => self.targets(left, scope, &|_| BindingKind::Other),
+                    (None, _) => {}
                 }
             }
             "as_pattern" => self.as_pattern(node, scope, ancestors),

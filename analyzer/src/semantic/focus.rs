@@ -12,7 +12,9 @@
 //! - a reference to the edited function by name, when it is a plain function: a sync function
 //!   passed as a loop callback is judged by where it is passed;
 //! - a function the edited function names: what it does with a coroutine passed to it decides
-//!   whether that coroutine is lost (`log(fetch())`).
+//!   whether that coroutine is lost (`log(fetch())`);
+//! - a function that defines functions: a decorator whose wrapper is an `async def` keeps the
+//!   functions it decorates coroutine functions.
 //!
 //! What a focused model lacks is the other classes' instance attributes and the references
 //! inside skipped bodies: expressions that depend on them infer to nothing, so the rules stay
@@ -72,6 +74,7 @@ impl<'t> Focus<'t> {
         let text = body.text(source);
         text.contains("yield")
             || text.contains("global")
+            || text.contains("def ")
             || self.sync_name.is_some_and(|name| text.contains(name))
             || self.may_call(function, source)
     }

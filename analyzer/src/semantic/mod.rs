@@ -14,7 +14,7 @@ mod model;
 mod outline;
 
 pub(crate) use focus::Focus;
-pub(crate) use infer::{ClassRef, Value};
+pub(crate) use infer::{ClassRef, Value, Wrapper};
 pub(crate) use model::{
     BindingKind, ClassId, FunctionId, Lookup, MODULE_SCOPE, ScopeId, ScopeKind, SemanticModel,
 };

@@ -68,12 +68,18 @@ pub(crate) enum BindingKind<'t> {
         index: usize,
         annotation: Option<Node<'t>>,
     },
+    /// `for x in value` (`index: None`) or `for a, b in value` (`index: Some(..)`): an element
+    /// of `value`, or element `index` of that element.
+    Iterated {
+        value: Node<'t>,
+        index: Option<usize>,
+    },
     /// `with value as x` / `async with value as x`.
     WithItem {
         value: Node<'t>,
         is_async: bool,
     },
-    /// Loop targets, `except ... as e`, augmented assignment, match captures, ...
+    /// `async for` targets, `except ... as e`, augmented assignment, match captures, ...
     Other,
 }
 
@@ -135,6 +141,9 @@ pub(crate) struct SemanticModel<'t> {
     /// ask about the same callee and receivers many times. Cleared when the view of the
     /// project changes.
     pub(super) inferred: RefCell<FxHashMap<(usize, ScopeId), Value>>,
+    /// How many decorator judgements are in progress (a decorator that decorates its own
+    /// wrapper would otherwise be judged forever).
+    pub(super) judging_decorators: std::cell::Cell<u32>,
     /// The nodes with children, for the rules and the summary (empty in a focused model).
     pub(crate) outline: Outline<'t>,
 }

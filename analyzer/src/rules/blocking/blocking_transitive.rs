@@ -13,7 +13,9 @@ declare_rule! {
     /// (`load_config -> read_disk -> time.sleep()`). The finding is reported at the call in the
     /// coroutine; the message names the chain and the related location points at the blocking
     /// call. Passing the function to `asyncio.to_thread` or `loop.run_in_executor` instead of
-    /// calling it is fine.
+    /// calling it is fine. A helper blocks through the calls `blocking-call` reports, found
+    /// through the same inference (a `Path` parameter's `read_text()`, a file's `read()`, a
+    /// sync HTTP client's methods); iterating over a file in a helper is not counted.
     ///
     /// A helper that blocks only on some of its branches (`if host == "localhost":
     /// time.sleep(1)`) is reported at every call from a coroutine, whatever the arguments: the

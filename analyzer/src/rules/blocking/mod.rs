@@ -70,10 +70,24 @@ mod tests {
     }
 
     #[test]
+    fn blocking_through_inference_across_modules() {
+        insta::assert_snapshot!(check_project_fixture(Rule::BlockingCall, "inference"));
+        insta::assert_snapshot!(check_project_fixture(Rule::BlockingTransitive, "inference"));
+    }
+
+    #[test]
     fn blocking_call_through_typing_annotations() {
         insta::assert_snapshot!(check_fixture(
             Rule::BlockingCall,
             "blocking/AIO201_typing_imports.py"
+        ));
+    }
+
+    #[test]
+    fn blocking_call_through_inference() {
+        insta::assert_snapshot!(check_fixture(
+            Rule::BlockingCall,
+            "blocking/AIO201_inference.py"
         ));
     }
 

@@ -2,8 +2,11 @@ use tree_sitter::Node;
 
 use crate::diagnostic::Diagnostic;
 use crate::fix::{Edit, Fix};
+use crate::known::Awaitable;
 use crate::rules::usage::{Use, bound_value_misuse, chained_targets, classify};
 use crate::rules::{Rule, RuleContext, declare_rule};
+use crate::semantic::Value;
+use crate::syntax::NodeExt;
 
 declare_rule! {
     /// ## What it does
@@ -26,6 +29,34 @@ declare_rule! {
     /// async generator and is not flagged. A coroutine handed to something that runs it
     /// (`asyncio.gather`, `create_task`, `TaskGroup.create_task`, `wait_for`, `shield`,
     /// `asyncio.run`, `run_until_complete`), returned, stored, or collected in a list is fine.
+    ///
+    /// Values are followed the way a type checker would, through imports and aliases
+    /// (`from asyncio import wait_for as bounded`): tuple unpacking of library results
+    /// (`reader, writer = await asyncio.open_connection(...)`), `with`/`async with` targets
+    /// (`async with session.get(url) as response`), annotations of parameters, attributes and
+    /// return values (`Optional[X]`, `X | None`, generic classes such as `asyncio.Queue[int]`,
+    /// string annotations, names imported under `if TYPE_CHECKING:`), attributes assigned in any
+    /// method or annotated in the class body (dataclass fields included), collections
+    /// (`for peer in self.peers` with `peers: list[Peer]`, `dict[str, Client]` with `.values()`,
+    /// `.items()`, `.get()`, `enumerate`, `zip`, `sorted`, `peers[0]`), `super().method()` in a
+    /// class with one base, `cls.create()` in class methods, static methods, and instances of
+    /// classes whose `__call__` is an `async def`. A loop variable also bound elsewhere in the
+    /// function to something else, or iterated with `async for`, is unknown.
+    ///
+    /// Decorators: `functools.lru_cache`/`functools.cache` and a decorator of the project whose
+    /// wrapper is an `async def` (the `functools.wraps` retry pattern, also as a factory,
+    /// `@retry(times=3)`) keep an `async def` a coroutine function. Any other decorator may
+    /// return anything and the function is not reported.
+    ///
+    /// `asyncio.gather(...)` and `loop.run_in_executor(...)` return futures: dropped as a
+    /// statement their result and errors are lost, which is reported too (a future bound to a
+    /// name is not: `add_done_callback`, `cancel` and `result` are uses of their own).
+    /// A plain function of the file whose every `return` gives a coroutine
+    /// (`def start(): return fetch()`) hands it to its caller, who must await it: a call to
+    /// it is checked the same way.
+    /// A coroutine used as a value includes augmented assignment (`total += count(k)`),
+    /// comprehension conditions (`[k for k in keys if valid(k)]`), f-strings, `and`/`or` and
+    /// comparisons.
     ///
     /// ## Why is this bad?
     /// Calling a coroutine function only creates a coroutine object; its body does not run until
@@ -50,7 +81,8 @@ declare_rule! {
     /// ## Fix safety
     /// Inserting `await` inside an `async def` is safe: it runs the code that was meant to run.
     /// For `_ = fetch()` it is unsafe: the discard may be deliberate, and awaiting runs what was
-    /// meant not to run. There is no fix outside a coroutine (or in a generator expression),
+    /// meant not to run. For a dropped future it is unsafe too: awaiting makes the coroutine
+    /// wait for work it let run on its own. There is no fix outside a coroutine (or in a generator expression),
     /// where `await` is not allowed.
     pub(crate) struct MissingAwait {
         code: "AIO100",
@@ -66,7 +98,9 @@ pub(crate) fn missing_await<'t>(
     out: &mut Vec<Diagnostic>,
 ) {
     let callee = ctx.callee(call);
-    if !ctx.is_coroutine_function(&callee) {
+    let returns_coroutine = !ctx.is_coroutine_function(&callee);
+    if returns_coroutine && !returns_coroutines(ctx, &callee) {
+        dropped_future(ctx, &callee, call, out);
         return;
     }
     let name = ctx.describe(&callee, call);
@@ -83,7 +117,11 @@ pub(crate) fn missing_await<'t>(
         }
         Use::Awaited | Use::Consumed | Use::Other => return,
     };
-    let message = format!("coroutine `{name}` is called without `await`: {problem}");
+    let message = if returns_coroutine {
+        format!("`{name}()` returns a coroutine, used without `await`: {problem}")
+    } else {
+        format!("coroutine `{name}` is called without `await`: {problem}")
+    };
     let fix = ctx
         .can_insert_await()
         .then(|| insert_await(ctx, call, deliberate));
@@ -94,6 +132,81 @@ pub(crate) fn missing_await<'t>(
     } else {
         diagnostic
     });
+}
+
+/// Whether `callee` is a plain function of this file (not a method, undecorated, not a
+/// generator) whose every `return` gives the call of a coroutine function
+/// (`def start(): return fetch()`), and there is at least one.
+fn returns_coroutines(ctx: &RuleContext<'_, '_>, callee: &Value) -> bool {
+    let Value::Function(id) = callee else {
+        return false;
+    };
+    let info = &ctx.model.functions[*id];
+    if info.is_async || info.is_generator || info.class.is_some() || !info.decorators.is_empty() {
+        return false;
+    }
+    let (Some(scope), Some(body)) = (
+        ctx.model.scope_opened_by(info.node),
+        info.node.field("body"),
+    ) else {
+        return false;
+    };
+    let mut found = false;
+    let mut stack = vec![body];
+    while let Some(node) = stack.pop() {
+        match node.node_kind() {
+            "function_definition" | "class_definition" | "lambda" => {}
+            "return_statement" => {
+                let returned = node
+                    .named_child(0)
+                    .map(NodeExt::unparenthesized)
+                    .filter(|value| value.node_kind() == "call")
+                    .and_then(|value| value.field("function"));
+                let coroutine = returned.is_some_and(|function| {
+                    ctx.is_coroutine_function(&ctx.model.infer(function, scope, ctx.known))
+                });
+                if !coroutine {
+                    return false;
+                }
+                found = true;
+            }
+            _ => stack.extend(node.named_children_vec()),
+        }
+    }
+    found
+}
+
+/// A call that returns a future meant to be awaited (`asyncio.gather`,
+/// `loop.run_in_executor`), dropped as a statement. Only dropped: a future bound to a name has
+/// legitimate uses (`add_done_callback`, `cancel`, `result`).
+fn dropped_future<'t>(
+    ctx: &RuleContext<'_, 't>,
+    callee: &Value,
+    call: Node<'t>,
+    out: &mut Vec<Diagnostic>,
+) {
+    let future = match callee {
+        Value::External(name) => ctx
+            .known
+            .function(name)
+            .is_some_and(|f| f.awaitable == Awaitable::Future),
+        Value::ExternalMethod { class, method } => ctx.known.is_future_method(class, method),
+        _ => false,
+    };
+    if !future || classify(ctx.model, ctx.known, ctx.scope, call) != Use::Dropped {
+        return;
+    }
+    let name = ctx.describe(callee, call);
+    let message = format!(
+        "`{name}` returns a future that is discarded without `await`: its result and its errors are never seen"
+    );
+    let fix = ctx.can_insert_await().then(|| {
+        Fix::unsafe_(
+            "Add `await`",
+            vec![Edit::insert(call.start_byte(), "await ")],
+        )
+    });
+    out.push(Diagnostic::new(Rule::MissingAwait, call.byte_range().into(), message).with_fix(fix));
 }
 
 /// What is wrong with a coroutine bound to `target` (and the other names of its assignment

@@ -14,8 +14,21 @@ mod tests {
     }
 
     #[test]
+    fn missing_await_through_inference_across_modules() {
+        insta::assert_snapshot!(check_project_fixture(Rule::MissingAwait, "inference"));
+    }
+
+    #[test]
     fn missing_await() {
         insta::assert_snapshot!(check_fixture(Rule::MissingAwait, "coroutines/AIO100.py"));
+    }
+
+    #[test]
+    fn missing_await_through_inference() {
+        insta::assert_snapshot!(check_fixture(
+            Rule::MissingAwait,
+            "coroutines/AIO100_inference.py"
+        ));
     }
 
     #[test]

@@ -1,0 +1,139 @@
+//! End-to-end tests of the inference of issue 13 through the built binary: missing awaits and
+//! blocking calls found through collections, attributes, annotations and decorators defined in
+//! other modules, and the cache invalidated when what another module says changes.
+
+mod common;
+
+use common::{aiolint, code, findings, project, stderr};
+
+const PEERS: &str = "import asyncio
+from pathlib import Path
+
+
+class Peer:
+    async def ping(self):
+        return True
+
+
+class Actor:
+    inbox: \"asyncio.Queue[str]\"
+    peers: list[Peer]
+
+    def __init__(self, root: Path):
+        self.state = root / \"state.json\"
+";
+
+const ASYNC_RETRY: &str = "import functools
+
+
+def retry(times):
+    def decorator(fn):
+        @functools.wraps(fn)
+        async def wrapper(*args, **kwargs):
+            return await fn(*args, **kwargs)
+
+        return wrapper
+
+    return decorator
+";
+
+const APP: &str = "from __future__ import annotations
+
+import socket
+from typing import TYPE_CHECKING
+
+from mesh.util import retry
+
+if TYPE_CHECKING:
+    from mesh.peers import Actor, Peer
+
+
+@retry(times=3)
+async def flaky():
+    return 1
+
+
+class Mesh:
+    peers: list[Peer]
+
+    async def run(self, actor: Actor):
+        for peer in self.peers:
+            peer.ping()
+        actor.inbox.put(\"x\")
+        actor.state.read_text()
+        flaky()
+        sock = socket.socket()
+        sock.setblocking(False)
+        sock.connect((\"example.org\", 80))
+        for member in actor.peers:
+            member.ping()
+";
+
+fn mesh() -> tempfile::TempDir {
+    project(&[
+        ("pyproject.toml", b"[project]\nname = \"mesh\"\n"),
+        ("src/mesh/__init__.py", b""),
+        ("src/mesh/peers.py", PEERS.as_bytes()),
+        ("src/mesh/util.py", ASYNC_RETRY.as_bytes()),
+        ("src/mesh/app.py", APP.as_bytes()),
+    ])
+}
+
+fn finding(line: u64, code: &str) -> (String, u64, String) {
+    ("./src/mesh/app.py".to_string(), line, code.to_string())
+}
+
+#[test]
+fn values_are_followed_through_other_modules() {
+    let dir = mesh();
+    let output = aiolint(
+        dir.path(),
+        &["check", "--no-cache", "--output-format", "json", "."],
+    );
+    assert_eq!(code(&output), 1, "{}", stderr(&output));
+    assert_eq!(
+        findings(&output),
+        [
+            finding(22, "AIO100"),
+            finding(23, "AIO100"),
+            finding(24, "AIO201"),
+            finding(25, "AIO100"),
+            finding(30, "AIO100"),
+        ],
+        "the non-blocking socket's connect is not reported"
+    );
+}
+
+#[test]
+fn the_cache_sees_a_decorator_or_an_attribute_change_in_another_module() {
+    let dir = mesh();
+    let args = ["check", "--output-format", "json", "."];
+    let first = aiolint(dir.path(), &args);
+    assert_eq!(findings(&first).len(), 5, "{}", stderr(&first));
+    // The decorator's wrapper becomes a plain function: `flaky()` is no longer known to be a
+    // coroutine, although app.py itself did not change.
+    let sync_retry = ASYNC_RETRY
+        .replace("async def wrapper", "def wrapper")
+        .replace(
+            "return await fn(*args, **kwargs)",
+            "return fn(*args, **kwargs)",
+        );
+    std::fs::write(dir.path().join("src/mesh/util.py"), sync_retry).expect("write util.py");
+    // The inbox is now a thread queue, whose `put` blocks instead of being a coroutine.
+    let thread_queue = PEERS
+        .replace("import asyncio", "import queue")
+        .replace("asyncio.Queue[str]", "queue.Queue[str]");
+    std::fs::write(dir.path().join("src/mesh/peers.py"), thread_queue).expect("write peers.py");
+    let second = aiolint(dir.path(), &args);
+    assert_eq!(
+        findings(&second),
+        [
+            finding(22, "AIO100"),
+            finding(23, "AIO201"),
+            finding(24, "AIO201"),
+            finding(30, "AIO100"),
+        ],
+        "{}",
+        stderr(&second)
+    );
+}
