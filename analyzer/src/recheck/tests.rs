@@ -462,7 +462,7 @@ fn a_recheck_that_agrees_with_the_parse_stands_for_it_in_the_next_one() {
 /// walks too: a keystroke in a caller keeps the finding on the decorated coroutine.
 #[test]
 fn decorators_and_collections_are_seen_by_a_recheck() {
-    let text = r#"import asyncio
+    let text = r"import asyncio
 import functools
 
 
@@ -494,7 +494,7 @@ async def main(mesh: Mesh):
         peer.ping()
     value = 1
     return value
-"#;
+";
     let at = text.find("value = 1").map(|i| i + "value = ".len());
     let Some(at) = at else {
         panic!("the edited statement is in the text");
