@@ -156,8 +156,8 @@ fn no_loop_when<'t>(
     }
 }
 
-/// `loop.is_running()` on an event loop (or on something unknown: only loops have it among
-/// the values inference knows).
+/// `loop.is_running()` on an event loop, or on something unknown (only loops have it among the
+/// values inference knows; a project class's own `is_running` is no guard).
 fn is_running_check<'t>(
     model: &SemanticModel<'t>,
     call: Node<'t>,
@@ -182,7 +182,10 @@ fn is_running_check<'t>(
     };
     match model.infer(receiver, scope, known) {
         Value::Instance(ClassRef::External(class)) => known.is_event_loop(&class),
-        Value::Unknown => true,
+        // What only another module can tell (a property of a class defined there, such as
+        // `self.loop` with `self: "Client"`) is as unknown here as a value inference cannot
+        // follow.
+        Value::Unknown | Value::ExternalMethod { .. } => true,
         _ => false,
     }
 }
