@@ -883,3 +883,48 @@ fn typing_that_hops_between_functions_is_right_at_every_keystroke() {
     }
     assert!(client.shutdown_and_exit().success());
 }
+
+/// Keystrokes in several functions sent back to back (faster than each can be analysed): the
+/// diagnostics of the last one have the findings of its text, whether the server re-checked
+/// them one by one or analysed the document whole.
+#[test]
+fn keystrokes_in_several_functions_at_once_end_with_the_right_diagnostics() {
+    let text = "import asyncio\nimport time\n\n\nasync def fetch():\n    await asyncio.sleep(0)\n\n\nasync def one():\n    pass\n\n\nasync def two():\n    pass\n\n\nasync def three():\n    pass\n";
+    let mut client = Client::initialized(&[Encoding::Utf16], &[]);
+    let uri = doc_uri("burst_hops.py");
+    client.open(&uri, text);
+    assert!(client.diagnostics(&uri, Some(1)).is_empty());
+    let mut text = text.to_string();
+    for (version, (inserted, nth)) in (2..).zip([
+        ("fetch()\n    ", 0),
+        ("time.sleep(1)\n    ", 1),
+        ("# ", 2),
+        ("await ", 0),
+    ]) {
+        let before = if inserted == "await " {
+            "fetch()\n"
+        } else {
+            "pass"
+        };
+        let (offset, _) = text.match_indices(before).nth(nth).expect("in the text");
+        let at = lsp_client::position(&text, offset, Encoding::Utf16);
+        text = client.change(
+            &uri,
+            version,
+            &text,
+            &[json!({"range": {"start": at, "end": at}, "newText": inserted})],
+        );
+    }
+    let found = client.diagnostics(&uri, Some(5));
+    let lines: Vec<(&str, u64)> = found
+        .iter()
+        .map(|d| {
+            (
+                d["code"].as_str().unwrap_or_default(),
+                d["range"]["start"]["line"].as_u64().unwrap_or_default() + 1,
+            )
+        })
+        .collect();
+    assert_eq!(lines, [("AIO200", 15)], "{text}");
+    assert!(client.shutdown_and_exit().success());
+}

@@ -94,6 +94,8 @@ enum Server {
 struct Replay {
     name: &'static str,
     typing: Vec<Duration>,
+    /// (b) with each edit leaving the file valid (`#` before a `return`).
+    valid_hops: Vec<Duration>,
     hops: Vec<Duration>,
     opens: Vec<Duration>,
 }
@@ -107,11 +109,15 @@ fn print_table(title: &str, aiolint: &Replay, ruff: Option<&Replay>) {
     );
     println!("| scenario | server | n | p50 | p90 | p99 | max |");
     println!("|---|---|---|---|---|---|---|");
-    let scenarios: [Scenario; 3] = [
+    let scenarios: [Scenario; 4] = [
         ("(a) 40 characters 60 ms apart, one function", |r| &r.typing),
         (
             "(b) one character 20 ms apart, another function each time",
             |r| &r.hops,
+        ),
+        (
+            "(b') the same, each edit leaving the file valid (`#` before a `return`)",
+            |r| &r.valid_hops,
         ),
         ("(c) the whole 5,000-line document opened", |r| &r.opens),
     ];
@@ -258,29 +264,23 @@ async fn replay(server: Server, workspace: Option<&Path>) -> Replay {
         tokio::time::sleep_until((sent + TYPING_PAUSE).into()).await;
     }
 
-    // (b) One character in another function each time, 20 ms apart, whether or not the last
-    // one's diagnostics came: each is timed to the first diagnostics that include it.
-    let rows = function_rows(&text);
-    let mut sent = Vec::with_capacity(HOPS);
-    let start = Instant::now();
-    for hop in 0..HOPS {
-        let row = rows[(hop * 7) % rows.len()];
-        version += 1;
-        tokio::time::sleep_until((start + HOP_PAUSE * u32::try_from(hop).unwrap_or(0)).into())
-            .await;
-        sent.push((version, Instant::now()));
-        client.did_change(version, change(row, 8, 8, "x")).await;
-    }
-    let published = client.diagnostics_until(version).await;
-    let hops = sent
-        .iter()
-        .filter_map(|&(version, at)| {
-            published
-                .iter()
-                .find(|&&(v, arrived)| v >= version && arrived >= at)
-                .map(|&(_, arrived)| arrived.duration_since(at))
-        })
-        .collect();
+    // (b) One character in another function each time, 20 ms apart: first edits that keep the
+    // file valid (a `#` before a `return`), then `x` before an `await`, which leaves a syntax
+    // error in each function typed in (and the file's parse slower each time).
+    let valid_hops = hop(
+        &mut client,
+        &mut version,
+        &function_rows(&text, "return result"),
+        "#",
+    )
+    .await;
+    let hops = hop(
+        &mut client,
+        &mut version,
+        &function_rows(&text, "await asyncio.sleep(0)"),
+        "x",
+    )
+    .await;
 
     client.request("shutdown", Value::Null).await;
     client.notify("exit", Value::Null).await;
@@ -291,9 +291,41 @@ async fn replay(server: Server, workspace: Option<&Path>) -> Replay {
     Replay {
         name,
         typing,
+        valid_hops,
         hops,
         opens,
     }
+}
+
+/// Scenario (b): `inserted` typed at column 8 of another of `rows` every 20 ms, whether or not
+/// the last one's diagnostics came; each is timed to the first diagnostics that include it.
+async fn hop(
+    client: &mut Client,
+    version: &mut i64,
+    rows: &[usize],
+    inserted: &str,
+) -> Vec<Duration> {
+    let mut sent = Vec::with_capacity(HOPS);
+    let start = Instant::now();
+    for hop in 0..HOPS {
+        let row = rows[(hop * 7) % rows.len()];
+        *version += 1;
+        tokio::time::sleep_until((start + HOP_PAUSE * u32::try_from(hop).unwrap_or(0)).into())
+            .await;
+        sent.push((*version, Instant::now()));
+        client
+            .did_change(*version, change(row, 8, 8, inserted))
+            .await;
+    }
+    let published = client.diagnostics_until(*version).await;
+    sent.iter()
+        .filter_map(|&(version, at)| {
+            published
+                .iter()
+                .find(|&&(v, arrived)| v >= version && arrived >= at)
+                .map(|&(_, arrived)| arrived.duration_since(at))
+        })
+        .collect()
 }
 
 /// The analyzer's share: a full parse, and one check of an already parsed module.
@@ -586,11 +618,11 @@ fn typing_spot(text: &str) -> (usize, usize) {
     (row, 8)
 }
 
-/// The rows of the first line of each `fetch` body (where scenario (b) types).
-fn function_rows(text: &str) -> Vec<usize> {
+/// The rows of the `fetch` bodies' lines that start with `statement` (where scenario (b) types).
+fn function_rows(text: &str, statement: &str) -> Vec<usize> {
     text.lines()
         .enumerate()
-        .filter(|(_, line)| line.trim_start().starts_with("await asyncio.sleep(0)"))
+        .filter(|(_, line)| line.trim_start().starts_with(statement))
         .map(|(row, _)| row)
         .collect()
 }

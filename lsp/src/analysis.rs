@@ -11,14 +11,14 @@ use std::sync::Arc;
 
 use analyzer::{
     Checked, Diagnostic, ModuleCheck, ModuleName, ModuleSummary, ParsedModule, ProjectIndex,
-    Rechecked, RecheckedSyntax, Settings, SourceFile, SourceKind, check_file, check_in_project,
-    recheck_function, summarize,
+    Rechecked, RecheckedSyntax, Settings, SourceFile, SourceKind, TextChange, check_file,
+    check_in_project, recheck_function, summarize,
 };
 use ropey::Rope;
 use tower_lsp_server::ls_types::{self as lsp, Uri};
 
 use crate::convert::{PositionEncoding, to_proto};
-use crate::document::Snapshot;
+use crate::document::{LoggedChange, Snapshot};
 use crate::project::{Origin, module_name, scratch_module_name};
 use crate::state::State;
 
@@ -91,6 +91,11 @@ pub(crate) fn analyze(
     let settings = &state.settings_for(Path::new(&snapshot.path));
     let file = snapshot.source_file();
     let module = document_module(state, snapshot);
+    if record == Record::Keystroke
+        && let Some(caught_up) = catch_up(state, snapshot, &file, &module)
+    {
+        return (caught_up, false);
+    }
     if record == Record::Keystroke
         && let Some((base, rechecked)) = recheck(state, snapshot, &file, &module)
     {
@@ -221,6 +226,93 @@ fn recheck(
     let settings = state.settings_for(Path::new(&snapshot.path));
     let rechecked = recheck_function(checked, change, edited, file, module, &index, &settings)?;
     Some((base, rechecked))
+}
+
+/// The most keystrokes [`catch_up`] re-checks one by one.
+const MAX_CATCH_UP: usize = 4;
+
+/// Keystrokes in several functions since the document's base (they came faster than each could
+/// be analysed): re-checked one by one, each against the text and findings of the one before,
+/// from the texts in between rebuilt from the document's log, each step's whole parse standing
+/// for its text when it agrees with the re-check ([`RecheckedSyntax::agrees_with`]). Cheaper
+/// than the whole analysis a change spread over several functions needs otherwise, which more
+/// keystrokes would supersede in turn. The result has the whole parse of the current text, so
+/// it is the next keystroke's base. `None` for a single keystroke (see [`recheck`]), beyond
+/// [`MAX_CATCH_UP`], or as soon as a step is not a re-check of one function.
+fn catch_up(
+    state: &State,
+    snapshot: &Snapshot,
+    file: &SourceFile,
+    module: &ModuleName,
+) -> Option<Analysis> {
+    let base = snapshot.base.as_ref()?;
+    if snapshot.tree_version != Some(base.version) || base.epoch != snapshot.epoch {
+        return None;
+    }
+    let steps: Vec<&[LoggedChange]> = snapshot
+        .log
+        .chunk_by(|a, b| a.version == b.version)
+        .collect();
+    if steps.len() < 2 || steps.len() > MAX_CATCH_UP {
+        return None;
+    }
+    let (_, index) = state.project.index_while_typing();
+    let settings = state.settings_for(Path::new(&snapshot.path));
+    let mut text = base.text.to_string();
+    let mut parsed = base.parsed.clone()?;
+    let mut diagnostics = base.diagnostics.clone();
+    for step in steps {
+        let mut edited = parsed.clone();
+        let mut next = text.clone();
+        let mut change: Option<TextChange> = None;
+        for logged in step {
+            let range = logged.edit.start_byte..logged.edit.old_end_byte;
+            next.get(range.clone())?;
+            next.replace_range(range, &logged.inserted);
+            edited.edit(&logged.edit);
+            change = Some(change.map_or(logged.change, |before| before.then(logged.change)));
+        }
+        let mut step_file = SourceFile::new(file.path.clone(), next);
+        step_file.kind = file.kind;
+        let checked = Checked {
+            text: &text,
+            parsed: &parsed,
+            diagnostics: &diagnostics,
+        };
+        let rechecked = recheck_function(
+            checked, change?, &edited, &step_file, module, &index, &settings,
+        )?;
+        let bytes = step_file.text.as_bytes();
+        let reparsed = edited.reparse(&mut |offset| bytes.get(offset..).unwrap_or_default())?;
+        if !rechecked.syntax.agrees_with(&reparsed) {
+            return None;
+        }
+        text = step_file.text.to_string();
+        parsed = reparsed;
+        diagnostics = rechecked.diagnostics;
+    }
+    if *text != *file.text {
+        return None;
+    }
+    tracing::debug!(
+        uri = snapshot.uri.as_str(),
+        version = snapshot.version,
+        against = base.version,
+        "re-checked keystrokes one by one"
+    );
+    let published = publishable(state, snapshot, &diagnostics);
+    Some(Analysis {
+        version: snapshot.version,
+        epoch: snapshot.epoch,
+        diagnostics,
+        published,
+        parsed: Some(parsed),
+        summary: None,
+        generation: base.generation,
+        text: Arc::clone(&file.text),
+        complete: false,
+        syntax: None,
+    })
 }
 
 /// Diagnostics for the client, in the session's encoding.

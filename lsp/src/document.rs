@@ -33,10 +33,10 @@ pub(crate) struct Document {
     /// How the text changed since `tree` was parsed (`None` when it did not, or when the whole
     /// text was replaced).
     change: Option<TextChange>,
-    /// Every change since the text of version `log_from`, with the version it made: a parse of
-    /// any version since (one that finished after newer changes came) can be brought up to
-    /// date ([`Document::store_parse`]).
-    log: Vec<(i32, InputEdit, TextChange)>,
+    /// Every change since the text of version `log_from`: a parse of any version since (one
+    /// that finished after newer changes came) can be brought up to date
+    /// ([`Document::store_parse`]), and the texts in between rebuilt.
+    log: Vec<LoggedChange>,
     log_from: i32,
     /// The analysis whose text `tree` is the parse of (a whole one, or a partial one whose
     /// whole parse agreed with it): what the next keystroke re-checks against.
@@ -49,6 +49,17 @@ pub(crate) struct Document {
     /// The project generation the newest analysis of this version ran against (a refresh that
     /// finds the same diagnostics keeps `latest` and only updates this).
     pub generation: Option<u64>,
+}
+
+/// One change of the text, as applied.
+#[derive(Clone, Debug)]
+pub(crate) struct LoggedChange {
+    /// The version the change made.
+    pub version: i32,
+    pub edit: InputEdit,
+    pub change: TextChange,
+    /// The text inserted (at `edit.start_byte`, in place of the bytes up to `old_end_byte`).
+    pub inserted: String,
 }
 
 /// When this document's diagnostics task runs (see `handlers::diagnostics`).
@@ -76,6 +87,8 @@ pub(crate) struct Snapshot {
     pub change: Option<TextChange>,
     /// The analysis of the text of `tree_version`, if one is kept.
     pub base: Option<Arc<Analysis>>,
+    /// The changes since the text of `tree_version`, in order.
+    pub log: Vec<LoggedChange>,
 }
 
 impl Snapshot {
@@ -168,11 +181,11 @@ impl Document {
         }
         let mut tree = parsed;
         let mut change: Option<TextChange> = None;
-        for (_, edit, next) in self.log.iter().filter(|(made, ..)| *made > version) {
-            tree.edit(edit);
-            change = Some(change.map_or(*next, |before| before.then(*next)));
+        for logged in self.log.iter().filter(|logged| logged.version > version) {
+            tree.edit(&logged.edit);
+            change = Some(change.map_or(logged.change, |before| before.then(logged.change)));
         }
-        self.log.retain(|(made, ..)| *made > version);
+        self.log.retain(|logged| logged.version > version);
         self.log_from = version;
         self.tree_stale = change.is_some();
         self.tree_version = Some(version);
@@ -215,6 +228,11 @@ impl Document {
             tree_version: self.tree_version,
             change: self.change,
             base: self.base.clone(),
+            log: if self.tree_version == Some(self.log_from) {
+                self.log.clone()
+            } else {
+                Vec::new()
+            },
         }
     }
 
@@ -263,7 +281,12 @@ impl Document {
             self.log.clear();
             self.log_from = version;
         }
-        self.log.push((version, edit, change));
+        self.log.push(LoggedChange {
+            version,
+            edit,
+            change,
+            inserted: text.to_string(),
+        });
         if let Some(tree) = &mut self.tree {
             tree.edit(&edit);
             self.change = Some(self.change.map_or(change, |before| before.then(change)));
