@@ -807,6 +807,22 @@ fn typing_in_a_function_is_rechecked_and_the_document_completed_when_typing_paus
     assert!(client.shutdown_and_exit().success());
 }
 
+/// A coroutine and three empty ones to type into.
+const FOUR_COROUTINES: &str = "import asyncio\nimport time\n\n\nasync def fetch():\n    await asyncio.sleep(0)\n\n\nasync def one():\n    pass\n\n\nasync def two():\n    pass\n\n\nasync def three():\n    pass\n";
+
+/// The code and (1-based) line of each diagnostic.
+fn code_lines(diagnostics: &[Value]) -> Vec<(&str, u64)> {
+    diagnostics
+        .iter()
+        .map(|d| {
+            (
+                d["code"].as_str().unwrap_or_default(),
+                d["range"]["start"]["line"].as_u64().unwrap_or_default() + 1,
+            )
+        })
+        .collect()
+}
+
 /// A keystroke: what is inserted, before the n-th occurrence of what, and the (code, line)s
 /// expected afterwards.
 type Hop = (
@@ -822,7 +838,7 @@ type Hop = (
 /// only its function, against the text of the hop before.
 #[test]
 fn typing_that_hops_between_functions_is_right_at_every_keystroke() {
-    let text = "import asyncio\nimport time\n\n\nasync def fetch():\n    await asyncio.sleep(0)\n\n\nasync def one():\n    pass\n\n\nasync def two():\n    pass\n\n\nasync def three():\n    pass\n";
+    let text = FOUR_COROUTINES;
     let mut client = Client::initialized(&[Encoding::Utf16], &[]);
     let uri = doc_uri("hops.py");
     client.open(&uri, text);
@@ -855,15 +871,7 @@ fn typing_that_hops_between_functions_is_right_at_every_keystroke() {
             &[json!({"range": {"start": at, "end": at}, "newText": inserted})],
         );
         let found = client.diagnostics(&uri, Some(version));
-        let lines: Vec<(&str, u64)> = found
-            .iter()
-            .map(|d| {
-                (
-                    d["code"].as_str().unwrap_or_default(),
-                    d["range"]["start"]["line"].as_u64().unwrap_or_default() + 1,
-                )
-            })
-            .collect();
+        let lines = code_lines(&found);
         assert_eq!(lines, expected, "version {version}:\n{text}");
         // The next hop re-checks against this text (once its whole parse is kept), not
         // against the whole analysis of the text as opened.
@@ -889,7 +897,7 @@ fn typing_that_hops_between_functions_is_right_at_every_keystroke() {
 /// them one by one or analysed the document whole.
 #[test]
 fn keystrokes_in_several_functions_at_once_end_with_the_right_diagnostics() {
-    let text = "import asyncio\nimport time\n\n\nasync def fetch():\n    await asyncio.sleep(0)\n\n\nasync def one():\n    pass\n\n\nasync def two():\n    pass\n\n\nasync def three():\n    pass\n";
+    let text = FOUR_COROUTINES;
     let mut client = Client::initialized(&[Encoding::Utf16], &[]);
     let uri = doc_uri("burst_hops.py");
     client.open(&uri, text);
@@ -916,15 +924,7 @@ fn keystrokes_in_several_functions_at_once_end_with_the_right_diagnostics() {
         );
     }
     let found = client.diagnostics(&uri, Some(5));
-    let lines: Vec<(&str, u64)> = found
-        .iter()
-        .map(|d| {
-            (
-                d["code"].as_str().unwrap_or_default(),
-                d["range"]["start"]["line"].as_u64().unwrap_or_default() + 1,
-            )
-        })
-        .collect();
+    let lines = code_lines(&found);
     assert_eq!(lines, [("AIO200", 15)], "{text}");
     assert!(client.shutdown_and_exit().success());
 }
