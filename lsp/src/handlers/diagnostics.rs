@@ -21,7 +21,10 @@
 //! moves the rest of the previous findings (`analyzer::recheck_function`), a few milliseconds
 //! even in a long module. Such a partial analysis leaves the document's summary out of the
 //! project and arms the refresher, which analyses the whole document once typing pauses. A
-//! change that arrives while a refresh runs is analysed as soon as it ends.
+//! change that arrives while a refresh runs is analysed as soon as it ends. After a partial
+//! analysis, its text is parsed whole and, when that parse agrees with it, becomes the
+//! document's base: the next keystroke re-checks against it, in whichever function it lands
+//! (and keystrokes that came meanwhile are re-checked one by one, `analysis::catch_up`).
 
 use std::path::Path;
 use std::sync::{Arc, Mutex, PoisonError};
