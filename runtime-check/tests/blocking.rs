@@ -37,7 +37,7 @@ async def poll():
     assert_eq!(confirmation.verdict, Verdict::Confirmed, "{confirmation:?}");
     assert_eq!(confirmation.stall_ms, Some(stall.millis()));
     assert!(
-        confirmation.detail.contains(&format!("at line {line}")),
+        confirmation.detail.contains(&format!("line {line}")),
         "{confirmation:?}"
     );
 }
@@ -118,7 +118,7 @@ async def handler():
     let confirmation = outcome.confirm(FindingKind::Blocking);
     assert_eq!(confirmation.verdict, Verdict::Confirmed);
     assert!(
-        confirmation.detail.contains(&format!("at line {sleep}")),
+        confirmation.detail.contains(&format!("line {sleep}")),
         "{confirmation:?}"
     );
 }

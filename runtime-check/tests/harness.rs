@@ -84,12 +84,14 @@ async def handler():
     assert_eq!(stall.lines, vec![call], "{outcome:#?}");
     let confirmation = outcome.confirm(FindingKind::Blocking);
     assert_eq!(confirmation.verdict, Verdict::Confirmed, "{confirmation:?}");
-    assert_eq!(
-        confirmation.detail,
-        format!(
-            "event loop blocked for {} ms at line {call}",
-            stall.millis()
-        )
+    // On a busy machine a stack sample can land outside the call ("line 5 was executing in 2
+    // of the 3 stack samples"): the stall and its line are what must hold.
+    let blocked = format!("event loop blocked for {} ms", stall.millis());
+    assert!(
+        confirmation.detail.starts_with(&blocked)
+            && confirmation.detail.contains(&format!("line {call}")),
+        "{}",
+        confirmation.detail
     );
 }
 
