@@ -108,7 +108,10 @@ impl Pack {
     }
 
     /// Writes what changed for the next run, atomically, shard by shard; a failure is a
-    /// warning, never an error. A shard whose entries this run kept exactly stays as it is.
+    /// warning, never an error. Only shards with a new entry are written (with the entries of
+    /// theirs this run kept): a shard with none stays as it is, so a run that read everything
+    /// from the cache writes nothing, and entries of files it did not see stay until their
+    /// shard is next written.
     pub(crate) fn save(&self) {
         let next = std::mem::take(&mut *self.next());
         let record = self
@@ -122,12 +125,13 @@ impl Pack {
         }
         let mut result = Ok(());
         for (number, entries) in shards.iter_mut().enumerate() {
-            let (old, positions) = self.old(number);
-            let unchanged = entries.iter().all(|(_, entry)| matches!(entry, Entry::Old))
-                && entries.len() == positions.len();
-            if unchanged {
+            if !entries
+                .iter()
+                .any(|(_, entry)| matches!(entry, Entry::New(_)))
+            {
                 continue;
             }
+            let (old, positions) = self.old(number);
             entries.sort_unstable_by_key(|(key, _)| *key);
             let kept: Vec<(u128, &[u8])> = entries
                 .iter()

@@ -125,6 +125,41 @@ fn editing_a_module_updates_the_findings_of_the_unchanged_modules_that_use_it() 
     );
 }
 
+/// A replayed run leaves the cache as it was (it once emptied it, and the next edit made a
+/// cold run); an edit after it that keeps every module's summary analyses only the edited
+/// file and reports what a cold run does.
+#[test]
+fn an_edit_after_a_replayed_run_analyses_only_the_edited_file() {
+    let dir = shop();
+    let cache = tempfile::tempdir().expect("cache directory");
+    let args = ["--output-format", "json", "."];
+    check(dir.path(), Some(cache.path()), &args);
+    let replayed = check(dir.path(), Some(cache.path()), &args);
+    assert!(
+        statistics(&replayed).contains("(the last run replayed)"),
+        "{}",
+        stderr(&replayed)
+    );
+
+    let app = dir.path().join("src/shop/app.py");
+    let text = std::fs::read_to_string(&app).expect("app.py");
+    std::fs::write(&app, format!("{text}    client.fetch(\"again\")\n")).expect("edit");
+    let warm = check(dir.path(), Some(cache.path()), &args);
+    assert_eq!(stdout(&warm), stdout(&check(dir.path(), None, &args)));
+    assert_eq!(
+        stdout(&warm).matches("AIO100").count(),
+        2,
+        "{}",
+        stdout(&warm)
+    );
+    assert!(
+        statistics(&warm)
+            .contains("1 analysed, 4 from the cache, 0 checked again (no summary changed"),
+        "{}",
+        stderr(&warm)
+    );
+}
+
 #[test]
 fn the_cache_directory_is_tagged_and_ignored_and_chosen_by_flag_or_environment() {
     let dir = shop();

@@ -12,7 +12,9 @@
 //! With a [`Cache`], a file whose text, module names and settings are unchanged is not parsed
 //! at all: its summary and findings come from the cache entry, and the entry's
 //! [`Dependencies`](crate::Dependencies) (what its check asked about other modules) are
-//! checked against the new index. A file whose answers changed is checked again.
+//! checked against the new index. A file whose answers changed is checked again. When nothing
+//! changed, the last run's findings are replayed; when only a few files changed and none of
+//! their summaries did, only those are analysed and the other files' findings replayed.
 //!
 //! The analyzer does no IO: files are read through the caller's [`Workspace`], the cache is the
 //! caller's too.
@@ -27,7 +29,7 @@ use xxhash_rust::xxh3::Xxh3;
 
 use crate::cache_format;
 use crate::diagnostic::Diagnostic;
-use crate::index::{Loader, ModuleName, ProjectIndex, summarize};
+use crate::index::{Loader, ModuleName, ModuleSummary, ProjectIndex, summarize};
 use crate::parse::ParsedModule;
 use crate::settings::Settings;
 use crate::source::SourceFile;
@@ -100,6 +102,9 @@ pub struct RunStatistics {
     pub rechecked: usize,
     /// Nothing changed since the last run: its findings were reported again.
     pub replayed: bool,
+    /// Only edited files were analysed: none of their summaries changed, so what every other
+    /// file sees is as it was, and their findings are the last run's.
+    pub edited_only: bool,
 }
 
 /// The result of a project run.
@@ -107,19 +112,40 @@ pub struct RunStatistics {
 pub struct ProjectOutcome {
     /// One per file, in the order given.
     pub files: Vec<FileOutcome>,
-    /// The complete index; `None` when the whole run was the last one again (nothing it
-    /// depends on changed, so its findings came from the cache as they were).
+    /// The complete index; `None` when the findings came from the last run's record (nothing
+    /// changed, or only files whose summaries stayed the same, see [`RunStatistics`]).
     pub index: Option<ProjectIndex>,
     pub statistics: RunStatistics,
 }
 
 /// What the cache keeps of a whole run: the findings of each file, under the key of
-/// everything they depend on (every file's entry key, in order).
+/// everything they depend on, with what a run that edits a few files needs to reuse them.
 #[derive(Serialize, Deserialize)]
 struct LastRun {
+    /// [`RunKeys::run`].
     key: u128,
+    /// [`RunKeys::files`].
+    files: u128,
+    /// [`RunKeys::entries`].
+    entries: Vec<u128>,
     diagnostics: Vec<Vec<Diagnostic>>,
+    /// The complete index's call-graph facts ([`ProjectIndex::facts`]).
+    facts: Vec<u8>,
 }
+
+/// The keys of a run's inputs (when caching and every file could be read).
+struct RunKeys {
+    /// Everything the run's findings depend on: [`RunKeys::files`] and every entry key.
+    run: u128,
+    /// The files' paths and module names, the settings and the build, without their texts.
+    files: u128,
+    /// Each file's cache entry key, in order.
+    entries: Vec<u128>,
+}
+
+/// How many files a run may find edited and still try to analyse only those
+/// ([`Run::edited`]); more, and the whole run costs about the same.
+const MAX_EDITED: usize = 256;
 
 /// How many files deep an analysis started on demand (by another file's lookup) may nest; a
 /// file needed deeper is summarized only and checked at the end.
@@ -399,16 +425,7 @@ impl Run {
                 }
             }
         };
-        let source = match source {
-            _ if diagnostics.is_empty() => None,
-            Some(source) => Some(source),
-            None => self.workspace.read(position).ok(),
-        };
-        FileOutcome {
-            path,
-            source,
-            diagnostics,
-        }
+        self.outcome(position, source, diagnostics)
     }
 
     fn save(&self, key: Option<u128>, analysis: &Analysis) {
@@ -441,9 +458,20 @@ pub fn check_project(
         ..RunStatistics::default()
     });
     let pass = || {
-        let run_key = run.run_key();
-        if let Some(files) = run_key.and_then(|key| run.replay(key)) {
-            return (files, None, true);
+        let keys = run.run_keys();
+        let last = keys.as_ref().and_then(|_| run.last_run());
+        if let (Some(keys), Some(last)) = (&keys, &last)
+            && last.key == keys.run
+            && let Some(files) = run.replay(last)
+        {
+            statistics_of(&statistics).replayed = true;
+            return (files, None);
+        }
+        let index = ProjectIndex::lazy(&names, Arc::clone(&run) as Arc<dyn Loader>);
+        if let (Some(keys), Some(last)) = (&keys, last)
+            && let Some(files) = run.edited(&index, keys, last, &statistics)
+        {
+            return (files, None);
         }
         let sizes: Vec<u64> = (0..count)
             .into_par_iter()
@@ -451,7 +479,6 @@ pub fn check_project(
             .collect();
         let mut order: Vec<usize> = (0..count).collect();
         order.sort_by_key(|&position| std::cmp::Reverse(sizes[position]));
-        let index = ProjectIndex::lazy(&names, Arc::clone(&run) as Arc<dyn Loader>);
         order.par_iter().for_each(|&position| {
             if index.claim(position) {
                 run.first_pass(&index, position);
@@ -462,26 +489,27 @@ pub fn check_project(
             .into_par_iter()
             .map(|position| run.second_pass(&index, position, &statistics))
             .collect();
-        if let (Some(cache), Some(key)) = (&run.cache, run_key) {
-            let record = LastRun {
-                key,
+        if let Some(keys) = keys {
+            run.set_last_run(&LastRun {
+                key: keys.run,
+                files: keys.files,
+                entries: keys.entries,
                 diagnostics: files.iter().map(|f| f.diagnostics.clone()).collect(),
-            };
-            cache.set_last_run(postcard::to_allocvec(&record).unwrap_or_default());
+                facts: index.facts(),
+            });
         }
-        (files, Some(index), false)
+        (files, Some(index))
     };
-    let (files, index, replayed) = match rayon::ThreadPoolBuilder::new()
+    let (files, index) = match rayon::ThreadPoolBuilder::new()
         .stack_size(STACK_SIZE)
         .build()
     {
         Ok(pool) => pool.install(pass),
         Err(_) => pass(),
     };
-    let mut statistics = statistics
+    let statistics = statistics
         .into_inner()
         .unwrap_or_else(PoisonError::into_inner);
-    statistics.replayed = replayed;
     ProjectOutcome {
         files,
         index,
@@ -490,17 +518,19 @@ pub fn check_project(
 }
 
 impl Run {
-    /// The key of everything a run's findings depend on: every file's contents, path and
-    /// module names, the settings and the build. `None` without a cache, or when a file cannot
-    /// be read (its error is not cached).
-    fn run_key(&self) -> Option<u128> {
+    /// The keys of the run's inputs: every file's contents, path and module names, the
+    /// settings and the build. `None` without a cache, or when a file cannot be read (its
+    /// error is not cached).
+    fn run_keys(&self) -> Option<RunKeys> {
         let cache = self.cache.as_ref()?;
         let fingerprints: Vec<Option<u128>> = (0..self.files.len())
             .into_par_iter()
             .map(|position| self.workspace.fingerprint(position))
             .collect();
-        let contents: Option<Vec<u128>> = fingerprints.iter().copied().collect();
         let _ = self.fingerprints.set(fingerprints);
+        let entries: Option<Vec<u128>> = (0..self.files.len())
+            .map(|position| self.known_key(position))
+            .collect();
         let mut hasher = Xxh3::new();
         env!("CARGO_PKG_VERSION").hash(&mut hasher);
         cache.salt().hash(&mut hasher);
@@ -510,32 +540,170 @@ impl Run {
             file.module.names.hash(&mut hasher);
             file.module.is_package.hash(&mut hasher);
         }
-        contents?.hash(&mut hasher);
-        Some(hasher.digest128())
+        let files = hasher.digest128();
+        let entries = entries?;
+        let mut hasher = Xxh3::new();
+        files.hash(&mut hasher);
+        entries.hash(&mut hasher);
+        Some(RunKeys {
+            run: hasher.digest128(),
+            files,
+            entries,
+        })
     }
 
-    /// The last run's findings, when its key is `key`; the texts of files with findings are
-    /// read again to show them.
-    fn replay(&self, key: u128) -> Option<Vec<FileOutcome>> {
-        let record: LastRun = postcard::from_bytes(self.cache.as_ref()?.last_run()?).ok()?;
-        if record.key != key || record.diagnostics.len() != self.files.len() {
+    /// The last run's record, if the cache has one this build can read.
+    fn last_run(&self) -> Option<LastRun> {
+        postcard::from_bytes(self.cache.as_ref()?.last_run()?).ok()
+    }
+
+    fn set_last_run(&self, record: &LastRun) {
+        if let Some(cache) = &self.cache {
+            cache.set_last_run(postcard::to_allocvec(record).unwrap_or_default());
+        }
+    }
+
+    /// The last run's findings again (its key is this run's); the texts of files with
+    /// findings are read again to show them.
+    fn replay(&self, last: &LastRun) -> Option<Vec<FileOutcome>> {
+        if last.diagnostics.len() != self.files.len() {
             return None;
         }
         Some(
-            record
-                .diagnostics
-                .into_par_iter()
+            last.diagnostics
+                .par_iter()
                 .enumerate()
-                .map(|(position, diagnostics)| FileOutcome {
-                    path: self.files[position].path.clone(),
-                    source: (!diagnostics.is_empty())
-                        .then(|| self.workspace.read(position).ok())
-                        .flatten(),
-                    diagnostics,
-                })
+                .map(|(position, diagnostics)| self.outcome(position, None, diagnostics.clone()))
                 .collect(),
         )
     }
+
+    /// The run when only a few files were edited since the last run, of the same files, and
+    /// none of their summaries changed: everything another file's check sees (the summaries,
+    /// hence the index and its call-graph facts) is as it was, so every other file's findings
+    /// are the last run's. The edited files are analysed (their lookups load the modules they
+    /// need from the cache) and their pending findings answered by the last run's facts.
+    ///
+    /// `None` when that does not hold; what was analysed meanwhile stays in `index`, for the
+    /// whole run that follows.
+    fn edited(
+        &self,
+        index: &ProjectIndex,
+        keys: &RunKeys,
+        last: LastRun,
+        statistics: &Mutex<RunStatistics>,
+    ) -> Option<Vec<FileOutcome>> {
+        if last.files != keys.files
+            || last.entries.len() != keys.entries.len()
+            || last.diagnostics.len() != keys.entries.len()
+        {
+            return None;
+        }
+        let edited: Vec<usize> = (0..keys.entries.len())
+            .filter(|&position| keys.entries[position] != last.entries[position])
+            .collect();
+        if edited.is_empty() || edited.len() > MAX_EDITED {
+            return None;
+        }
+        let facts = ProjectIndex::from_facts(&last.facts)?;
+        let before: Vec<Option<Arc<ModuleSummary>>> = edited
+            .iter()
+            .map(|&position| Some(self.cached(Some(last.entries[position]))?.summary))
+            .collect::<Option<_>>()?;
+        edited.par_iter().for_each(|&position| {
+            if index.claim(position) {
+                self.first_pass(index, position);
+            }
+        });
+        let unchanged = edited.iter().zip(&before).all(|(&position, before)| {
+            let Some(slot) = self.states.get(position) else {
+                return false;
+            };
+            let state = slot.lock().unwrap_or_else(PoisonError::into_inner);
+            let Some(State::Analysed {
+                analysis,
+                key,
+                cached,
+                ..
+            }) = &*state
+            else {
+                return false;
+            };
+            // Compared as values: a summary's maps, built again or decoded, may iterate in
+            // another order. A text seen in an earlier run (an edit undone) comes from its
+            // cache entry, whose lookups must still hold.
+            analysis.summary == *before && (!cached || self.still_valid(*key, index))
+        });
+        if !unchanged {
+            return None;
+        }
+        let mut last = last;
+        let files: Vec<FileOutcome> = std::mem::take(&mut last.diagnostics)
+            .into_par_iter()
+            .enumerate()
+            .map(|(position, diagnostics)| {
+                if edited.binary_search(&position).is_err() {
+                    if let Some(cache) = &self.cache {
+                        cache.keep(keys.entries[position]);
+                    }
+                    return self.outcome(position, None, diagnostics);
+                }
+                match self.take(position) {
+                    Some(State::Analysed {
+                        source, analysis, ..
+                    }) => {
+                        let path = self.files.get(position).map_or("", |f| f.path.as_str());
+                        let diagnostics = analysis.diagnostics(&facts, path);
+                        self.outcome(position, source, diagnostics)
+                    }
+                    _ => self.outcome(position, None, Vec::new()),
+                }
+            })
+            .collect();
+        *statistics_of(statistics) = RunStatistics {
+            files: files.len(),
+            analysed: edited.len(),
+            cached: files.len() - edited.len(),
+            edited_only: true,
+            ..RunStatistics::default()
+        };
+        self.set_last_run(&LastRun {
+            key: keys.run,
+            files: keys.files,
+            entries: keys.entries.clone(),
+            diagnostics: files.iter().map(|f| f.diagnostics.clone()).collect(),
+            facts: last.facts,
+        });
+        Some(files)
+    }
+
+    /// File `position`'s outcome: its findings, and its text when they are not empty (read
+    /// again unless given).
+    fn outcome(
+        &self,
+        position: usize,
+        source: Option<SourceFile>,
+        diagnostics: Vec<Diagnostic>,
+    ) -> FileOutcome {
+        let source = match source {
+            _ if diagnostics.is_empty() => None,
+            Some(source) => Some(source),
+            None => self.workspace.read(position).ok(),
+        };
+        FileOutcome {
+            path: self
+                .files
+                .get(position)
+                .map(|f| f.path.clone())
+                .unwrap_or_default(),
+            source,
+            diagnostics,
+        }
+    }
+}
+
+fn statistics_of(statistics: &Mutex<RunStatistics>) -> std::sync::MutexGuard<'_, RunStatistics> {
+    statistics.lock().unwrap_or_else(PoisonError::into_inner)
 }
 
 /// The hash of a file's text that cache keys are made of.
@@ -635,6 +803,79 @@ mod tests {
         let expected = reference(&files, &settings);
         assert!(expected.iter().flatten().count() >= 78, "{expected:?}");
         assert_one_pass_agrees(&files, &settings, &expected);
+    }
+
+    /// The cache of `cache`'s run, for the next run.
+    fn next_run(cache: Arc<MemoryCache>) -> Arc<MemoryCache> {
+        let cache = Arc::try_unwrap(cache).unwrap_or_else(|_| panic!("no cache kept"));
+        Arc::new(cache.next_run())
+    }
+
+    /// Edits that keep every summary (a coroutine's body, a comment) are the only files
+    /// analysed: the others' findings are the last run's, and the edited files' findings that
+    /// wait for the call graph are answered by the last run's facts. An edit undone takes the
+    /// old text's entry when the cache still has it; an edit that changes a summary makes a
+    /// whole run again; a replayed run leaves the cache as it was.
+    #[test]
+    fn edits_that_keep_every_summary_analyse_only_the_edited_files() {
+        let storage =
+            "import time\n\n\ndef read_disk(path):\n    time.sleep(0.1)\n    return path\n";
+        let app = "from storage import read_disk\nfrom client import fetch\n\n\nasync def main():\n    read_disk('a')\n";
+        let client = "async def fetch():\n    pass\n";
+        let user =
+            "from storage import read_disk\n\n\nasync def load():\n    return read_disk('u')\n";
+        let files = |storage: &str, app: &str, user: &str| {
+            vec![
+                module("storage", storage),
+                module("app", app),
+                module("client", client),
+                module("user", user),
+            ]
+        };
+        let settings = Settings::default();
+        let before = files(storage, app, user);
+        let cache = Arc::new(MemoryCache::default());
+        let (found, _) = run(&before, cache.clone());
+        assert_eq!(found, reference(&before, &settings));
+        let cache = next_run(cache);
+        let first = cache.copy();
+        let (found, statistics) = run(&before, cache.clone());
+        assert!(statistics.replayed, "{statistics:?}");
+        assert_eq!(found, reference(&before, &settings));
+
+        // A new missing await and a new blocking call in the coroutine, a comment in the
+        // helper's module.
+        let app_edited = format!("{app}    fetch()\n    read_disk('b')\n");
+        let edited = files(
+            &format!("{storage}# the helper blocks\n"),
+            &app_edited,
+            user,
+        );
+        let cache = next_run(cache);
+        let (found, statistics) = run(&edited, cache.clone());
+        assert_eq!(found, reference(&edited, &settings));
+        assert_eq!(
+            (found[1].len(), found[3].len()),
+            (3, 1),
+            "two AIO202 and an AIO100 in app, the AIO202 in user kept: {found:?}"
+        );
+        assert!(statistics.edited_only, "{statistics:?}");
+        assert_eq!((statistics.analysed, statistics.cached), (2, 2));
+
+        // Both edits undone, with the first texts' entries still there.
+        let cache = next_run(cache);
+        let mut undone = cache.copy();
+        undone.old.extend(first.old);
+        let (found, statistics) = run(&before, Arc::new(undone));
+        assert_eq!(found, reference(&before, &settings));
+        assert!(statistics.edited_only, "{statistics:?}");
+
+        // The helper stops blocking: its summary changes, so every file is seen again.
+        let fixed = files("def read_disk(path):\n    return path\n", &app_edited, user);
+        let (found, statistics) = run(&fixed, cache);
+        assert_eq!(found, reference(&fixed, &settings));
+        assert!(found[3].is_empty(), "{found:?}");
+        assert!(!statistics.edited_only, "{statistics:?}");
     }
 
     /// A cached file whose lookups changed (the coroutine it calls became a plain function in

@@ -272,18 +272,31 @@ impl Workspace for Memory {
 /// A cache held in memory: what one run stores, the next one reads.
 #[derive(Default)]
 pub(crate) struct MemoryCache {
-    old: std::collections::HashMap<u128, Vec<u8>>,
+    pub(crate) old: std::collections::HashMap<u128, Vec<u8>>,
     next: std::sync::Mutex<std::collections::HashMap<u128, Vec<u8>>>,
     last: Option<Vec<u8>>,
     record: std::sync::Mutex<Option<Vec<u8>>>,
 }
 
 impl MemoryCache {
-    /// The cache the next run sees.
+    /// What a run would see in this cache: its entries and the last run's record.
+    pub(crate) fn copy(&self) -> Self {
+        Self {
+            old: self.old.clone(),
+            last: self.last.clone(),
+            ..Self::default()
+        }
+    }
+
+    /// The cache the next run sees. As the command line's pack does (with one shard), the
+    /// entries are rewritten only when the run made a new one: then those it did not keep go;
+    /// the last run's record stays until a run makes a new one.
     pub(crate) fn next_run(self) -> Self {
         let mut old = self.old;
         let next = self.next.into_inner().unwrap_or_default();
-        old.retain(|key, _| next.contains_key(key));
+        if next.values().any(|entry| !entry.is_empty()) {
+            old.retain(|key, _| next.contains_key(key));
+        }
         for (key, entry) in next {
             if !entry.is_empty() {
                 old.insert(key, entry);
@@ -291,7 +304,7 @@ impl MemoryCache {
         }
         Self {
             old,
-            last: self.record.into_inner().unwrap_or_default(),
+            last: self.record.into_inner().unwrap_or_default().or(self.last),
             ..Self::default()
         }
     }

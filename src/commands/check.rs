@@ -56,6 +56,8 @@ pub(crate) fn run(args: &CheckArgs) -> anyhow::Result<ExitCode> {
                 s.rechecked,
                 if s.replayed {
                     " (the last run replayed)"
+                } else if s.edited_only {
+                    " (no summary changed: the other files' findings replayed)"
                 } else {
                     ""
                 }

@@ -14,7 +14,7 @@ use crate::line_index::LineColumn;
 use crate::text_range::TextRange;
 
 /// One step of a chain: a function and where the next step happens in it.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub(crate) struct Step {
     /// The function's qualified name.
     pub function: String,
@@ -31,7 +31,7 @@ const SHOWN_STEPS: usize = 4;
 
 /// One function's fact: its own step, the next function down the chain (none when it makes
 /// the blocking call itself), the chain's length from here, and the sink it ends in.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, serde::Serialize, serde::Deserialize)]
 pub(crate) struct Link {
     step: Step,
     next: Option<String>,
@@ -40,7 +40,7 @@ pub(crate) struct Link {
 }
 
 /// The facts of every project sync function, one link each, so deep chains cost linear space.
-#[derive(Debug, Default)]
+#[derive(Debug, Default, serde::Serialize, serde::Deserialize)]
 pub(crate) struct Facts {
     links: FxHashMap<String, Link>,
 }

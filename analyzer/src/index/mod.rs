@@ -212,6 +212,23 @@ impl ProjectIndex {
         self
     }
 
+    /// The call-graph facts of a complete index, serialized: a later run whose summaries are
+    /// all the same answers its pending findings with them ([`ProjectIndex::from_facts`]).
+    pub(crate) fn facts(&self) -> Vec<u8> {
+        postcard::to_allocvec(&(&self.may_block, &self.runs_loop)).unwrap_or_default()
+    }
+
+    /// An index that knows no module, only the call-graph facts [`ProjectIndex::facts`] gave:
+    /// enough to answer pending findings. `None` when `bytes` are not such facts.
+    pub(crate) fn from_facts(bytes: &[u8]) -> Option<Self> {
+        let (may_block, runs_loop) = postcard::from_bytes(bytes).ok()?;
+        Some(ProjectIndex {
+            may_block,
+            runs_loop,
+            ..ProjectIndex::default()
+        })
+    }
+
     /// Whether a file with this text can have any finding besides syntax errors, given the
     /// project's coroutine names and the configured extra coroutines and blocking calls. A
     /// cheap text search that lets a large run skip most sync-only files.
