@@ -130,6 +130,71 @@ pub struct Crash {
     pub stderr_tail: String,
 }
 
+/// How a probe was contained beyond what always applies (its own process group killed at the
+/// deadline, a fresh temporary directory, a minimal environment, `RLIMIT_AS`, `RLIMIT_CPU`,
+/// `RLIMIT_FSIZE`, no core dumps, the harness's Python-level network refusal).
+///
+/// What the kernel refused is `false` / `None`; the default is "nothing more".
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Isolation {
+    /// The probe ran in a network namespace of its own (only a loopback interface, down), so
+    /// no socket reaches anything, whatever Python-level patch the probe undoes. When false,
+    /// only the harness's patch of the `socket` module refuses connections.
+    pub network_namespace: bool,
+    /// The interpreter was init (PID 1) of a PID namespace of its own, so every process the
+    /// probe started, daemons that left the process group included, died with it. When false,
+    /// only the process group (and the cgroup, if any) is killed.
+    pub pid_namespace: bool,
+    /// `/proc` inside the probe showed only the probe's own processes (a fresh `proc` mount
+    /// in a mount namespace), so the caller's `/proc/PID/environ` was out of reach.
+    pub private_proc: bool,
+    /// The cgroup `pids.max` (processes and threads at once) the probe ran under, if any.
+    pub process_limit: Option<u32>,
+}
+
+impl Isolation {
+    /// The weakest of two: what both probes had.
+    #[must_use]
+    pub fn common(self, other: Self) -> Self {
+        Self {
+            network_namespace: self.network_namespace && other.network_namespace,
+            pid_namespace: self.pid_namespace && other.pid_namespace,
+            private_proc: self.private_proc && other.private_proc,
+            process_limit: self
+                .process_limit
+                .zip(other.process_limit)
+                .map(|(a, b)| a.max(b)),
+        }
+    }
+
+    /// One sentence per missing layer and what stands in for it; empty when nothing is
+    /// missing.
+    pub fn shortcomings(&self) -> Vec<&'static str> {
+        let mut missing = Vec::new();
+        if !self.network_namespace {
+            missing.push(
+                "no network namespace (the kernel refused `unshare`): network access is refused only by the harness's patch of Python's `socket` module",
+            );
+        }
+        if !self.pid_namespace {
+            missing.push(
+                "no PID namespace: a process that leaves the probe's process group (`setsid`) is killed only if the probe's cgroup lists it",
+            );
+        }
+        if !self.private_proc {
+            missing.push(
+                "no private `/proc`: the probe can read other processes' `/proc/PID/environ` as far as its user may",
+            );
+        }
+        if self.process_limit.is_none() {
+            missing.push(
+                "no `pids` cgroup: the number of processes a probe starts is not limited (only the deadline ends a fork bomb)",
+            );
+        }
+        missing
+    }
+}
+
 /// Everything measured and observed while one probe ran.
 ///
 /// All line numbers are lines of the user's file (the probe is placed at
@@ -183,8 +248,11 @@ pub struct Outcome {
     pub stderr_tail: String,
     /// From spawning the interpreter to reaping it.
     pub wall_time: Duration,
-    /// Set when the probe's temporary directory could not be removed completely.
+    /// Set when the probe's temporary directory (or its cgroup) could not be removed
+    /// completely.
     pub cleanup_error: Option<String>,
+    /// How the probe was contained (what the kernel allowed).
+    pub isolation: Isolation,
 }
 
 impl Outcome {

@@ -363,6 +363,7 @@ pub(crate) mod tests {
             stderr_tail: String::new(),
             wall_time: Duration::from_millis(300),
             cleanup_error: None,
+            isolation: crate::Isolation::default(),
         }
     }
 

@@ -44,3 +44,41 @@ pub fn run(probe: Probe, opts: &Options) -> Outcome {
         Err(err) => panic!("run_probe failed: {err}"),
     }
 }
+
+/// A token unique to this test process and `name`, to pass to every process a probe starts
+/// (as an argument), so that [`live_processes_with`] finds them from outside whatever PID
+/// namespace they ran in.
+pub fn marker(name: &str) -> String {
+    format!("aiolint-test-marker-{}-{name}", std::process::id())
+}
+
+/// The live (not zombie) processes, seen from here, with `marker` as one of their arguments:
+/// `(pid, command line)`.
+pub fn live_processes_with(marker: &str) -> Vec<(String, String)> {
+    let Ok(entries) = std::fs::read_dir("/proc") else {
+        return Vec::new();
+    };
+    entries
+        .flatten()
+        .filter_map(|entry| {
+            let pid = entry.file_name().to_str()?.to_owned();
+            if !pid.bytes().all(|b| b.is_ascii_digit()) {
+                return None;
+            }
+            let cmdline = std::fs::read(entry.path().join("cmdline")).ok()?;
+            let args: Vec<String> = cmdline
+                .split(|&b| b == 0)
+                .map(|a| String::from_utf8_lossy(a).into_owned())
+                .collect();
+            if !args.iter().any(|a| a == marker) {
+                return None;
+            }
+            let stat = std::fs::read_to_string(entry.path().join("stat")).ok()?;
+            let state = stat
+                .rfind(')')
+                .and_then(|i| stat.get(i + 1..))
+                .and_then(|rest| rest.split_whitespace().next())?;
+            (!matches!(state, "Z" | "X")).then(|| (pid, args.join(" ")))
+        })
+        .collect()
+}

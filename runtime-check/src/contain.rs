@@ -1,0 +1,554 @@
+//! Containment of a probe beyond its process group and resource limits (Linux).
+//!
+//! Two halves:
+//! - [`ProcessCgroup`], on the supervisor's side: a cgroup of the `pids` controller (v1 or
+//!   v2, wherever this process may create one) whose `pids.max` bounds how many processes and
+//!   threads a probe may have at once, so a fork bomb meets `EAGAIN` instead of the machine's
+//!   process table. Membership cannot be escaped with `setsid`, so its `cgroup.procs` also
+//!   lists every process the probe left behind.
+//! - [`enter`], in the child between `fork` and `exec`: joins that cgroup, unshares a network
+//!   namespace (only a loopback interface, down: no socket reaches anything) and a PID
+//!   namespace with a mount namespace, and mounts a fresh `/proc` there, so the probe sees
+//!   only its own processes (not the caller's `/proc/PID/environ`). The interpreter becomes
+//!   init (PID 1) of the new PID namespace: when it dies the kernel kills every process left
+//!   in it, daemons that double-forked and called `setsid` included. As a process can only
+//!   start a PID namespace for its children, the child forks once more; the process in the
+//!   middle (still the supervisor's child and the process-group leader) forwards `SIGUSR1`
+//!   (the stack-dump request) to the interpreter, and exits the way the interpreter did.
+//!
+//! Whatever the kernel refuses is skipped, and the child writes an `ISO` line to the event
+//! pipe, before the harness starts, saying what it got (see [`Isolation`]).
+
+use std::io;
+use std::os::fd::RawFd;
+
+use crate::outcome::Isolation;
+
+/// What the child tries to set up, decided by the supervisor; plain data for `pre_exec`.
+#[derive(Debug, Clone, Copy, Default)]
+pub(crate) struct Plan {
+    /// Write end of the probe cgroup's `cgroup.procs`, to join it.
+    pub(crate) cgroup_procs: Option<RawFd>,
+    /// The `pids.max` of that cgroup, for the report.
+    pub(crate) process_limit: u32,
+    /// Unshare the network and PID namespaces (off only for tests of the fallback).
+    pub(crate) namespaces: bool,
+}
+
+/// Runs in the child between `fork` and `exec`, after the resource limits are set. Returns in
+/// the process that goes on to `exec` the interpreter; with a PID namespace, the process in
+/// the middle never returns (see the module docs).
+///
+/// Only async-signal-safe system calls on plain data: the supervisor may be multi-threaded.
+pub(crate) fn enter(plan: Plan, event_fd: RawFd) -> io::Result<()> {
+    #[cfg(target_os = "linux")]
+    {
+        linux::enter(plan, event_fd)
+    }
+    #[cfg(not(target_os = "linux"))]
+    {
+        let _ = plan;
+        write_report(event_fd, Isolation::default());
+        Ok(())
+    }
+}
+
+/// Writes `ISO net=N pid=N proc=N pids=LIMIT` (`pids=0`: no process limit) to the event pipe
+/// from a stack buffer; `protocol` parses it.
+fn write_report(event_fd: RawFd, isolation: Isolation) {
+    let mut buf = [0_u8; 64];
+    let mut len = 0;
+    let mut put = |bytes: &[u8]| {
+        for &b in bytes {
+            if let Some(slot) = buf.get_mut(len) {
+                *slot = b;
+                len += 1;
+            }
+        }
+    };
+    let flag = |on: bool| if on { b"1" } else { b"0" };
+    put(b"ISO net=");
+    put(flag(isolation.network_namespace));
+    put(b" pid=");
+    put(flag(isolation.pid_namespace));
+    put(b" proc=");
+    put(flag(isolation.private_proc));
+    put(b" pids=");
+    let mut digits = [0_u8; 10];
+    let mut n = isolation.process_limit.unwrap_or(0);
+    let mut start = digits.len();
+    loop {
+        start -= 1;
+        // `n % 10` is a single digit.
+        digits[start] = b'0' + u8::try_from(n % 10).unwrap_or(0);
+        n /= 10;
+        if n == 0 || start == 0 {
+            break;
+        }
+    }
+    put(digits.get(start..).unwrap_or_default());
+    put(b"\n");
+    // SAFETY: write(2) of our own buffer to a descriptor we hold; a failure is ignored (the
+    // supervisor then reports no isolation).
+    unsafe {
+        libc::write(event_fd, buf.as_ptr().cast(), len);
+    }
+}
+
+#[cfg(target_os = "linux")]
+pub(crate) use linux::ProcessCgroup;
+
+/// Without cgroups there is no process limit.
+#[cfg(not(target_os = "linux"))]
+#[derive(Debug)]
+pub(crate) struct ProcessCgroup;
+
+#[cfg(not(target_os = "linux"))]
+impl ProcessCgroup {
+    pub(crate) fn create(_limit: u32) -> Option<Self> {
+        None
+    }
+    pub(crate) fn procs_fd(&self) -> RawFd {
+        -1
+    }
+    pub(crate) fn limit(&self) -> u32 {
+        0
+    }
+    pub(crate) fn has_live_members(&self) -> bool {
+        false
+    }
+    pub(crate) fn kill_members(&self) {}
+    pub(crate) fn remove(&mut self) -> Option<String> {
+        None
+    }
+}
+
+#[cfg(target_os = "linux")]
+mod linux {
+    use std::fs::{self, File, OpenOptions};
+    use std::io;
+    use std::os::fd::{AsRawFd, RawFd};
+    use std::path::{Path, PathBuf};
+    use std::sync::OnceLock;
+    use std::sync::atomic::{AtomicU64, Ordering};
+
+    use rustix::mount::{MountFlags, MountPropagationFlags, mount, mount_change};
+    use rustix::process::{Pid, PidfdFlags, Signal, pidfd_open, pidfd_send_signal};
+    use rustix::thread::{UnshareFlags, unshare_unsafe};
+
+    use super::{Plan, write_report};
+    use crate::outcome::Isolation;
+
+    /// A `pids` cgroup of one probe, removed by [`ProcessCgroup::remove`] (or on drop).
+    #[derive(Debug)]
+    pub(crate) struct ProcessCgroup {
+        dir: PathBuf,
+        procs: File,
+        limit: u32,
+        removed: bool,
+    }
+
+    /// Where this process may create `pids` cgroups: its own cgroup in the `pids` hierarchy
+    /// (v1) or in the unified one (v2). Looked up once.
+    fn cgroup_parent() -> Option<&'static Path> {
+        static PARENT: OnceLock<Option<PathBuf>> = OnceLock::new();
+        PARENT
+            .get_or_init(|| {
+                let mountinfo = fs::read_to_string("/proc/self/mountinfo").ok()?;
+                let own = fs::read_to_string("/proc/self/cgroup").ok()?;
+                find_cgroup_parent(&mountinfo, &own)
+            })
+            .as_deref()
+    }
+
+    /// The directory of this process's cgroup in a hierarchy with the `pids` controller,
+    /// from `/proc/self/mountinfo` and `/proc/self/cgroup`: the v1 `pids` hierarchy if
+    /// mounted, else the v2 one (which may not offer `pids`: [`ProcessCgroup::create`]
+    /// checks).
+    pub(super) fn find_cgroup_parent(mountinfo: &str, own: &str) -> Option<PathBuf> {
+        let mut v1 = None;
+        let mut v2 = None;
+        for line in mountinfo.lines() {
+            // `ID PARENT MAJ:MIN ROOT MOUNTPOINT OPTIONS [TAGS...] - FSTYPE SOURCE SUPEROPTS`
+            let Some((left, right)) = line.split_once(" - ") else {
+                continue;
+            };
+            let left: Vec<&str> = left.split(' ').collect();
+            let right: Vec<&str> = right.split(' ').collect();
+            let (Some(root), Some(point), Some(fstype)) = (left.get(3), left.get(4), right.first())
+            else {
+                continue;
+            };
+            let options = right.get(2).copied().unwrap_or("");
+            if *fstype == "cgroup" && options.split(',').any(|o| o == "pids") {
+                v1.get_or_insert((unescape(root), unescape(point)));
+            } else if *fstype == "cgroup2" {
+                v2.get_or_insert((unescape(root), unescape(point)));
+            }
+        }
+        // `/proc/self/cgroup`: `ID:CONTROLLERS:PATH`, `0::PATH` for v2.
+        let own_path = |v1_hierarchy: bool| {
+            own.lines().find_map(|line| {
+                let mut parts = line.splitn(3, ':');
+                let (_, controllers, path) = (parts.next()?, parts.next()?, parts.next()?);
+                let matches = if v1_hierarchy {
+                    controllers.split(',').any(|c| c == "pids")
+                } else {
+                    controllers.is_empty()
+                };
+                matches.then(|| path.to_owned())
+            })
+        };
+        let (v1_hierarchy, (root, point)) = match (v1, v2) {
+            (Some(found), _) => (true, found),
+            (None, Some(found)) => (false, found),
+            (None, None) => return None,
+        };
+        let path = own_path(v1_hierarchy)?;
+        // The mount may show a subtree of the hierarchy (`ROOT`); our path is absolute in it.
+        let relative = path
+            .strip_prefix(root.as_str())
+            .unwrap_or(&path)
+            .trim_start_matches('/');
+        let dir = Path::new(&point).join(relative);
+        dir.is_dir().then_some(dir)
+    }
+
+    /// Undoes mountinfo's octal escapes (`\040` for a space).
+    fn unescape(field: &str) -> String {
+        let bytes = field.as_bytes();
+        let mut out = Vec::with_capacity(bytes.len());
+        let mut i = 0;
+        while i < bytes.len() {
+            let octal = bytes.get(i + 1..i + 4).and_then(|d| {
+                std::str::from_utf8(d)
+                    .ok()
+                    .and_then(|d| u8::from_str_radix(d, 8).ok())
+            });
+            match (bytes[i], octal) {
+                (b'\\', Some(byte)) => {
+                    out.push(byte);
+                    i += 4;
+                }
+                (byte, _) => {
+                    out.push(byte);
+                    i += 1;
+                }
+            }
+        }
+        String::from_utf8_lossy(&out).into_owned()
+    }
+
+    impl ProcessCgroup {
+        /// Creates a cgroup allowing `limit` processes and threads; `None` when this process
+        /// may not (no `pids` controller, not writable, v2 without `pids` delegated).
+        pub(crate) fn create(limit: u32) -> Option<Self> {
+            static SEQ: AtomicU64 = AtomicU64::new(0);
+            let parent = cgroup_parent()?;
+            let dir = parent.join(format!(
+                "aiolint-probe-{}-{}",
+                std::process::id(),
+                SEQ.fetch_add(1, Ordering::Relaxed)
+            ));
+            fs::create_dir(&dir).ok()?;
+            let Ok(procs) = OpenOptions::new()
+                .write(true)
+                .open(dir.join("cgroup.procs"))
+            else {
+                let _ = fs::remove_dir(&dir);
+                return None;
+            };
+            let mut cgroup = Self {
+                procs,
+                dir,
+                limit,
+                removed: false,
+            };
+            if fs::write(cgroup.dir.join("pids.max"), limit.to_string()).is_err() {
+                cgroup.remove();
+                return None;
+            }
+            Some(cgroup)
+        }
+
+        /// The descriptor the child writes `0` to, to join the cgroup.
+        pub(crate) fn procs_fd(&self) -> RawFd {
+            self.procs.as_raw_fd()
+        }
+
+        /// The cgroup's `pids.max`.
+        pub(crate) fn limit(&self) -> u32 {
+            self.limit
+        }
+
+        fn members(&self) -> Vec<i32> {
+            fs::read_to_string(self.dir.join("cgroup.procs"))
+                .map(|text| text.lines().filter_map(|l| l.trim().parse().ok()).collect())
+                .unwrap_or_default()
+        }
+
+        /// Whether a process other than a zombie is in the cgroup.
+        pub(crate) fn has_live_members(&self) -> bool {
+            self.members().into_iter().any(crate::child::is_live)
+        }
+
+        /// Sends `SIGKILL` to every process in the cgroup, wherever `setsid` took it. Each is
+        /// signalled through a pidfd opened while it was still listed, so a recycled PID
+        /// cannot be hit.
+        pub(crate) fn kill_members(&self) {
+            for pid in self.members() {
+                let Some(pid) = Pid::from_raw(pid) else {
+                    continue;
+                };
+                let Ok(pidfd) = pidfd_open(pid, PidfdFlags::empty()) else {
+                    continue;
+                };
+                if self.members().contains(&pid.as_raw_nonzero().get()) {
+                    let _ = pidfd_send_signal(&pidfd, Signal::KILL);
+                }
+            }
+        }
+
+        /// Removes the cgroup; returns what could not be removed. Call once its processes
+        /// are reaped.
+        pub(crate) fn remove(&mut self) -> Option<String> {
+            if self.removed {
+                return None;
+            }
+            self.removed = true;
+            // A member reaped a moment ago may take the kernel a moment to let go of.
+            let mut last = None;
+            for attempt in 0..50 {
+                match fs::remove_dir(&self.dir) {
+                    Ok(()) => return None,
+                    Err(err) if err.kind() == io::ErrorKind::NotFound => return None,
+                    Err(err) => last = Some(err),
+                }
+                if attempt % 10 == 9 {
+                    self.kill_members();
+                }
+                std::thread::sleep(std::time::Duration::from_millis(2));
+            }
+            last.map(|err| format!("could not remove `{}`: {err}", self.dir.display()))
+        }
+    }
+
+    impl Drop for ProcessCgroup {
+        fn drop(&mut self) {
+            let _ = self.remove();
+        }
+    }
+
+    /// See [`super::enter`].
+    pub(super) fn enter(plan: Plan, event_fd: RawFd) -> io::Result<()> {
+        let mut isolation = Isolation::default();
+        if let Some(fd) = plan.cgroup_procs {
+            // SAFETY: write(2) to a descriptor the supervisor opened for us.
+            let written = unsafe { libc::write(fd, b"0".as_ptr().cast(), 1) };
+            if written == 1 {
+                isolation.process_limit = Some(plan.process_limit);
+            }
+        }
+        if !plan.namespaces {
+            write_report(event_fd, isolation);
+            return Ok(());
+        }
+        // SAFETY: the child is single-threaded; no descriptor table is unshared.
+        isolation.network_namespace = unsafe { unshare_unsafe(UnshareFlags::NEWNET) }.is_ok();
+        // SAFETY: as above. A mount namespace comes with the PID namespace when allowed, for
+        // the fresh `/proc`.
+        let mount_namespace =
+            unsafe { unshare_unsafe(UnshareFlags::NEWPID | UnshareFlags::NEWNS) }.is_ok();
+        let pid_namespace = mount_namespace
+            // SAFETY: as above.
+            || unsafe { unshare_unsafe(UnshareFlags::NEWPID) }.is_ok();
+        if !pid_namespace {
+            write_report(event_fd, isolation);
+            return Ok(());
+        }
+        // Mounts made in our namespace must not propagate back to the caller's.
+        let private_mounts = mount_namespace
+            && mount_change(
+                c"/",
+                MountPropagationFlags::PRIVATE | MountPropagationFlags::REC,
+            )
+            .is_ok();
+
+        let blocked = signal_set(&[libc::SIGCHLD, libc::SIGUSR1]);
+        let mut previous = empty_signal_set();
+        // SAFETY: sigprocmask on valid sets; the child is single-threaded.
+        unsafe {
+            libc::sigprocmask(libc::SIG_BLOCK, &raw const blocked, &raw mut previous);
+        }
+        // SAFETY: fork in a single-threaded child; both sides only make async-signal-safe
+        // calls until exec or _exit.
+        let pid = unsafe { libc::fork() };
+        if pid < 0 {
+            return Err(io::Error::last_os_error());
+        }
+        if pid > 0 {
+            middle(pid);
+        }
+        // The interpreter's side: PID 1 of the new namespace.
+        // SAFETY: as above.
+        unsafe {
+            libc::sigprocmask(libc::SIG_SETMASK, &raw const previous, std::ptr::null_mut());
+        }
+        isolation.pid_namespace = true;
+        isolation.private_proc = private_mounts
+            && mount(
+                c"proc",
+                c"/proc",
+                c"proc",
+                MountFlags::NOSUID | MountFlags::NODEV | MountFlags::NOEXEC,
+                None,
+            )
+            .is_ok();
+        write_report(event_fd, isolation);
+        Ok(())
+    }
+
+    fn empty_signal_set() -> libc::sigset_t {
+        // SAFETY: an all-zero sigset_t is valid storage; sigemptyset initialises it.
+        let mut set: libc::sigset_t = unsafe { std::mem::zeroed() };
+        // SAFETY: as above.
+        unsafe {
+            libc::sigemptyset(&raw mut set);
+        }
+        set
+    }
+
+    fn signal_set(signals: &[libc::c_int]) -> libc::sigset_t {
+        let mut set = empty_signal_set();
+        for &signal in signals {
+            // SAFETY: adding a valid signal number to an initialised set.
+            unsafe {
+                libc::sigaddset(&raw mut set, signal);
+            }
+        }
+        set
+    }
+
+    /// The process between the supervisor and the interpreter: holds no descriptor, forwards
+    /// `SIGUSR1` to the interpreter, and when the interpreter is gone (and with it, its PID
+    /// namespace) exits the same way. It is the probe's process-group leader, so the
+    /// supervisor's group kill reaches it and the interpreter alike.
+    fn middle(child: libc::pid_t) -> ! {
+        // SAFETY: close_range(2) over every descriptor: the pipes (so their readers see
+        // end-of-file once the interpreter is gone) and std's exec-error pipe (so `spawn`
+        // returns once the interpreter has exec'd).
+        unsafe {
+            libc::close_range(0, libc::c_uint::MAX, 0);
+        }
+        let waited = signal_set(&[libc::SIGCHLD, libc::SIGUSR1]);
+        loop {
+            // SAFETY: sigwaitinfo on signals blocked in this process; no siginfo wanted.
+            let signal = unsafe { libc::sigwaitinfo(&raw const waited, std::ptr::null_mut()) };
+            if signal == libc::SIGUSR1 {
+                // SAFETY: `child` is our unreaped child, so its PID is not recycled.
+                unsafe {
+                    libc::kill(child, libc::SIGUSR1);
+                }
+                continue;
+            }
+            let mut status = 0;
+            // SAFETY: waitpid on our own child.
+            let rc = unsafe { libc::waitpid(child, &raw mut status, libc::WNOHANG) };
+            if rc == child {
+                exit_like(status);
+            }
+            if rc < 0 && io::Error::last_os_error().kind() != io::ErrorKind::Interrupted {
+                // SAFETY: _exit in a forked child.
+                unsafe { libc::_exit(127) }
+            }
+        }
+    }
+
+    /// Exits with the interpreter's exit code, or dies of the signal that killed it.
+    fn exit_like(status: libc::c_int) -> ! {
+        if libc::WIFSIGNALED(status) {
+            let signal = libc::WTERMSIG(status);
+            let only = signal_set(&[signal]);
+            // SAFETY: restoring the default action and raising the signal on ourselves.
+            unsafe {
+                libc::signal(signal, libc::SIG_DFL);
+                libc::sigprocmask(libc::SIG_UNBLOCK, &raw const only, std::ptr::null_mut());
+                libc::kill(libc::getpid(), signal);
+                libc::_exit(128 + signal)
+            }
+        }
+        let code = if libc::WIFEXITED(status) {
+            libc::WEXITSTATUS(status)
+        } else {
+            127
+        };
+        // SAFETY: _exit in a forked child.
+        unsafe { libc::_exit(code) }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reports_round_trip() {
+        use std::io::{Read, Seek};
+        use std::os::fd::AsRawFd;
+
+        let mut file = tempfile::tempfile().expect("temporary file");
+        let isolation = Isolation {
+            network_namespace: true,
+            pid_namespace: false,
+            private_proc: false,
+            process_limit: Some(128),
+        };
+        write_report(file.as_raw_fd(), isolation);
+        write_report(file.as_raw_fd(), Isolation::default());
+        let mut text = String::new();
+        file.rewind().expect("rewind");
+        file.read_to_string(&mut text).expect("read");
+        let lines: Vec<&str> = text.lines().collect();
+        assert_eq!(
+            lines,
+            [
+                "ISO net=1 pid=0 proc=0 pids=128",
+                "ISO net=0 pid=0 proc=0 pids=0"
+            ]
+        );
+        assert_eq!(
+            crate::protocol::parse_line(lines[0]),
+            crate::protocol::Event::Isolation(isolation)
+        );
+        assert_eq!(
+            crate::protocol::parse_line(lines[1]),
+            crate::protocol::Event::Isolation(Isolation::default())
+        );
+    }
+
+    #[cfg(target_os = "linux")]
+    #[test]
+    fn cgroup_parents_are_found_in_mountinfo() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        std::fs::create_dir_all(dir.path().join("pids/user.slice")).expect("mkdir");
+        let base = dir.path().display().to_string();
+        let mountinfo = format!(
+            "30 1 0:26 / {base}/unified rw - cgroup2 cgroup2 rw\n\
+             31 1 0:27 / {base}/pids rw,nosuid - cgroup cgroup rw,pids\n\
+             32 1 0:28 / {base}/cpu rw - cgroup cgroup rw,cpu\n"
+        );
+        let own = "9:pids:/user.slice\n0::/other\n";
+        assert_eq!(
+            linux::find_cgroup_parent(&mountinfo, own),
+            Some(dir.path().join("pids/user.slice"))
+        );
+        // Without a v1 `pids` hierarchy, the unified one.
+        std::fs::create_dir_all(dir.path().join("unified/other")).expect("mkdir");
+        let v2_only = format!("30 1 0:26 / {base}/unified rw - cgroup2 cgroup2 rw\n");
+        assert_eq!(
+            linux::find_cgroup_parent(&v2_only, own),
+            Some(dir.path().join("unified/other"))
+        );
+        assert_eq!(linux::find_cgroup_parent("", own), None);
+    }
+}
