@@ -137,11 +137,12 @@ impl ProbeProcess {
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
             .process_group(0);
+        let mounts = contain::Mounts::new(workdir.path());
         // SAFETY: the closure only makes async-signal-safe system calls (fcntl, getrlimit,
-        // setrlimit, write, unshare, mount, sigprocmask, fork, ...) on copied plain data, and
-        // allocates nothing.
+        // setrlimit, write, unshare, mount, statvfs, prctl, sigprocmask, fork, ...) on copied
+        // plain data and on `mounts`, which it only reads; it allocates nothing.
         unsafe {
-            command.pre_exec(move || child_setup(setup));
+            command.pre_exec(move || child_setup(setup, &mounts));
         }
         let mut child = command.spawn().map_err(|err| {
             if err.kind() == io::ErrorKind::NotFound {
@@ -384,7 +385,7 @@ macro_rules! lower_limit {
 }
 
 /// Runs in the child between `fork` and `exec`.
-fn child_setup(setup: ChildSetup) -> io::Result<()> {
+fn child_setup(setup: ChildSetup, mounts: &contain::Mounts) -> io::Result<()> {
     // SAFETY: fcntl on a descriptor we own in this process.
     let flags = unsafe { libc::fcntl(setup.event_fd, libc::F_GETFD) };
     if flags < 0 {
@@ -404,7 +405,7 @@ fn child_setup(setup: ChildSetup) -> io::Result<()> {
     if let Some(bytes) = setup.memory_limit {
         lower_limit!(libc::RLIMIT_AS, bytes, bytes);
     }
-    contain::enter(setup.contain, setup.event_fd)
+    contain::enter(setup.contain, mounts, setup.event_fd)
 }
 
 /// Whether process `pid` exists and is not a zombie.

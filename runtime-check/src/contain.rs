@@ -19,10 +19,47 @@
 //! Whatever the kernel refuses is skipped, and the child writes an `ISO` line to the event
 //! pipe, before the harness starts, saying what it got (see [`Isolation`]).
 
+use std::ffi::CString;
 use std::io;
 use std::os::fd::RawFd;
+use std::path::Path;
 
 use crate::outcome::Isolation;
+
+/// The mounts to make read-only in the probe's mount namespace, and the directory that stays
+/// writable; made by the supervisor (it allocates), only read in the child.
+#[derive(Debug, Default)]
+pub(crate) struct Mounts {
+    /// The probe's temporary directory, bind-mounted onto itself so that it stays writable.
+    workdir: Option<CString>,
+    /// Every mount point of the supervisor's mount namespace, `/` first.
+    points: Vec<CString>,
+}
+
+impl Mounts {
+    /// Lists the mount points of this process's namespace (Linux; empty elsewhere).
+    pub(crate) fn new(workdir: &Path) -> Self {
+        #[cfg(target_os = "linux")]
+        {
+            use std::os::unix::ffi::OsStrExt;
+            let points = std::fs::read_to_string("/proc/self/mountinfo")
+                .map(|text| linux::mount_points(&text))
+                .unwrap_or_default();
+            Self {
+                workdir: CString::new(workdir.as_os_str().as_bytes()).ok(),
+                points: points
+                    .into_iter()
+                    .filter_map(|point| CString::new(point).ok())
+                    .collect(),
+            }
+        }
+        #[cfg(not(target_os = "linux"))]
+        {
+            let _ = workdir;
+            Self::default()
+        }
+    }
+}
 
 /// What the child tries to set up, decided by the supervisor; plain data for `pre_exec`.
 #[derive(Debug, Clone, Copy, Default)]
@@ -40,20 +77,20 @@ pub(crate) struct Plan {
 /// the middle never returns (see the module docs).
 ///
 /// Only async-signal-safe system calls on plain data: the supervisor may be multi-threaded.
-pub(crate) fn enter(plan: Plan, event_fd: RawFd) -> io::Result<()> {
+pub(crate) fn enter(plan: Plan, mounts: &Mounts, event_fd: RawFd) -> io::Result<()> {
     #[cfg(target_os = "linux")]
     {
-        linux::enter(plan, event_fd)
+        linux::enter(plan, mounts, event_fd)
     }
     #[cfg(not(target_os = "linux"))]
     {
-        let _ = plan;
+        let _ = (plan, mounts);
         write_report(event_fd, Isolation::default());
         Ok(())
     }
 }
 
-/// Writes `ISO net=N pid=N proc=N pids=LIMIT` (`pids=0`: no process limit) to the event pipe
+/// Writes `ISO net=N pid=N proc=N ro=N caps=N pids=LIMIT` (`pids=0`: no process limit) to the event pipe
 /// from a stack buffer; `protocol` parses it.
 fn write_report(event_fd: RawFd, isolation: Isolation) {
     let mut buf = [0_u8; 64];
@@ -73,6 +110,10 @@ fn write_report(event_fd: RawFd, isolation: Isolation) {
     put(flag(isolation.pid_namespace));
     put(b" proc=");
     put(flag(isolation.private_proc));
+    put(b" ro=");
+    put(flag(isolation.read_only_files));
+    put(b" caps=");
+    put(flag(isolation.no_capabilities));
     put(b" pids=");
     let mut digits = [0_u8; 10];
     let mut n = isolation.process_limit.unwrap_or(0);
@@ -132,11 +173,19 @@ mod linux {
     use std::sync::OnceLock;
     use std::sync::atomic::{AtomicU64, Ordering};
 
-    use rustix::mount::{MountFlags, MountPropagationFlags, mount, mount_change};
-    use rustix::process::{Pid, PidfdFlags, Signal, pidfd_open, pidfd_send_signal};
-    use rustix::thread::{UnshareFlags, unshare_unsafe};
+    use std::ffi::CStr;
 
-    use super::{Plan, write_report};
+    use rustix::fs::StatVfsMountFlags;
+    use rustix::mount::{
+        MountFlags, MountPropagationFlags, mount, mount_bind, mount_change, mount_remount,
+    };
+    use rustix::process::{Pid, PidfdFlags, Signal, pidfd_open, pidfd_send_signal};
+    use rustix::thread::{
+        CapabilitySet, CapabilitySets, UnshareFlags, remove_capability_from_bounding_set,
+        set_capabilities, set_no_new_privs, unshare_unsafe,
+    };
+
+    use super::{Mounts, Plan, write_report};
     use crate::outcome::Isolation;
 
     /// A `pids` cgroup of one probe, removed by [`ProcessCgroup::remove`] (or on drop).
@@ -212,6 +261,15 @@ mod linux {
             .trim_start_matches('/');
         let dir = Path::new(&point).join(relative);
         dir.is_dir().then_some(dir)
+    }
+
+    /// The mount points listed in `/proc/self/mountinfo`, in order (`/` comes first).
+    pub(super) fn mount_points(mountinfo: &str) -> Vec<String> {
+        mountinfo
+            .lines()
+            .filter_map(|line| line.split(' ').nth(4))
+            .map(unescape)
+            .collect()
     }
 
     /// Undoes mountinfo's octal escapes (`\040` for a space).
@@ -340,7 +398,7 @@ mod linux {
     }
 
     /// See [`super::enter`].
-    pub(super) fn enter(plan: Plan, event_fd: RawFd) -> io::Result<()> {
+    pub(super) fn enter(plan: Plan, mounts: &Mounts, event_fd: RawFd) -> io::Result<()> {
         let mut isolation = Isolation::default();
         if let Some(fd) = plan.cgroup_procs {
             // SAFETY: write(2) to a descriptor the supervisor opened for us.
@@ -395,8 +453,9 @@ mod linux {
             libc::sigprocmask(libc::SIG_SETMASK, &raw const previous, std::ptr::null_mut());
         }
         isolation.pid_namespace = true;
-        isolation.private_proc = private_mounts
-            && mount(
+        if private_mounts {
+            isolation.read_only_files = read_only_except_workdir(mounts);
+            isolation.private_proc = mount(
                 c"proc",
                 c"/proc",
                 c"proc",
@@ -404,8 +463,86 @@ mod linux {
                 None,
             )
             .is_ok();
+        }
+        isolation.no_capabilities = drop_capabilities();
         write_report(event_fd, isolation);
         Ok(())
+    }
+
+    /// Makes every mount read-only in the probe's (private) mount namespace except the
+    /// probe's temporary directory, bind-mounted onto itself first. Mounts under `/proc` and
+    /// `/sys` may refuse (they are kernel interfaces, and `/proc` is replaced); any other
+    /// refusal makes the answer false.
+    fn read_only_except_workdir(mounts: &Mounts) -> bool {
+        let Some(workdir) = mounts.workdir.as_deref() else {
+            return false;
+        };
+        if mounts.points.is_empty() || mount_bind(workdir, workdir).is_err() {
+            return false;
+        }
+        // The working directory was entered before the bind mount covered it: enter the
+        // writable mount instead.
+        if rustix::process::chdir(workdir).is_err() {
+            return false;
+        }
+        let mut all = true;
+        for point in &mounts.points {
+            let point = point.as_c_str();
+            if point == workdir {
+                continue;
+            }
+            let kept = rustix::fs::statvfs(point)
+                .map_or(MountFlags::empty(), |vfs| kept_flags(vfs.f_flag));
+            let done =
+                mount_remount(point, MountFlags::BIND | MountFlags::RDONLY | kept, c"").is_ok();
+            if !done && !under(point, c"/proc") && !under(point, c"/sys") {
+                all = false;
+            }
+        }
+        all
+    }
+
+    /// The per-mount flags a read-only remount must keep (it replaces them all).
+    fn kept_flags(flags: StatVfsMountFlags) -> MountFlags {
+        let pairs = [
+            (StatVfsMountFlags::NOSUID, MountFlags::NOSUID),
+            (StatVfsMountFlags::NODEV, MountFlags::NODEV),
+            (StatVfsMountFlags::NOEXEC, MountFlags::NOEXEC),
+            (StatVfsMountFlags::NOATIME, MountFlags::NOATIME),
+            (StatVfsMountFlags::NODIRATIME, MountFlags::NODIRATIME),
+            (StatVfsMountFlags::RELATIME, MountFlags::RELATIME),
+        ];
+        pairs
+            .into_iter()
+            .filter(|(vfs, _)| flags.contains(*vfs))
+            .fold(MountFlags::empty(), |all, (_, flag)| all | flag)
+    }
+
+    /// Whether `path` is `dir` or below it.
+    fn under(path: &CStr, dir: &CStr) -> bool {
+        let (path, dir) = (path.to_bytes(), dir.to_bytes());
+        path.strip_prefix(dir)
+            .is_some_and(|rest| rest.is_empty() || rest.starts_with(b"/"))
+    }
+
+    /// Empties the capability bounding set and the process's capabilities and sets
+    /// `no_new_privs`, so the interpreter (even as root) cannot undo the mounts, join other
+    /// namespaces, or gain privileges through `exec`. Returns whether all of it held.
+    fn drop_capabilities() -> bool {
+        let mut all = true;
+        for capability in CapabilitySet::all().iter() {
+            // EINVAL: a capability this kernel does not know.
+            if let Err(err) = remove_capability_from_bounding_set(capability) {
+                all &= err == rustix::io::Errno::INVAL;
+            }
+        }
+        let none = CapabilitySets {
+            effective: CapabilitySet::empty(),
+            permitted: CapabilitySet::empty(),
+            inheritable: CapabilitySet::empty(),
+        };
+        all &= set_capabilities(None, none).is_ok();
+        all && set_no_new_privs(true).is_ok()
     }
 
     fn empty_signal_set() -> libc::sigset_t {
@@ -501,6 +638,8 @@ mod tests {
             network_namespace: true,
             pid_namespace: false,
             private_proc: false,
+            read_only_files: true,
+            no_capabilities: false,
             process_limit: Some(128),
         };
         write_report(file.as_raw_fd(), isolation);
@@ -512,8 +651,8 @@ mod tests {
         assert_eq!(
             lines,
             [
-                "ISO net=1 pid=0 proc=0 pids=128",
-                "ISO net=0 pid=0 proc=0 pids=0"
+                "ISO net=1 pid=0 proc=0 ro=1 caps=0 pids=128",
+                "ISO net=0 pid=0 proc=0 ro=0 caps=0 pids=0"
             ]
         );
         assert_eq!(

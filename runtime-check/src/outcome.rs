@@ -136,6 +136,10 @@ pub struct Crash {
 ///
 /// What the kernel refused is `false` / `None`; the default is "nothing more".
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[allow(
+    clippy::struct_excessive_bools,
+    reason = "independent layers, each there or not"
+)]
 pub struct Isolation {
     /// The probe ran in a network namespace of its own (only a loopback interface, down), so
     /// no socket reaches anything, whatever Python-level patch the probe undoes. When false,
@@ -148,6 +152,12 @@ pub struct Isolation {
     /// `/proc` inside the probe showed only the probe's own processes (a fresh `proc` mount
     /// in a mount namespace), so the caller's `/proc/PID/environ` was out of reach.
     pub private_proc: bool,
+    /// Every file system was read-only inside the probe except its temporary directory (a
+    /// read-only remount of each mount in the probe's mount namespace).
+    pub read_only_files: bool,
+    /// The interpreter ran without capabilities (empty bounding set, `no_new_privs`), so even
+    /// as root it could not undo the mounts or leave its namespaces.
+    pub no_capabilities: bool,
     /// The cgroup `pids.max` (processes and threads at once) the probe ran under, if any.
     pub process_limit: Option<u32>,
 }
@@ -160,6 +170,8 @@ impl Isolation {
             network_namespace: self.network_namespace && other.network_namespace,
             pid_namespace: self.pid_namespace && other.pid_namespace,
             private_proc: self.private_proc && other.private_proc,
+            read_only_files: self.read_only_files && other.read_only_files,
+            no_capabilities: self.no_capabilities && other.no_capabilities,
             process_limit: self
                 .process_limit
                 .zip(other.process_limit)
@@ -186,6 +198,16 @@ impl Isolation {
                 "no private `/proc`: the probe can read other processes' `/proc/PID/environ` as far as its user may",
             );
         }
+        if !self.read_only_files {
+            missing.push(
+                "no read-only file systems: the probe can write wherever its user may, outside its temporary directory too",
+            );
+        }
+        if !self.no_capabilities {
+            missing.push(
+                "capabilities not dropped: a probe running as root could undo the other layers",
+            );
+        }
         if self.process_limit.is_none() {
             missing.push(
                 "no `pids` cgroup: the number of processes a probe starts is not limited (only the deadline ends a fork bomb)",
@@ -209,6 +231,8 @@ pub struct Outcome {
     pub stall_threshold: Duration,
     /// The timeout the probe ran with.
     pub timeout: Duration,
+    /// The address-space limit the probe ran with, in bytes.
+    pub memory_limit: Option<u64>,
     /// Every heartbeat gap longer than the threshold, in order.
     pub stalls: Vec<Stall>,
     /// The longest heartbeat gap seen at all, even below the threshold.

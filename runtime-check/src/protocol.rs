@@ -9,7 +9,7 @@ use crate::outcome::Isolation;
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) enum Event {
     /// Written by the supervisor's code in the child before `exec`: how the probe is
-    /// contained (`ISO net=N pid=N proc=N pids=LIMIT`).
+    /// contained (`ISO net=N pid=N proc=N ro=N caps=N pids=LIMIT`).
     Isolation(Isolation),
     /// Hooks installed; stack dumps may be requested from now on.
     Ready,
@@ -99,6 +99,8 @@ fn parse_isolation(rest: &str) -> Isolation {
             "net" => isolation.network_namespace = value == "1",
             "pid" => isolation.pid_namespace = value == "1",
             "proc" => isolation.private_proc = value == "1",
+            "ro" => isolation.read_only_files = value == "1",
+            "caps" => isolation.no_capabilities = value == "1",
             "pids" => isolation.process_limit = value.parse().ok().filter(|&n| n > 0),
             _ => {}
         }
@@ -184,11 +186,13 @@ mod tests {
             }
         );
         assert_eq!(
-            parse_line("ISO net=1 pid=1 proc=0 pids=64"),
+            parse_line("ISO net=1 pid=1 proc=0 ro=1 caps=0 pids=64"),
             Event::Isolation(Isolation {
                 network_namespace: true,
                 pid_namespace: true,
                 private_proc: false,
+                read_only_files: true,
+                no_capabilities: false,
                 process_limit: Some(64),
             })
         );

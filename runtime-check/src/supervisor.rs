@@ -641,6 +641,7 @@ impl Slot {
             flagged_line: self.flagged_line,
             stall_threshold: opts.stall_threshold,
             timeout: opts.timeout,
+            memory_limit: opts.memory_limit,
             max_gap: self.heartbeat.max_gap(),
             heartbeats: self.heartbeat.ticks(),
             stalls: self.heartbeat.into_stalls(),

@@ -70,6 +70,7 @@ fn a_probe_that_forks_and_writes_files_leaves_nothing_behind() {
         probe(&source, Entry::Function("main".into()), 10),
         &options(),
     );
+    assert!(outcome.exception.is_none(), "{outcome:#?}");
     assert!(outcome.finished, "{outcome:#?}");
     assert!(outcome.cleanup_error.is_none(), "{outcome:#?}");
     check_nothing_left(&outcome.stdout_tail, &marker);

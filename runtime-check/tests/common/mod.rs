@@ -52,7 +52,7 @@ pub fn marker(name: &str) -> String {
     format!("aiolint-test-marker-{}-{name}", std::process::id())
 }
 
-/// The live (not zombie) processes, seen from here, with `marker` as one of their arguments:
+/// The live (not zombie) processes, seen from here, with `marker` in one of their arguments:
 /// `(pid, command line)`.
 pub fn live_processes_with(marker: &str) -> Vec<(String, String)> {
     let Ok(entries) = std::fs::read_dir("/proc") else {
@@ -70,7 +70,7 @@ pub fn live_processes_with(marker: &str) -> Vec<(String, String)> {
                 .split(|&b| b == 0)
                 .map(|a| String::from_utf8_lossy(a).into_owned())
                 .collect();
-            if !args.iter().any(|a| a == marker) {
+            if !args.iter().any(|a| a.contains(marker)) {
                 return None;
             }
             let stat = std::fs::read_to_string(entry.path().join("stat")).ok()?;
@@ -81,4 +81,20 @@ pub fn live_processes_with(marker: &str) -> Vec<(String, String)> {
             (!matches!(state, "Z" | "X")).then(|| (pid, args.join(" ")))
         })
         .collect()
+}
+
+/// [`run`] with a hang guard: panics if the probe has not come back after two minutes (far
+/// beyond any deadline the tests set, so a loaded machine cannot trip it; only a supervisor
+/// that hangs does).
+pub fn run_guarded(probe: Probe, opts: &Options) -> Outcome {
+    let (sender, receiver) = std::sync::mpsc::channel();
+    let opts = opts.clone();
+    std::thread::spawn(move || {
+        let _ = sender.send(run_probe(probe, &opts));
+    });
+    match receiver.recv_timeout(Duration::from_secs(120)) {
+        Ok(Ok(outcome)) => outcome,
+        Ok(Err(err)) => panic!("run_probe failed: {err}"),
+        Err(err) => panic!("the supervisor did not return within two minutes ({err})"),
+    }
 }
