@@ -93,9 +93,10 @@ import time
 
 async def main():
     print('CWD', os.getcwd())
-    hog = []
+    hog, size = [], 1 << 20
     while True:
-        hog.append(bytearray(32 * 1024 * 1024))
+        hog.append(bytearray(size))
+        size *= 2
     time.sleep(0.2)
 ";
     let opts = Options {
