@@ -351,7 +351,7 @@ fn hostile_probes_are_contained_and_each_gets_a_clear_verdict() {
         .output()
         .expect("the aiolint binary runs");
     assert_eq!(code(&output), 1, "{}", stderr(&output));
-    let left = left_behind(&marker, &suffix);
+    let left = left_behind(&[&marker, &suffix]);
     assert!(left.is_empty(), "left behind: {left:#?}");
     let notes = stderr(&output);
     if std::env::var_os("AIOLINT_TEST_WEAK_ISOLATION").is_some() {
@@ -415,8 +415,8 @@ fn hostile_probes_are_contained_and_each_gets_a_clear_verdict() {
     );
 }
 
-/// The live processes (zombies aside) whose command line contains `marker` or `suffix`.
-fn left_behind(marker: &str, suffix: &str) -> Vec<String> {
+/// The live processes (zombies aside) whose command line contains one of `needles`.
+fn left_behind(needles: &[&str]) -> Vec<String> {
     std::fs::read_dir("/proc")
         .into_iter()
         .flatten()
@@ -429,8 +429,55 @@ fn left_behind(marker: &str, suffix: &str) -> Vec<String> {
                 .rfind(')')
                 .and_then(|i| stat.get(i + 2..i + 3))
                 .is_some_and(|state| state == "Z");
-            let ours = cmdline.contains(marker) || cmdline.contains(suffix);
+            let ours = needles.iter().any(|needle| cmdline.contains(needle));
             (ours && !zombie).then(|| format!("{}: {cmdline}", entry.path().display()))
         })
         .collect()
+}
+
+/// Waits (up to a minute, checking every 20 ms) until `condition` holds; whether it did.
+fn wait_until(mut condition: impl FnMut() -> bool) -> bool {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while Instant::now() < deadline {
+        if condition() {
+            return true;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    condition()
+}
+
+#[test]
+fn probes_die_with_a_killed_aiolint() {
+    // The file name ends in this process's id.
+    let name = format!("forever_{}_orphaned.py", std::process::id());
+    let dir = project(&[(
+        name.as_str(),
+        b"import time\n\nasync def forever():\n    time.sleep(3600)\n",
+    )]);
+    let mut aiolint = std::process::Command::new(env!("CARGO_BIN_EXE_aiolint"))
+        .args(["confirm", "--timeout", "600", name.as_str()])
+        .current_dir(dir.path())
+        .env_remove("RUST_LOG")
+        .env(
+            "AIOLINT_CACHE_DIR",
+            std::env::temp_dir().join("aiolint-tests-cache"),
+        )
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("the aiolint binary runs");
+    // The interpreter's command line names the probe file in its directory (aiolint's names
+    // the file too, but not that path).
+    let probe = format!("/probe/{name}");
+    let started = wait_until(|| !left_behind(&[&probe]).is_empty());
+    // Killed the way nothing can clean up after: the probe has no supervisor left.
+    aiolint.kill().expect("kill aiolint");
+    aiolint.wait().expect("reap aiolint");
+    assert!(started, "the probe never started");
+    assert!(
+        wait_until(|| left_behind(&[&probe]).is_empty()),
+        "the probe outlived aiolint: {:?}",
+        left_behind(&[&probe])
+    );
 }

@@ -114,6 +114,7 @@ impl ProbeProcess {
                 cgroup_procs: cgroup.as_ref().map(ProcessCgroup::procs_fd),
                 process_limit: cgroup.as_ref().map_or(0, ProcessCgroup::limit),
                 namespaces: opts.namespaces,
+                supervisor: libc::pid_t::try_from(std::process::id()).unwrap_or(0),
             },
         };
 

@@ -70,6 +70,8 @@ pub(crate) struct Plan {
     pub(crate) process_limit: u32,
     /// Unshare the network and PID namespaces (off only for tests of the fallback).
     pub(crate) namespaces: bool,
+    /// The supervisor's process id: the child's parent, until the supervisor dies.
+    pub(crate) supervisor: libc::pid_t,
 }
 
 /// Runs in the child between `fork` and `exec`, after the resource limits are set. Returns in
@@ -179,7 +181,9 @@ mod linux {
     use rustix::mount::{
         MountFlags, MountPropagationFlags, mount, mount_bind, mount_change, mount_remount,
     };
-    use rustix::process::{Pid, PidfdFlags, Signal, pidfd_open, pidfd_send_signal};
+    use rustix::process::{
+        Pid, PidfdFlags, Signal, pidfd_open, pidfd_send_signal, set_parent_process_death_signal,
+    };
     use rustix::thread::{
         CapabilitySet, CapabilitySets, UnshareFlags, remove_capability_from_bounding_set,
         set_capabilities, set_no_new_privs, unshare_unsafe,
@@ -197,17 +201,44 @@ mod linux {
         removed: bool,
     }
 
+    /// The prefix of the probe cgroups' names; the supervisor's process id follows.
+    const CGROUP_PREFIX: &str = "aiolint-probe-";
+
     /// Where this process may create `pids` cgroups: its own cgroup in the `pids` hierarchy
-    /// (v1) or in the unified one (v2). Looked up once.
+    /// (v1) or in the unified one (v2). Looked up once; the empty cgroups that a supervisor
+    /// killed before it could remove them left there are removed then.
     fn cgroup_parent() -> Option<&'static Path> {
         static PARENT: OnceLock<Option<PathBuf>> = OnceLock::new();
         PARENT
             .get_or_init(|| {
                 let mountinfo = fs::read_to_string("/proc/self/mountinfo").ok()?;
                 let own = fs::read_to_string("/proc/self/cgroup").ok()?;
-                find_cgroup_parent(&mountinfo, &own)
+                let parent = find_cgroup_parent(&mountinfo, &own)?;
+                remove_stale_cgroups(&parent);
+                Some(parent)
             })
             .as_deref()
+    }
+
+    /// Removes `aiolint-probe-PID-N` cgroups under `parent` whose supervisor `PID` is gone
+    /// (`rmdir` only removes a cgroup without processes).
+    fn remove_stale_cgroups(parent: &Path) {
+        let Ok(entries) = fs::read_dir(parent) else {
+            return;
+        };
+        for entry in entries.flatten() {
+            let name = entry.file_name();
+            let Some(pid) = name
+                .to_str()
+                .and_then(|n| n.strip_prefix(CGROUP_PREFIX))
+                .and_then(|rest| rest.split('-').next())
+            else {
+                continue;
+            };
+            if !Path::new("/proc").join(pid).exists() {
+                let _ = fs::remove_dir(entry.path());
+            }
+        }
     }
 
     /// The directory of this process's cgroup in a hierarchy with the `pids` controller,
@@ -304,7 +335,7 @@ mod linux {
             static SEQ: AtomicU64 = AtomicU64::new(0);
             let parent = cgroup_parent()?;
             let dir = parent.join(format!(
-                "aiolint-probe-{}-{}",
+                "{CGROUP_PREFIX}{}-{}",
                 std::process::id(),
                 SEQ.fetch_add(1, Ordering::Relaxed)
             ));
@@ -399,6 +430,14 @@ mod linux {
 
     /// See [`super::enter`].
     pub(super) fn enter(plan: Plan, mounts: &Mounts, event_fd: RawFd) -> io::Result<()> {
+        // Should the supervisor die without killing the probe (aiolint itself killed), the
+        // probe dies with it rather than running on unsupervised.
+        set_parent_process_death_signal(Some(Signal::KILL))?;
+        // It may have died before that call, and we were reparented already.
+        let parent = rustix::process::getppid().map_or(0, |pid| pid.as_raw_nonzero().get());
+        if parent != plan.supervisor {
+            return Err(io::Error::other("the supervisor is gone"));
+        }
         let mut isolation = Isolation::default();
         if let Some(fd) = plan.cgroup_procs {
             // SAFETY: write(2) to a descriptor the supervisor opened for us.
@@ -447,11 +486,14 @@ mod linux {
         if pid > 0 {
             middle(pid);
         }
-        // The interpreter's side: PID 1 of the new namespace.
+        // The interpreter's side: PID 1 of the new namespace. (The death signal is not
+        // inherited across `fork`.)
         // SAFETY: as above.
         unsafe {
             libc::sigprocmask(libc::SIG_SETMASK, &raw const previous, std::ptr::null_mut());
         }
+        // The process in the middle dies only with the whole group, this one included.
+        set_parent_process_death_signal(Some(Signal::KILL))?;
         isolation.pid_namespace = true;
         if private_mounts {
             isolation.read_only_files = read_only_except_workdir(mounts);
