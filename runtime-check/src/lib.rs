@@ -10,7 +10,9 @@
 //! - A small event loop on `mio` (the *supervisor*) spawns up to
 //!   [`Options::jobs`] probe processes at once: `python -u -X dev -B harness.py ...` in its own
 //!   process group, with a minimal environment, a fresh temporary directory as working
-//!   directory, and memory, CPU and file-size limits.
+//!   directory, and memory, CPU and file-size limits; on Linux, where the kernel allows, also
+//!   in a `pids` cgroup and network, PID and mount namespaces of its own, read-only but for its
+//!   directory and without capabilities ([`Isolation`] says what it got).
 //! - The embedded Python harness (`harness.py`) runs the probe's code on a fresh asyncio loop
 //!   next to a heartbeat *task* that writes a tick to a dedicated event pipe every 5 ms, and
 //!   reports never-awaited coroutines, pending tasks destroyed, nested `asyncio.run`, refused

@@ -256,6 +256,15 @@ fn without_namespaces_the_cgroup_still_finds_the_daemon() {
         &opts,
     );
     assert!(!outcome.isolation.pid_namespace && !outcome.isolation.network_namespace);
+    // And it is said.
+    let shortcomings = outcome.isolation.shortcomings().join("\n");
+    for missing in [
+        "no network namespace",
+        "no PID namespace",
+        "no private `/proc`",
+    ] {
+        assert!(shortcomings.contains(missing), "{shortcomings}");
+    }
     if outcome.isolation.process_limit.is_none() {
         // Without a cgroup a `setsid` daemon escapes (documented); nothing to test here.
         assert!(
