@@ -613,12 +613,7 @@ mod linux {
     /// namespace) exits the same way. It is the probe's process-group leader, so the
     /// supervisor's group kill reaches it and the interpreter alike.
     fn middle(child: libc::pid_t) -> ! {
-        // SAFETY: close_range(2) over every descriptor: the pipes (so their readers see
-        // end-of-file once the interpreter is gone) and std's exec-error pipe (so `spawn`
-        // returns once the interpreter has exec'd).
-        unsafe {
-            libc::close_range(0, libc::c_uint::MAX, 0);
-        }
+        close_every_descriptor();
         let waited = signal_set(&[libc::SIGCHLD, libc::SIGUSR1]);
         loop {
             // SAFETY: sigwaitinfo on signals blocked in this process; no siginfo wanted.
@@ -639,6 +634,38 @@ mod linux {
             if rc < 0 && io::Error::last_os_error().kind() != io::ErrorKind::Interrupted {
                 // SAFETY: _exit in a forked child.
                 unsafe { libc::_exit(127) }
+            }
+        }
+    }
+
+    /// Closes every descriptor: the pipes (so their readers see end-of-file once the
+    /// interpreter is gone) and std's exec-error pipe (so `spawn` returns once the interpreter
+    /// has exec'd).
+    fn close_every_descriptor() {
+        #[cfg(target_env = "gnu")]
+        // SAFETY: close_range(2) on our own descriptor table.
+        unsafe {
+            libc::close_range(0, libc::c_uint::MAX, 0);
+        }
+        #[cfg(not(target_env = "gnu"))]
+        {
+            // No close_range in this libc: every descriptor below the soft limit, bounded.
+            let mut limit = libc::rlimit {
+                rlim_cur: 0,
+                rlim_max: 0,
+            };
+            // SAFETY: getrlimit fills in the struct we pass.
+            let known = unsafe { libc::getrlimit(libc::RLIMIT_NOFILE, &raw mut limit) } == 0;
+            let top = if known {
+                limit.rlim_cur.min(1 << 16)
+            } else {
+                1 << 16
+            };
+            for fd in 0..libc::c_int::try_from(top).unwrap_or(1 << 16) {
+                // SAFETY: close(2) on our own descriptor table; EBADF is harmless.
+                unsafe {
+                    libc::close(fd);
+                }
             }
         }
     }
