@@ -38,6 +38,10 @@ involved)::
     HBSTOP                     heartbeat stopped, stall measurement ends
     DONE                       harness finished; the process exits right after
 
+Before the interpreter starts, the supervisor's code in the child writes one
+more line, ``ISO net=N pid=N proc=N ro=N caps=N pids=LIMIT``: the containment
+the kernel allowed (the harness never writes it).
+
 Stack dumps requested by the supervisor arrive on the same pipe in
 ``faulthandler``'s own format (``Stack (most recent call first):`` followed by
 ``  File "PATH", line N in NAME`` lines).
