@@ -15,6 +15,10 @@
 //!   start a PID namespace for its children, the child forks once more; the process in the
 //!   middle (still the supervisor's child and the process-group leader) forwards `SIGUSR1`
 //!   (the stack-dump request) to the interpreter, and exits the way the interpreter did.
+//!   In the mount namespace (made private first, so nothing propagates back) every mount is
+//!   remounted read-only but the probe's directory ([`Mounts`]). Last, the interpreter's
+//!   capabilities go (bounding set, all sets, `no_new_privs`), so that even as root it cannot
+//!   undo any of this; and both processes get `SIGKILL` should their parent die.
 //!
 //! Whatever the kernel refuses is skipped, and the child writes an `ISO` line to the event
 //! pipe, before the harness starts, saying what it got (see [`Isolation`]).
