@@ -166,6 +166,41 @@ async def main():
 }
 
 #[test]
+fn forked_copies_of_the_probe_do_not_speak_for_it() {
+    // Every process forks again, eight generations deep (256 processes at most, so that even
+    // unlimited it cannot take the machine down), and every copy goes on running the probe
+    // and the harness's teardown.
+    let source = "\
+import os
+import time
+
+
+async def main():
+    print('CWD', os.getcwd())
+    for _ in range(8):
+        os.fork()
+    time.sleep(0.3)
+";
+    let opts = Options {
+        process_limit: Some(24),
+        ..options()
+    };
+    let outcome = run_main(source, "time.sleep", &opts);
+    let confirmation = outcome.confirm(FindingKind::Blocking);
+    if outcome.isolation.process_limit.is_some() {
+        // The probe's own process met the limit; what its copies did is not reported.
+        assert_eq!(confirmation.verdict, Verdict::Skipped, "{outcome:#?}");
+        assert_eq!(
+            confirmation.detail,
+            "line 9 was never executed by the probe; the probe raised BlockingIOError: [Errno 11] Resource temporarily unavailable at line 8 first (the probe may have at most 24 processes and threads)"
+        );
+    } else {
+        assert_eq!(confirmation.verdict, Verdict::Confirmed, "{outcome:#?}");
+    }
+    assert_nothing_left(&outcome);
+}
+
+#[test]
 fn a_probe_that_ignores_sigterm_is_killed_at_its_deadline() {
     let source = "\
 import os
