@@ -112,7 +112,7 @@ impl ProbeProcess {
             cpu_seconds: cpu_limit_seconds(opts),
             contain: contain::Plan {
                 cgroup_procs: cgroup.as_ref().map(ProcessCgroup::procs_fd),
-                process_limit: cgroup.as_ref().map_or(0, ProcessCgroup::limit),
+                process_limit: opts.process_limit.unwrap_or(0),
                 namespaces: opts.namespaces,
                 supervisor: libc::pid_t::try_from(std::process::id()).unwrap_or(0),
             },

@@ -70,7 +70,8 @@ impl Mounts {
 pub(crate) struct Plan {
     /// Write end of the probe cgroup's `cgroup.procs`, to join it.
     pub(crate) cgroup_procs: Option<RawFd>,
-    /// The `pids.max` of that cgroup, for the report.
+    /// The process limit: the `pids.max` of that cgroup, or else `RLIMIT_NPROC` inside a
+    /// user namespace; 0 for none.
     pub(crate) process_limit: u32,
     /// Unshare the network and PID namespaces (off only for tests of the fallback).
     pub(crate) namespaces: bool,
@@ -96,7 +97,22 @@ pub(crate) fn enter(plan: Plan, mounts: &Mounts, event_fd: RawFd) -> io::Result<
     }
 }
 
-/// Writes `ISO net=N pid=N proc=N ro=N caps=N pids=LIMIT` (`pids=0`: no process limit) to the event pipe
+/// `n` in decimal, written into `digits` (no allocation).
+fn decimal(mut n: u32, digits: &mut [u8; 10]) -> &[u8] {
+    let mut start = digits.len();
+    loop {
+        start -= 1;
+        // `n % 10` is a single digit.
+        digits[start] = b'0' + u8::try_from(n % 10).unwrap_or(0);
+        n /= 10;
+        if n == 0 || start == 0 {
+            break;
+        }
+    }
+    digits.get(start..).unwrap_or_default()
+}
+
+/// Writes `ISO net=N pid=N proc=N ro=N caps=N user=N pids=LIMIT` (`pids=0`: no process limit) to the event pipe
 /// from a stack buffer; `protocol` parses it.
 fn write_report(event_fd: RawFd, isolation: Isolation) {
     let mut buf = [0_u8; 64];
@@ -120,20 +136,11 @@ fn write_report(event_fd: RawFd, isolation: Isolation) {
     put(flag(isolation.read_only_files));
     put(b" caps=");
     put(flag(isolation.no_capabilities));
+    put(b" user=");
+    put(flag(isolation.user_namespace));
     put(b" pids=");
     let mut digits = [0_u8; 10];
-    let mut n = isolation.process_limit.unwrap_or(0);
-    let mut start = digits.len();
-    loop {
-        start -= 1;
-        // `n % 10` is a single digit.
-        digits[start] = b'0' + u8::try_from(n % 10).unwrap_or(0);
-        n /= 10;
-        if n == 0 || start == 0 {
-            break;
-        }
-    }
-    put(digits.get(start..).unwrap_or_default());
+    put(decimal(isolation.process_limit.unwrap_or(0), &mut digits));
     put(b"\n");
     // SAFETY: write(2) of our own buffer to a descriptor we hold; a failure is ignored (the
     // supervisor then reports no isolation).
@@ -158,9 +165,6 @@ impl ProcessCgroup {
     pub(crate) fn procs_fd(&self) -> RawFd {
         -1
     }
-    pub(crate) fn limit(&self) -> u32 {
-        0
-    }
     pub(crate) fn has_live_members(&self) -> bool {
         false
     }
@@ -181,19 +185,20 @@ mod linux {
 
     use std::ffi::CStr;
 
-    use rustix::fs::StatVfsMountFlags;
+    use rustix::fs::{Mode, OFlags, StatVfsMountFlags};
     use rustix::mount::{
         MountFlags, MountPropagationFlags, mount, mount_bind, mount_change, mount_remount,
     };
     use rustix::process::{
-        Pid, PidfdFlags, Signal, pidfd_open, pidfd_send_signal, set_parent_process_death_signal,
+        Pid, PidfdFlags, Resource, Rlimit, Signal, getrlimit, pidfd_open, pidfd_send_signal,
+        set_parent_process_death_signal, setrlimit,
     };
     use rustix::thread::{
         CapabilitySet, CapabilitySets, UnshareFlags, remove_capability_from_bounding_set,
         set_capabilities, set_no_new_privs, unshare_unsafe,
     };
 
-    use super::{Mounts, Plan, write_report};
+    use super::{Mounts, Plan, decimal, write_report};
     use crate::outcome::Isolation;
 
     /// A `pids` cgroup of one probe, removed by [`ProcessCgroup::remove`] (or on drop).
@@ -201,7 +206,6 @@ mod linux {
     pub(crate) struct ProcessCgroup {
         dir: PathBuf,
         procs: File,
-        limit: u32,
         removed: bool,
     }
 
@@ -354,7 +358,6 @@ mod linux {
             let mut cgroup = Self {
                 procs,
                 dir,
-                limit,
                 removed: false,
             };
             if fs::write(cgroup.dir.join("pids.max"), limit.to_string()).is_err() {
@@ -367,11 +370,6 @@ mod linux {
         /// The descriptor the child writes `0` to, to join the cgroup.
         pub(crate) fn procs_fd(&self) -> RawFd {
             self.procs.as_raw_fd()
-        }
-
-        /// The cgroup's `pids.max`.
-        pub(crate) fn limit(&self) -> u32 {
-            self.limit
         }
 
         fn members(&self) -> Vec<i32> {
@@ -456,6 +454,15 @@ mod linux {
         }
         // SAFETY: the child is single-threaded; no descriptor table is unshared.
         isolation.network_namespace = unsafe { unshare_unsafe(UnshareFlags::NEWNET) }.is_ok();
+        if !isolation.network_namespace && enter_user_namespace() {
+            // Unprivileged: as root of a user namespace of our own, the others are allowed.
+            isolation.user_namespace = true;
+            // SAFETY: as above.
+            isolation.network_namespace = unsafe { unshare_unsafe(UnshareFlags::NEWNET) }.is_ok();
+            if isolation.process_limit.is_none() && plan.process_limit > 0 {
+                isolation.process_limit = limit_processes(plan.process_limit);
+            }
+        }
         // SAFETY: as above. A mount namespace comes with the PID namespace when allowed, for
         // the fresh `/proc`.
         let mount_namespace =
@@ -591,6 +598,63 @@ mod linux {
         all && set_no_new_privs(true).is_ok()
     }
 
+    /// Enters a user namespace of our own, with our user and group mapped to root in it.
+    /// Returns whether the namespace was entered.
+    fn enter_user_namespace() -> bool {
+        let uid = rustix::process::getuid().as_raw();
+        let gid = rustix::process::getgid().as_raw();
+        // SAFETY: the child is single-threaded; no descriptor table is unshared.
+        if unsafe { unshare_unsafe(UnshareFlags::NEWUSER) }.is_err() {
+            return false;
+        }
+        // An unprivileged process may map its own ids only, and its group only once
+        // `setgroups` is denied. (Unmapped, it would still work, as the overflow user.)
+        let _ = write_proc(c"/proc/self/setgroups", b"deny");
+        let _ =
+            write_id_map(c"/proc/self/uid_map", uid) && write_id_map(c"/proc/self/gid_map", gid);
+        true
+    }
+
+    /// Writes `0 ID 1` (ID outside is 0 inside) to an id map.
+    fn write_id_map(path: &CStr, id: u32) -> bool {
+        let mut buf = [0_u8; 24];
+        let mut digits = [0_u8; 10];
+        let id = decimal(id, &mut digits);
+        let mut len = 0;
+        for &b in b"0 ".iter().chain(id).chain(b" 1\n") {
+            if let Some(slot) = buf.get_mut(len) {
+                *slot = b;
+                len += 1;
+            }
+        }
+        write_proc(path, buf.get(..len).unwrap_or_default())
+    }
+
+    /// Writes `data` to a `/proc` file in one `write`.
+    fn write_proc(path: &CStr, data: &[u8]) -> bool {
+        let Ok(fd) = rustix::fs::open(path, OFlags::WRONLY | OFlags::CLOEXEC, Mode::empty()) else {
+            return false;
+        };
+        rustix::io::write(&fd, data).is_ok_and(|n| n == data.len())
+    }
+
+    /// Lowers `RLIMIT_NPROC` to `limit`. Set after entering the user namespace, it counts the
+    /// processes of the namespace's root only, that is the probe's (since Linux 5.14; before,
+    /// every process of the user). Returns the limit when set.
+    fn limit_processes(limit: u32) -> Option<u32> {
+        let current = getrlimit(Resource::Nproc);
+        let wanted = u64::from(limit).min(current.maximum.unwrap_or(u64::MAX));
+        setrlimit(
+            Resource::Nproc,
+            Rlimit {
+                current: Some(wanted),
+                maximum: Some(wanted),
+            },
+        )
+        .ok()?;
+        u32::try_from(wanted).ok()
+    }
+
     fn empty_signal_set() -> libc::sigset_t {
         // SAFETY: an all-zero sigset_t is valid storage; sigemptyset initialises it.
         let mut set: libc::sigset_t = unsafe { std::mem::zeroed() };
@@ -713,6 +777,7 @@ mod tests {
             private_proc: false,
             read_only_files: true,
             no_capabilities: false,
+            user_namespace: true,
             process_limit: Some(128),
         };
         write_report(file.as_raw_fd(), isolation);
@@ -724,8 +789,8 @@ mod tests {
         assert_eq!(
             lines,
             [
-                "ISO net=1 pid=0 proc=0 ro=1 caps=0 pids=128",
-                "ISO net=0 pid=0 proc=0 ro=0 caps=0 pids=0"
+                "ISO net=1 pid=0 proc=0 ro=1 caps=0 user=1 pids=128",
+                "ISO net=0 pid=0 proc=0 ro=0 caps=0 user=0 pids=0"
             ]
         );
         assert_eq!(

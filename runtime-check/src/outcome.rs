@@ -158,7 +158,11 @@ pub struct Isolation {
     /// The interpreter ran without capabilities (empty bounding set, `no_new_privs`), so even
     /// as root it could not undo the mounts or leave its namespaces.
     pub no_capabilities: bool,
-    /// The cgroup `pids.max` (processes and threads at once) the probe ran under, if any.
+    /// The layers above were made in a user namespace of the probe's own, in which the
+    /// caller's user is root (how an unprivileged user gets them).
+    pub user_namespace: bool,
+    /// How many processes and threads the probe could have at once, if limited: the `pids`
+    /// cgroup's `pids.max`, or else (in a user namespace) `RLIMIT_NPROC`.
     pub process_limit: Option<u32>,
 }
 
@@ -172,6 +176,7 @@ impl Isolation {
             private_proc: self.private_proc && other.private_proc,
             read_only_files: self.read_only_files && other.read_only_files,
             no_capabilities: self.no_capabilities && other.no_capabilities,
+            user_namespace: self.user_namespace || other.user_namespace,
             process_limit: self
                 .process_limit
                 .zip(other.process_limit)
@@ -210,7 +215,7 @@ impl Isolation {
         }
         if self.process_limit.is_none() {
             missing.push(
-                "no `pids` cgroup: the number of processes a probe starts is not limited (only the deadline ends a fork bomb)",
+                "no process limit (no `pids` cgroup, no user namespace): the number of processes a probe starts is not limited (only the deadline ends a fork bomb)",
             );
         }
         missing

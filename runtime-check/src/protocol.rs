@@ -9,7 +9,7 @@ use crate::outcome::Isolation;
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) enum Event {
     /// Written by the supervisor's code in the child before `exec`: how the probe is
-    /// contained (`ISO net=N pid=N proc=N ro=N caps=N pids=LIMIT`).
+    /// contained (`ISO net=N pid=N proc=N ro=N caps=N user=N pids=LIMIT`).
     Isolation(Isolation),
     /// Hooks installed; stack dumps may be requested from now on.
     Ready,
@@ -101,6 +101,7 @@ fn parse_isolation(rest: &str) -> Isolation {
             "proc" => isolation.private_proc = value == "1",
             "ro" => isolation.read_only_files = value == "1",
             "caps" => isolation.no_capabilities = value == "1",
+            "user" => isolation.user_namespace = value == "1",
             "pids" => isolation.process_limit = value.parse().ok().filter(|&n| n > 0),
             _ => {}
         }
@@ -193,6 +194,7 @@ mod tests {
                 private_proc: false,
                 read_only_files: true,
                 no_capabilities: false,
+                user_namespace: false,
                 process_limit: Some(64),
             })
         );
