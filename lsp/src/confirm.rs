@@ -7,7 +7,7 @@
 //! analyzer and the executor (which must not know each other); it does IO (it runs Python).
 
 use analyzer::{Planned, ProbeEntry, ProbeKind, ProbePlan};
-use runtime_check::{Confirmation, Entry, FindingKind, Options, Probe, Verdict};
+use runtime_check::{Confirmation, Entry, FindingKind, Isolation, Options, Probe, Verdict};
 
 /// One finding to confirm: the file it is in (a label for reports and tracebacks) and its plan.
 #[derive(Clone, Debug)]
@@ -16,8 +16,17 @@ pub struct PlannedFinding {
     pub planned: Planned,
 }
 
+/// The confirmations of [`confirm_planned`], and how the probes were contained.
+#[derive(Clone, Debug)]
+pub struct Confirmed {
+    /// One per finding, in order.
+    pub confirmations: Vec<Confirmation>,
+    /// What every probe that ran had ([`Isolation::common`]); `None` when none ran.
+    pub isolation: Option<Isolation>,
+}
+
 /// Runs the probes of `findings` (up to [`Options::jobs`] at once) and returns one
-/// confirmation per finding, in order.
+/// confirmation per finding, in order, with the isolation the probes had.
 ///
 /// A finding without a probe is `skipped` with the planner's reason. A probe whose context
 /// failed before the flagged line (the module did not execute: a third-party import missing
@@ -26,7 +35,8 @@ pub struct PlannedFinding {
 pub fn confirm_planned(
     findings: &[PlannedFinding],
     options: &Options,
-) -> Result<Vec<Confirmation>, runtime_check::Error> {
+) -> Result<Confirmed, runtime_check::Error> {
+    let mut isolation = None;
     let mut confirmations: Vec<Confirmation> = findings
         .iter()
         .map(|f| match &f.planned {
@@ -44,7 +54,9 @@ pub fn confirm_planned(
         .collect();
     let mut context_failed = vec![false; findings.len()];
     for ((index, _), (confirmation, failed)) in
-        primary.iter().zip(run(findings, &primary, options)?)
+        primary
+            .iter()
+            .zip(run(findings, &primary, options, &mut isolation)?)
     {
         confirmations[*index] = confirmation;
         context_failed[*index] = failed;
@@ -61,7 +73,11 @@ pub fn confirm_planned(
             _ => None,
         })
         .collect();
-    for ((index, _), (second, _)) in fallbacks.iter().zip(run(findings, &fallbacks, options)?) {
+    for ((index, _), (second, _)) in
+        fallbacks
+            .iter()
+            .zip(run(findings, &fallbacks, options, &mut isolation)?)
+    {
         let first = &confirmations[*index];
         confirmations[*index] = if second.verdict == Verdict::Skipped {
             Confirmation::skipped(format!(
@@ -78,7 +94,10 @@ pub fn confirm_planned(
             }
         };
     }
-    Ok(confirmations)
+    Ok(Confirmed {
+        confirmations,
+        isolation,
+    })
 }
 
 /// Runs the plans and returns each one's confirmation, and whether the flagged line went
@@ -86,17 +105,21 @@ pub fn confirm_planned(
 /// entry was missing, or the code raised or crashed before reaching the line (a name the
 /// module context left out). A coroutine that ran to its end without reaching the line is not
 /// such a failure: the line does not run on that path, and running it alone would prove
-/// nothing about the coroutine.
+/// nothing about the coroutine. Each probe's isolation is folded into `isolation`.
 fn run(
     findings: &[PlannedFinding],
     plans: &[(usize, &ProbePlan)],
     options: &Options,
+    isolation: &mut Option<Isolation>,
 ) -> Result<Vec<(Confirmation, bool)>, runtime_check::Error> {
     let probes: Vec<Probe> = plans
         .iter()
         .map(|(index, plan)| probe(plan, &findings[*index].filename))
         .collect();
     let outcomes = runtime_check::run_probes(probes, options)?;
+    for outcome in &outcomes {
+        *isolation = Some(isolation.map_or(outcome.isolation, |i| i.common(outcome.isolation)));
+    }
     Ok(plans
         .iter()
         .zip(&outcomes)

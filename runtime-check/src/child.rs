@@ -3,8 +3,14 @@
 //! The interpreter runs `python -u -X dev -B harness.py EVENT_FD PROBE FLAGGED_LINE ENTRY` in
 //! its own process group (so the whole group can be killed), with a minimal environment, a
 //! fresh temporary directory as working directory, `HOME` and `TMPDIR`, and resource limits
-//! set between `fork` and `exec`. The event pipe's write end is inherited under its own fd
-//! number; every other descriptor of the supervisor is close-on-exec.
+//! set between `fork` and `exec`, then the containment of [`crate::contain`] (a `pids`
+//! cgroup, network, PID and mount namespaces where the kernel allows). The event pipe's write
+//! end is inherited under its own fd number; every other descriptor of the supervisor is
+//! close-on-exec.
+//!
+//! With a PID namespace the supervisor's child is a small process that forwards `SIGUSR1` to
+//! the interpreter (its child, PID 1 of the namespace) and exits as it did; both are in the
+//! probe's process group, so everything below works the same with or without it.
 //!
 //! Killing and reaping follow one order, which keeps process-group signals race-free: the
 //! group is killed while its leader is still unreaped (a zombie leader keeps the group id
@@ -23,6 +29,7 @@ use std::process::{Child, ChildStdin, Command, Stdio};
 use mio::unix::pipe::{self, Receiver};
 use tempfile::TempDir;
 
+use crate::contain::{self, ProcessCgroup};
 use crate::error::Error;
 use crate::outcome::ExitInfo;
 use crate::{Entry, HARNESS_SOURCE, Options, Probe};
@@ -51,6 +58,8 @@ pub(crate) struct ProbeProcess {
     pub(crate) events: Option<Receiver>,
     workdir: Option<TempDir>,
     probe_path: String,
+    /// The probe's `pids` cgroup, when one could be made.
+    cgroup: Option<ProcessCgroup>,
 }
 
 /// What the child does between `fork` and `exec`; plain data, so the closure allocates nothing.
@@ -59,6 +68,7 @@ struct ChildSetup {
     event_fd: RawFd,
     memory_limit: Option<u64>,
     cpu_seconds: u64,
+    contain: contain::Plan,
 }
 
 impl ProbeProcess {
@@ -95,10 +105,17 @@ impl ProbeProcess {
         sender
             .set_nonblocking(false)
             .map_err(Error::io("configuring the event pipe"))?;
+        let cgroup = opts.process_limit.and_then(ProcessCgroup::create);
         let setup = ChildSetup {
             event_fd: sender.as_raw_fd(),
             memory_limit: opts.memory_limit,
             cpu_seconds: cpu_limit_seconds(opts),
+            contain: contain::Plan {
+                cgroup_procs: cgroup.as_ref().map(ProcessCgroup::procs_fd),
+                process_limit: opts.process_limit.unwrap_or(0),
+                namespaces: opts.namespaces,
+                supervisor: libc::pid_t::try_from(std::process::id()).unwrap_or(0),
+            },
         };
 
         let entry = match &probe.entry {
@@ -121,10 +138,12 @@ impl ProbeProcess {
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
             .process_group(0);
+        let mounts = contain::Mounts::new(workdir.path());
         // SAFETY: the closure only makes async-signal-safe system calls (fcntl, getrlimit,
-        // setrlimit) on copied plain data, and allocates nothing.
+        // setrlimit, write, unshare, mount, statvfs, prctl, sigprocmask, fork, ...) on copied
+        // plain data and on `mounts`, which it only reads; it allocates nothing.
         unsafe {
-            command.pre_exec(move || child_setup(setup));
+            command.pre_exec(move || child_setup(setup, &mounts));
         }
         let mut child = command.spawn().map_err(|err| {
             if err.kind() == io::ErrorKind::NotFound {
@@ -152,6 +171,7 @@ impl ProbeProcess {
             events: Some(receiver),
             workdir: Some(workdir),
             probe_path,
+            cgroup,
         };
         for receiver in [&process.stdout, &process.stderr, &process.events]
             .into_iter()
@@ -215,7 +235,8 @@ impl ProbeProcess {
         }
     }
 
-    /// Kills the whole process group. Only done while the leader is unreaped, so the group id
+    /// Kills the whole process group, and every process in the probe's cgroup (which
+    /// `setsid` does not leave). Only done while the leader is unreaped, so the group id
     /// cannot belong to anyone else.
     pub(crate) fn kill_group(&self) {
         if !self.reaped {
@@ -224,11 +245,20 @@ impl ProbeProcess {
                 libc::kill(-self.pid, libc::SIGKILL);
             }
         }
+        if let Some(cgroup) = &self.cgroup {
+            cgroup.kill_members();
+        }
     }
 
-    /// Whether the leader or any other member of the process group is still alive.
+    /// Whether the leader or any other member of the process group or the cgroup is still
+    /// alive.
     pub(crate) fn group_alive(&self) -> bool {
-        !self.has_exited() || group_has_live_members(self.pid)
+        !self.has_exited()
+            || group_has_live_members(self.pid)
+            || self
+                .cgroup
+                .as_ref()
+                .is_some_and(ProcessCgroup::has_live_members)
     }
 
     /// Reaps the interpreter (blocks until it has exited; call after [`Self::kill_group`] or
@@ -243,6 +273,11 @@ impl ProbeProcess {
                 signal: status.signal(),
             },
         )
+    }
+
+    /// Removes the probe's cgroup (after [`Self::reap`]); returns what could not be removed.
+    pub(crate) fn remove_cgroup(&mut self) -> Option<String> {
+        self.cgroup.take()?.remove()
     }
 
     /// Removes the temporary directory; returns what could not be removed.
@@ -351,7 +386,7 @@ macro_rules! lower_limit {
 }
 
 /// Runs in the child between `fork` and `exec`.
-fn child_setup(setup: ChildSetup) -> io::Result<()> {
+fn child_setup(setup: ChildSetup, mounts: &contain::Mounts) -> io::Result<()> {
     // SAFETY: fcntl on a descriptor we own in this process.
     let flags = unsafe { libc::fcntl(setup.event_fd, libc::F_GETFD) };
     if flags < 0 {
@@ -371,7 +406,19 @@ fn child_setup(setup: ChildSetup) -> io::Result<()> {
     if let Some(bytes) = setup.memory_limit {
         lower_limit!(libc::RLIMIT_AS, bytes, bytes);
     }
-    Ok(())
+    contain::enter(setup.contain, mounts, setup.event_fd)
+}
+
+/// Whether process `pid` exists and is not a zombie.
+#[cfg(target_os = "linux")]
+pub(crate) fn is_live(pid: libc::pid_t) -> bool {
+    fs::read_to_string(format!("/proc/{pid}/stat")).is_ok_and(|stat| {
+        let state = stat
+            .rfind(')')
+            .and_then(|i| stat.get(i + 1..))
+            .and_then(|rest| rest.split_whitespace().next());
+        !matches!(state, None | Some("Z" | "X"))
+    })
 }
 
 /// Whether a process other than a zombie belongs to process group `pgid`.

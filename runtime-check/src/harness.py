@@ -38,6 +38,10 @@ involved)::
     HBSTOP                     heartbeat stopped, stall measurement ends
     DONE                       harness finished; the process exits right after
 
+Before the interpreter starts, the supervisor's code in the child writes one
+more line, ``ISO net=N pid=N proc=N ro=N caps=N pids=LIMIT``: the containment
+the kernel allowed (the harness never writes it).
+
 Stack dumps requested by the supervisor arrive on the same pipe in
 ``faulthandler``'s own format (``Stack (most recent call first):`` followed by
 ``  File "PATH", line N in NAME`` lines).
@@ -64,6 +68,7 @@ import traceback  # noqa: E402
 import types  # noqa: E402
 import warnings  # noqa: E402
 
+HARNESS_PID = os.getpid()
 HEARTBEAT_INTERVAL = 0.005
 MAX_LINES = 32
 MAX_EVENT_BYTES = 3800  # below PIPE_BUF, so every event is one atomic write
@@ -79,7 +84,14 @@ NESTED_RUN_MESSAGES = (
 
 
 def emit(tag, text=""):
-    """Write one event line to the event pipe; never raises."""
+    """Write one event line to the event pipe; never raises.
+
+    Only the harness's own process reports: a child the probe forked runs the
+    same code (its teardown, its tracer, its warnings), and its events would be
+    taken for the probe's.
+    """
+    if os.getpid() != HARNESS_PID:
+        return
     line = tag + " " + text if text else tag
     line = line.replace("\r", "\\r").replace("\n", "\\n")
     data = line.encode("utf-8", "replace")

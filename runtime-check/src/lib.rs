@@ -10,7 +10,9 @@
 //! - A small event loop on `mio` (the *supervisor*) spawns up to
 //!   [`Options::jobs`] probe processes at once: `python -u -X dev -B harness.py ...` in its own
 //!   process group, with a minimal environment, a fresh temporary directory as working
-//!   directory, and memory, CPU and file-size limits.
+//!   directory, and memory, CPU and file-size limits; on Linux, where the kernel allows, also
+//!   in a `pids` cgroup and network, PID and mount namespaces of its own, read-only but for its
+//!   directory and without capabilities ([`Isolation`] says what it got).
 //! - The embedded Python harness (`harness.py`) runs the probe's code on a fresh asyncio loop
 //!   next to a heartbeat *task* that writes a tick to a dedicated event pipe every 5 ms, and
 //!   reports never-awaited coroutines, pending tasks destroyed, nested `asyncio.run`, refused
@@ -44,6 +46,8 @@
 
 #[cfg(unix)]
 mod child;
+#[cfg(unix)]
+mod contain;
 mod error;
 mod heartbeat;
 #[cfg(unix)]
@@ -59,7 +63,7 @@ use std::time::Duration;
 
 pub use error::Error;
 pub use outcome::{
-    Crash, ExitInfo, LineEvent, Outcome, Phase, ProbeFailure, ProbeFailureKind, Stall,
+    Crash, ExitInfo, Isolation, LineEvent, Outcome, Phase, ProbeFailure, ProbeFailureKind, Stall,
 };
 pub use verdict::{Confirmation, FindingKind, Verdict};
 
@@ -116,6 +120,14 @@ pub struct Options {
     pub stall_threshold: Duration,
     /// Address-space limit of a probe process in bytes (default 1 GiB); `None` for no limit.
     pub memory_limit: Option<u64>,
+    /// How many processes and threads a probe may have at once (default 128), enforced by a
+    /// `pids` cgroup where this process may create one ([`Isolation::process_limit`] says
+    /// whether it did); `None` for no cgroup.
+    pub process_limit: Option<u32>,
+    /// Whether to run each probe in network, PID and mount namespaces of its own where the
+    /// kernel allows (default true; [`Isolation`] says what it allowed). False runs probes
+    /// the way systems without namespaces do, e.g. to test that fallback.
+    pub namespaces: bool,
     /// Extra directories appended to the probe's `sys.path` (e.g. the project root, so that
     /// the probe's imports of project modules resolve).
     pub python_path: Vec<PathBuf>,
@@ -129,10 +141,15 @@ impl Default for Options {
             jobs: std::thread::available_parallelism().map_or(1, std::num::NonZero::get),
             stall_threshold: Duration::from_millis(100),
             memory_limit: Some(1 << 30),
+            process_limit: Some(DEFAULT_PROCESS_LIMIT),
+            namespaces: true,
             python_path: Vec::new(),
         }
     }
 }
+
+/// The default [`Options::process_limit`]: room for a thread pool and a few subprocesses.
+pub const DEFAULT_PROCESS_LIMIT: u32 = 128;
 
 /// The least time granted to interpreter start-up and executing the probe module, whatever
 /// [`Options::timeout`] is.
@@ -209,6 +226,11 @@ fn validate_options(opts: &Options) -> Result<(), Error> {
             "stall threshold must be at least {} ms",
             MIN_STALL_THRESHOLD.as_millis()
         )));
+    }
+    if opts.process_limit == Some(0) {
+        return Err(Error::InvalidOptions(
+            "the process limit must be at least 1".to_owned(),
+        ));
     }
     if opts.python.as_os_str().is_empty() {
         return Err(Error::InvalidOptions(

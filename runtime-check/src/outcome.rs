@@ -130,6 +130,98 @@ pub struct Crash {
     pub stderr_tail: String,
 }
 
+/// How a probe was contained beyond what always applies (its own process group killed at the
+/// deadline, a fresh temporary directory, a minimal environment, `RLIMIT_AS`, `RLIMIT_CPU`,
+/// `RLIMIT_FSIZE`, no core dumps, the harness's Python-level network refusal).
+///
+/// What the kernel refused is `false` / `None`; the default is "nothing more".
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[allow(
+    clippy::struct_excessive_bools,
+    reason = "independent layers, each there or not"
+)]
+pub struct Isolation {
+    /// The probe ran in a network namespace of its own (only a loopback interface, down), so
+    /// no socket reaches anything, whatever Python-level patch the probe undoes. When false,
+    /// only the harness's patch of the `socket` module refuses connections.
+    pub network_namespace: bool,
+    /// The interpreter was init (PID 1) of a PID namespace of its own, so every process the
+    /// probe started, daemons that left the process group included, died with it. When false,
+    /// only the process group (and the cgroup, if any) is killed.
+    pub pid_namespace: bool,
+    /// `/proc` inside the probe showed only the probe's own processes (a fresh `proc` mount
+    /// in a mount namespace), so the caller's `/proc/PID/environ` was out of reach.
+    pub private_proc: bool,
+    /// Every file system was read-only inside the probe except its temporary directory (a
+    /// read-only remount of each mount in the probe's mount namespace).
+    pub read_only_files: bool,
+    /// The interpreter ran without capabilities (empty bounding set, `no_new_privs`), so even
+    /// as root it could not undo the mounts or leave its namespaces.
+    pub no_capabilities: bool,
+    /// The layers above were made in a user namespace of the probe's own, in which the
+    /// caller's user is root (how an unprivileged user gets them).
+    pub user_namespace: bool,
+    /// How many processes and threads the probe could have at once, if limited: the `pids`
+    /// cgroup's `pids.max`, or else (in a user namespace) `RLIMIT_NPROC`.
+    pub process_limit: Option<u32>,
+}
+
+impl Isolation {
+    /// The weakest of two: what both probes had.
+    #[must_use]
+    pub fn common(self, other: Self) -> Self {
+        Self {
+            network_namespace: self.network_namespace && other.network_namespace,
+            pid_namespace: self.pid_namespace && other.pid_namespace,
+            private_proc: self.private_proc && other.private_proc,
+            read_only_files: self.read_only_files && other.read_only_files,
+            no_capabilities: self.no_capabilities && other.no_capabilities,
+            user_namespace: self.user_namespace || other.user_namespace,
+            process_limit: self
+                .process_limit
+                .zip(other.process_limit)
+                .map(|(a, b)| a.max(b)),
+        }
+    }
+
+    /// One sentence per missing layer and what stands in for it; empty when nothing is
+    /// missing.
+    pub fn shortcomings(&self) -> Vec<&'static str> {
+        let mut missing = Vec::new();
+        if !self.network_namespace {
+            missing.push(
+                "no network namespace (the kernel refused `unshare`): network access is refused only by the harness's patch of Python's `socket` module",
+            );
+        }
+        if !self.pid_namespace {
+            missing.push(
+                "no PID namespace: a process that leaves the probe's process group (`setsid`) is killed only if the probe's cgroup lists it",
+            );
+        }
+        if !self.private_proc {
+            missing.push(
+                "no private `/proc`: the probe can read other processes' `/proc/PID/environ` as far as its user may",
+            );
+        }
+        if !self.read_only_files {
+            missing.push(
+                "no read-only file systems: the probe can write wherever its user may, outside its temporary directory too",
+            );
+        }
+        if !self.no_capabilities {
+            missing.push(
+                "capabilities not dropped: a probe running as root could undo the other layers",
+            );
+        }
+        if self.process_limit.is_none() {
+            missing.push(
+                "no process limit (no `pids` cgroup, no user namespace): the number of processes a probe starts is not limited (only the deadline ends a fork bomb)",
+            );
+        }
+        missing
+    }
+}
+
 /// Everything measured and observed while one probe ran.
 ///
 /// All line numbers are lines of the user's file (the probe is placed at
@@ -144,6 +236,8 @@ pub struct Outcome {
     pub stall_threshold: Duration,
     /// The timeout the probe ran with.
     pub timeout: Duration,
+    /// The address-space limit the probe ran with, in bytes.
+    pub memory_limit: Option<u64>,
     /// Every heartbeat gap longer than the threshold, in order.
     pub stalls: Vec<Stall>,
     /// The longest heartbeat gap seen at all, even below the threshold.
@@ -183,8 +277,11 @@ pub struct Outcome {
     pub stderr_tail: String,
     /// From spawning the interpreter to reaping it.
     pub wall_time: Duration,
-    /// Set when the probe's temporary directory could not be removed completely.
+    /// Set when the probe's temporary directory (or its cgroup) could not be removed
+    /// completely.
     pub cleanup_error: Option<String>,
+    /// How the probe was contained (what the kernel allowed).
+    pub isolation: Isolation,
 }
 
 impl Outcome {

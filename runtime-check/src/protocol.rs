@@ -3,9 +3,14 @@
 //! Every event is one line (see the harness's module docstring for the list). Stack dumps
 //! requested with `SIGUSR1` arrive in `faulthandler`'s own format on the same pipe.
 
+use crate::outcome::Isolation;
+
 /// A parsed event line.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) enum Event {
+    /// Written by the supervisor's code in the child before `exec`: how the probe is
+    /// contained (`ISO net=N pid=N proc=N ro=N caps=N user=N pids=LIMIT`).
+    Isolation(Isolation),
     /// Hooks installed; stack dumps may be requested from now on.
     Ready,
     /// A heartbeat tick.
@@ -58,6 +63,7 @@ pub(crate) fn parse_line(line: &str) -> Event {
     let (tag, rest) = line.split_once(' ').unwrap_or((line, ""));
     match tag {
         "H" => Event::Tick,
+        "ISO" => Event::Isolation(parse_isolation(rest)),
         "READY" => Event::Ready,
         "START" => Event::Start,
         "HIT" => rest.trim().parse().map_or(Event::Unknown, Event::Hit),
@@ -80,6 +86,27 @@ pub(crate) fn parse_line(line: &str) -> Event {
         "Stack" if rest.starts_with("(most recent call first)") => Event::StackHeader,
         _ => Event::Unknown,
     }
+}
+
+/// Parses the fields of an `ISO` line; a missing or garbled field means "not isolated".
+fn parse_isolation(rest: &str) -> Isolation {
+    let mut isolation = Isolation::default();
+    for field in rest.split_whitespace() {
+        let Some((key, value)) = field.split_once('=') else {
+            continue;
+        };
+        match key {
+            "net" => isolation.network_namespace = value == "1",
+            "pid" => isolation.pid_namespace = value == "1",
+            "proc" => isolation.private_proc = value == "1",
+            "ro" => isolation.read_only_files = value == "1",
+            "caps" => isolation.no_capabilities = value == "1",
+            "user" => isolation.user_namespace = value == "1",
+            "pids" => isolation.process_limit = value.parse().ok().filter(|&n| n > 0),
+            _ => {}
+        }
+    }
+    isolation
 }
 
 /// Parses `LINES TEXT`, where `LINES` is `-` or comma-separated numbers.
@@ -158,6 +185,22 @@ mod tests {
                     text: "SyntaxError: invalid syntax".into()
                 }
             }
+        );
+        assert_eq!(
+            parse_line("ISO net=1 pid=1 proc=0 ro=1 caps=0 pids=64"),
+            Event::Isolation(Isolation {
+                network_namespace: true,
+                pid_namespace: true,
+                private_proc: false,
+                read_only_files: true,
+                no_capabilities: false,
+                user_namespace: false,
+                process_limit: Some(64),
+            })
+        );
+        assert_eq!(
+            parse_line("ISO net=x pids=-3"),
+            Event::Isolation(Isolation::default())
         );
         assert_eq!(parse_line("garbage"), Event::Unknown);
         assert_eq!(parse_line(""), Event::Unknown);

@@ -202,6 +202,8 @@ impl Supervisor<'_> {
                 killed_at: None,
                 armed: Armed::default(),
                 backlog: [false; STREAMS],
+                isolation: None,
+                events_seen: 0,
             });
             let pos = self.slots.len() - 1;
             self.arm_exit_check(pos, now + EXIT_CHECK_INTERVAL);
@@ -458,6 +460,11 @@ struct Slot {
     armed: Armed,
     /// Pipes whose read budget ran out before they were empty.
     backlog: [bool; STREAMS],
+    /// The containment the child reported before `exec` (the first `ISO` line only: the
+    /// probe's own code could write more).
+    isolation: Option<crate::Isolation>,
+    /// Event lines taken in so far.
+    events_seen: u64,
 }
 
 impl Slot {
@@ -545,7 +552,15 @@ impl Slot {
     }
 
     fn apply(&mut self, event: Event, now: Instant, opts: &Options) {
+        self.events_seen += 1;
         match event {
+            Event::Isolation(isolation) => {
+                // Only as the first event, written before `exec`: later lines could come
+                // from the probe's own code.
+                if self.events_seen == 1 {
+                    self.isolation = Some(isolation);
+                }
+            }
             Event::Tick => self.heartbeat.tick(now),
             Event::Start => {
                 self.heartbeat.start(now);
@@ -611,7 +626,10 @@ impl Slot {
             }
         }
         let exit = self.process.reap();
-        let cleanup_error = self.process.remove_workdir();
+        let cleanup_error = match (self.process.remove_workdir(), self.process.remove_cgroup()) {
+            (Some(dir), Some(cgroup)) => Some(format!("{dir}; {cgroup}")),
+            (dir, cgroup) => dir.or(cgroup),
+        };
         let wall_time = self.spawned_at.elapsed();
         let stderr_tail = self.stderr.into_string();
         let crash = (!self.done && self.timed_out.is_none()).then(|| Crash {
@@ -623,6 +641,7 @@ impl Slot {
             flagged_line: self.flagged_line,
             stall_threshold: opts.stall_threshold,
             timeout: opts.timeout,
+            memory_limit: opts.memory_limit,
             max_gap: self.heartbeat.max_gap(),
             heartbeats: self.heartbeat.ticks(),
             stalls: self.heartbeat.into_stalls(),
@@ -643,6 +662,7 @@ impl Slot {
             stderr_tail,
             wall_time,
             cleanup_error,
+            isolation: self.isolation.unwrap_or_default(),
         }
     }
 }

@@ -259,9 +259,10 @@ impl Outcome {
         if !self.flagged_line_reached {
             let why = if let Some(exception) = &self.exception {
                 format!(
-                    "; the probe raised {} {} first",
+                    "; the probe raised {} {} first{}",
                     exception.detail,
-                    where_(&exception.lines)
+                    where_(&exception.lines),
+                    self.limit_hint(&exception.detail)
                 )
             } else if self.timed_out == Some(Phase::Running) {
                 format!(
@@ -277,6 +278,26 @@ impl Outcome {
             ));
         }
         None
+    }
+
+    /// When an exception is what a containment limit raises, which limit: ` (the probe's
+    /// memory is limited to 1024 MiB)`; else empty.
+    fn limit_hint(&self, exception: &str) -> String {
+        let memory = self
+            .memory_limit
+            .filter(|_| exception.starts_with("MemoryError"));
+        if let Some(bytes) = memory {
+            return format!(" (the probe's memory is limited to {} MiB)", bytes >> 20);
+        }
+        // EAGAIN from fork or thread creation under the cgroup's `pids.max`.
+        let processes = self.isolation.process_limit.filter(|_| {
+            exception.starts_with("BlockingIOError: [Errno 11]")
+                || exception.starts_with("RuntimeError: can't start new thread")
+        });
+        if let Some(limit) = processes {
+            return format!(" (the probe may have at most {limit} processes and threads)");
+        }
+        String::new()
     }
 
     /// What was (not) seen, for a `not-confirmed` verdict.
@@ -340,6 +361,7 @@ pub(crate) mod tests {
             flagged_line: 12,
             stall_threshold: Duration::from_millis(100),
             timeout: Duration::from_secs(5),
+            memory_limit: Some(1 << 30),
             stalls: Vec::new(),
             max_gap: Duration::from_millis(7),
             heartbeats: 40,
@@ -363,6 +385,7 @@ pub(crate) mod tests {
             stderr_tail: String::new(),
             wall_time: Duration::from_millis(300),
             cleanup_error: None,
+            isolation: crate::Isolation::default(),
         }
     }
 
@@ -478,6 +501,25 @@ pub(crate) mod tests {
         let c = outcome.confirm(FindingKind::Blocking);
         assert_eq!(c.verdict, Verdict::Skipped);
         assert!(c.detail.contains("PermissionError"), "{}", c.detail);
+        assert!(!c.detail.contains("limited"), "{}", c.detail);
+
+        // Exceptions that containment limits raise say which limit.
+        outcome.exception = Some(event(&[5], "MemoryError"));
+        assert_eq!(
+            outcome.confirm(FindingKind::Blocking).detail,
+            "line 12 was never executed by the probe; the probe raised MemoryError at line 5 first (the probe's memory is limited to 1024 MiB)"
+        );
+        outcome.exception = Some(event(
+            &[5],
+            "BlockingIOError: [Errno 11] Resource temporarily unavailable",
+        ));
+        outcome.isolation.process_limit = Some(128);
+        assert!(
+            outcome
+                .confirm(FindingKind::Blocking)
+                .detail
+                .ends_with("first (the probe may have at most 128 processes and threads)")
+        );
 
         let mut outcome = empty_outcome();
         outcome.failure = Some(ProbeFailure {

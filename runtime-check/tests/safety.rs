@@ -6,7 +6,7 @@ mod common;
 use std::path::Path;
 use std::time::Duration;
 
-use common::{options, probe, run};
+use common::{live_processes_with, marker, options, probe, run};
 use runtime_check::{Entry, Error, FindingKind, Options, Verdict, run_probes};
 
 /// The value printed by the probe as `KEY value`.
@@ -17,32 +17,20 @@ fn printed<'a>(stdout: &'a str, key: &str) -> &'a str {
         .unwrap_or_else(|| panic!("`{key}` not printed in {stdout:?}"))
 }
 
-/// Whether process `pid` exists and is not a zombie (this container's init does not reap
-/// orphans, so killed grandchildren may linger as zombies).
-fn alive(pid: &str) -> bool {
-    std::fs::read_to_string(format!("/proc/{pid}/stat")).is_ok_and(|stat| {
-        let state = stat
-            .rfind(')')
-            .and_then(|i| stat.get(i + 1..))
-            .and_then(|rest| rest.split_whitespace().next());
-        !matches!(state, Some("Z" | "X"))
-    })
-}
-
 const SPAWNING_PROBE: &str = "\
 import asyncio
 import os
 import subprocess
+import sys
 import tempfile
 import time
 
 
 async def main():
-    child = subprocess.Popen(['sleep', '100'])
-    shell = subprocess.Popen(['sh', '-c', 'sleep 100 & echo $!'], stdout=subprocess.PIPE)
-    grandchild = shell.stdout.readline().decode().strip()
-    print('CHILD', child.pid)
-    print('GRANDCHILD', grandchild)
+    sleeper = [sys.executable, '-c', 'import time; time.sleep(100)', MARKER]
+    child = subprocess.Popen(sleeper)
+    shell = subprocess.Popen(['sh', '-c', '\"$@\" & echo $!', 'sh'] + sleeper, stdout=subprocess.PIPE)
+    print('GRANDCHILD', shell.stdout.readline().decode().strip())
     print('CWD', os.getcwd())
     with open('written.txt', 'w') as handle:
         handle.write('data')
@@ -56,41 +44,50 @@ async def main():
         time.sleep(3600)
 ";
 
-fn check_nothing_left(stdout: &str) {
+/// The spawning probe with `marker` in every process it starts.
+fn spawning_probe(block: bool, marker: &str) -> String {
+    SPAWNING_PROBE
+        .replace("BLOCK", if block { "True" } else { "False" })
+        .replace("MARKER", &format!("'{marker}'"))
+}
+
+fn check_nothing_left(stdout: &str, marker: &str) {
     let cwd = printed(stdout, "CWD");
     let tmp = printed(stdout, "TMP");
     assert!(tmp.starts_with(cwd), "mkstemp used {tmp}, outside {cwd}");
-    for key in ["CHILD", "GRANDCHILD"] {
-        let pid = printed(stdout, key);
-        assert!(!alive(pid), "{key} {pid} survived");
-    }
+    // The grandchild was started (its PID is that of the probe's namespace, if any).
+    assert!(!printed(stdout, "GRANDCHILD").is_empty());
+    let left = live_processes_with(marker);
+    assert!(left.is_empty(), "survived: {left:?}");
     assert!(!Path::new(cwd).exists(), "{cwd} was left behind");
 }
 
 #[test]
 fn a_probe_that_forks_and_writes_files_leaves_nothing_behind() {
-    let source = SPAWNING_PROBE.replace("BLOCK", "False");
+    let marker = marker("forks-and-writes");
+    let source = spawning_probe(false, &marker);
     let outcome = run(
-        probe(&source, Entry::Function("main".into()), 9),
+        probe(&source, Entry::Function("main".into()), 10),
         &options(),
     );
+    assert!(outcome.exception.is_none(), "{outcome:#?}");
     assert!(outcome.finished, "{outcome:#?}");
     assert!(outcome.cleanup_error.is_none(), "{outcome:#?}");
-    assert!(outcome.stdout_tail.contains("CHILD"), "{outcome:#?}");
-    check_nothing_left(&outcome.stdout_tail);
+    check_nothing_left(&outcome.stdout_tail, &marker);
 }
 
 #[test]
 fn a_probe_killed_at_its_deadline_leaves_nothing_behind() {
-    let source = SPAWNING_PROBE.replace("BLOCK", "True");
+    let marker = marker("killed-at-deadline");
+    let source = spawning_probe(true, &marker);
     let opts = Options {
         timeout: Duration::from_secs(1),
         ..options()
     };
-    let outcome = run(probe(&source, Entry::Function("main".into()), 9), &opts);
+    let outcome = run(probe(&source, Entry::Function("main".into()), 10), &opts);
     assert_eq!(outcome.timed_out, Some(runtime_check::Phase::Running));
     assert!(outcome.cleanup_error.is_none(), "{outcome:#?}");
-    check_nothing_left(&outcome.stdout_tail);
+    check_nothing_left(&outcome.stdout_tail, &marker);
 }
 
 #[test]

@@ -58,9 +58,17 @@ pub(crate) fn run(args: &ConfirmArgs) -> anyhow::Result<ExitCode> {
         python_path: import_roots(&reports),
         ..defaults
     };
-    let confirmations = confirm_planned(&findings, &options)
+    let confirmed = confirm_planned(&findings, &options)
         .with_context(|| format!("cannot run the probes with `{}`", args.python.display()))?;
-    let mut confirmations = confirmations.into_iter();
+    // Where the kernel refused a layer of containment, say so (once, whatever the count).
+    for shortcoming in confirmed
+        .isolation
+        .map(|isolation| isolation.shortcomings())
+        .unwrap_or_default()
+    {
+        eprintln!("aiolint: note: probe isolation: {shortcoming}");
+    }
+    let mut confirmations = confirmed.confirmations.into_iter();
     let confirmed: Vec<(&FileReport, Vec<Confirmation>)> = reports
         .iter()
         .map(|report| {

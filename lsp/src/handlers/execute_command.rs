@@ -89,8 +89,16 @@ pub(crate) async fn execute_command(
                 .collect(),
             ..Options::default()
         };
-        let confirmation = confirm_planned(&findings, &options)
-            .map_err(|e| e.to_string())?
+        let mut confirmed = confirm_planned(&findings, &options).map_err(|e| e.to_string())?;
+        for shortcoming in confirmed
+            .isolation
+            .map(|i| i.shortcomings())
+            .unwrap_or_default()
+        {
+            tracing::warn!("probe isolation: {shortcoming}");
+        }
+        let confirmation = confirmed
+            .confirmations
             .pop()
             .ok_or("the executor gave no confirmation")?;
         Ok::<_, String>((analysis, index, confirmation))
