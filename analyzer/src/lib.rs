@@ -29,6 +29,7 @@ mod source;
 mod suppression;
 mod syntax;
 mod text_range;
+mod type_defaults;
 
 #[cfg(test)]
 mod test_support;

@@ -8,12 +8,15 @@ declare_rule! {
     ///
     /// The parser is tree-sitter-python 0.25, which accepts the syntax of Python 3.11 to 3.14
     /// (`except*`, PEP 695 generics and `type` statements, PEP 701 f-strings, t-strings,
-    /// `except A, B:`) with two gaps, where valid code is reported: type-parameter defaults
-    /// (PEP 696, Python 3.13: `class C[T = int]:`), and some starred subscript items whose
-    /// operand is not a name (PEP 646, Python 3.11): the first item (`tuple[*(int, str)]`,
-    /// `x[*(1, 2)]`), one followed by another item of a generic type
+    /// `except A, B:`) with one gap, where valid code is reported: some starred subscript
+    /// items whose operand is not a name (PEP 646, Python 3.11): the first item
+    /// (`tuple[*(int, str)]`, `x[*(1, 2)]`), one followed by another item of a generic type
     /// (`Annotated[str, *(1, 2), int]`), `*await x`. The other starred items
-    /// (`Annotated[str, *(1, 2, 3)]`, `x[1, *(2, 3), 4]`) are recognised and parse.
+    /// (`Annotated[str, *(1, 2, 3)]`, `x[1, *(2, 3), 4]`) are recognised and parse. So are
+    /// type-parameter defaults (PEP 696, Python 3.13: `class C[T: Base = Impl]:`), which the
+    /// grammar does not know: a type-parameter list of the form `[*|**]NAME[: BOUND][= DEFAULT]`
+    /// is accepted (a default followed by a parameter without one is still reported), without
+    /// checking the bounds' and defaults' expressions themselves.
     ///
     /// ## Why is this bad?
     /// Python refuses to run the file. aiolint still checks the parts it could parse, and the
