@@ -4,7 +4,7 @@
 //! `= DEFAULT`, inside a bound's attribute). Rather than match those shapes, the type-parameter
 //! list an error is in is checked as text: when every item is `[*|**]NAME[: BOUND][= DEFAULT]`,
 //! bounds only on plain names, and no item without a default follows one with a default (a
-//! SyntaxError in Python), the errors inside it are not syntax errors. The bounds and defaults
+//! `SyntaxError` in Python), the errors inside it are not syntax errors. The bounds and defaults
 //! themselves are not checked (a broken expression there goes unreported: silent when unsure).
 
 use tree_sitter::Node;
