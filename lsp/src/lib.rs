@@ -69,6 +69,9 @@ pub struct Options {
     pub log_level: String,
 }
 
+/// How long exiting waits for running probes to be killed, reaped and cleaned up.
+const PROBE_CLEAN_UP: std::time::Duration = std::time::Duration::from_secs(2);
+
 /// Serves the protocol on stdin/stdout until `exit`. Returns whether the client asked for
 /// `shutdown` first (the protocol's exit code is 0 then, 1 otherwise).
 pub fn run_stdio(options: &Options) -> std::io::Result<bool> {
@@ -79,6 +82,10 @@ pub fn run_stdio(options: &Options) -> std::io::Result<bool> {
         .enable_all()
         .build()?;
     let clean = runtime.block_on(serve(tokio::io::stdin(), tokio::io::stdout()));
+    // A confirmation still running would leave its probe behind (reparented to `init`).
+    if !runtime_check::stop_all_probes(PROBE_CLEAN_UP) {
+        tracing::warn!("a probe was still being cleaned up at exit");
+    }
     // Reading stdin blocks a thread that would never finish; background scans are moot now.
     runtime.shutdown_background();
     tracing::info!(clean, "exit");

@@ -24,6 +24,7 @@ use mio::unix::pipe::{self, Receiver};
 use tempfile::TempDir;
 
 use crate::error::Error;
+use crate::live::Ticket;
 use crate::outcome::ExitInfo;
 use crate::{Entry, HARNESS_SOURCE, Options, Probe};
 
@@ -51,6 +52,8 @@ pub(crate) struct ProbeProcess {
     pub(crate) events: Option<Receiver>,
     workdir: Option<TempDir>,
     probe_path: String,
+    /// Declared last, so it is dropped after the clean-up of [`Drop`].
+    ticket: Ticket,
 }
 
 /// What the child does between `fork` and `exec`; plain data, so the closure allocates nothing.
@@ -59,12 +62,16 @@ struct ChildSetup {
     event_fd: RawFd,
     memory_limit: Option<u64>,
     cpu_seconds: u64,
+    /// This process: the interpreter is killed when the thread that spawned it goes (with the
+    /// process, killed or exiting), and does not start if that already happened.
+    parent: libc::pid_t,
 }
 
 impl ProbeProcess {
     /// Writes the harness and the probe into a fresh temporary directory and starts the
     /// interpreter on them.
     pub(crate) fn spawn(python: &Path, probe: &Probe, opts: &Options) -> Result<Self, Error> {
+        let mut ticket = Ticket::take()?;
         let workdir = tempfile::Builder::new()
             .prefix("aiolint-probe-")
             .tempdir()
@@ -99,6 +106,7 @@ impl ProbeProcess {
             event_fd: sender.as_raw_fd(),
             memory_limit: opts.memory_limit,
             cpu_seconds: cpu_limit_seconds(opts),
+            parent: libc::pid_t::try_from(std::process::id()).unwrap_or(0),
         };
 
         let entry = match &probe.entry {
@@ -139,6 +147,7 @@ impl ProbeProcess {
         // Our copy of the write end must go, or the event pipe never reports end-of-file.
         drop(sender);
         let pid = libc::pid_t::try_from(child.id()).unwrap_or(libc::pid_t::MAX);
+        ticket.spawned(pid);
         let stdin = child.stdin.take();
         let stdout = child.stdout.take().map(Receiver::from);
         let stderr = child.stderr.take().map(Receiver::from);
@@ -152,6 +161,7 @@ impl ProbeProcess {
             events: Some(receiver),
             workdir: Some(workdir),
             probe_path,
+            ticket,
         };
         for receiver in [&process.stdout, &process.stderr, &process.events]
             .into_iter()
@@ -235,6 +245,7 @@ impl ProbeProcess {
     /// once [`Self::has_exited`]).
     pub(crate) fn reap(&mut self) -> ExitInfo {
         self.stdin = None;
+        self.ticket.reaping();
         self.reaped = true;
         self.child.wait().map_or_else(
             |_| ExitInfo::default(),
@@ -370,6 +381,17 @@ fn child_setup(setup: ChildSetup) -> io::Result<()> {
     );
     if let Some(bytes) = setup.memory_limit {
         lower_limit!(libc::RLIMIT_AS, bytes, bytes);
+    }
+    #[cfg(target_os = "linux")]
+    {
+        // SAFETY: plain system calls on this process.
+        if unsafe { libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL) } < 0 {
+            return Err(io::Error::last_os_error());
+        }
+        // SAFETY: as above. The parent went before the line above took effect.
+        if unsafe { libc::getppid() } != setup.parent {
+            return Err(io::Error::from(io::ErrorKind::BrokenPipe));
+        }
     }
     Ok(())
 }
