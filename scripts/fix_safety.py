@@ -14,8 +14,8 @@ of permission bits, so that keeping them is checked on real files):
 2. a second run on the result changes nothing;
 3. on another fresh copy, two runs started at the same time: afterwards every file is either
    the original or a fixed version that compiles (the first run's result, or, if the two runs
-   saw each other's writes, another that compiles), with its permission bits, and no file
-   appeared or disappeared.
+   saw each other's writes, another one that a further run leaves as it is), with its
+   permission bits, and no file appeared or disappeared.
 
 Prints a line per project and a summary; exits with 1 on any failure (each one is described),
 2 on a usage error.
@@ -190,20 +190,18 @@ def check_project(aiolint: str, project: Path, scratch: Path) -> Report:
     # 1. One run.
     report.fixes = finish(run_fix(aiolint, sequential, scratch), "first run", report)
     fixed = Snapshot.of(sequential)
-    if same_files(original, fixed, "first run", report):
-        report.changed = len(
-            check_changed(original, fixed, sequential, "first run", report, compiled)
-        )
+    same_files(original, fixed, "first run", report)
+    report.changed = len(check_changed(original, fixed, sequential, "first run", report, compiled))
 
     # 2. Again: nothing left to change.
     again = finish(run_fix(aiolint, sequential, scratch), "second run", report)
     second = Snapshot.of(sequential)
-    if same_files(fixed, second, "second run", report):
-        for name in check_changed(fixed, second, sequential, "second run", report, {}):
-            report.failures.append(
-                f"second run: {name}: changed again\n"
-                + indent(unified_diff(fixed.files[name][0], second.files[name][0], name))
-            )
+    same_files(fixed, second, "second run", report)
+    for name in check_changed(fixed, second, sequential, "second run", report, {}):
+        report.failures.append(
+            f"second run: {name}: changed again\n"
+            + indent(unified_diff(fixed.files[name][0], second.files[name][0], name))
+        )
     if again:
         report.failures.append(f"second run: fixed {again} more findings")
 
@@ -214,10 +212,24 @@ def check_project(aiolint: str, project: Path, scratch: Path) -> Report:
     for i, run in enumerate(runs):
         finish(run, f"concurrent run {i + 1}", report)
     both = Snapshot.of(concurrent)
-    if same_files(original, both, "concurrent runs", report):
-        for name in check_changed(original, both, concurrent, "concurrent runs", report, compiled):
-            if both.files[name][0] != fixed.files.get(name, (b"",))[0]:
-                report.concurrent_other += 1
+    same_files(original, both, "concurrent runs", report)
+    others = [
+        name
+        for name in check_changed(original, both, concurrent, "concurrent runs", report, compiled)
+        if both.files[name][0] != fixed.files.get(name, (b"",))[0]
+    ]
+    report.concurrent_other = len(others)
+    if others:
+        # A version other than the first run's (the runs saw each other's writes) must still
+        # be fully fixed: one more run leaves it as it is.
+        finish(run_fix(aiolint, concurrent, scratch), "run after the concurrent runs", report)
+        after = Snapshot.of(concurrent)
+        for name in others:
+            if after.files.get(name, (b"",))[0] != both.files[name][0]:
+                report.failures.append(
+                    f"concurrent runs: {name}: not fully fixed\n"
+                    + indent(unified_diff(both.files[name][0], after.files[name][0], name))
+                )
     report.seconds = time.monotonic() - started
     return report
 
