@@ -70,7 +70,7 @@ pub struct Options {
 }
 
 /// How long exiting waits for running probes to be killed, reaped and cleaned up.
-const PROBE_CLEAN_UP: std::time::Duration = std::time::Duration::from_secs(2);
+const PROBE_CLEAN_UP: std::time::Duration = std::time::Duration::from_secs(5);
 
 /// Serves the protocol on stdin/stdout until `exit`. Returns whether the client asked for
 /// `shutdown` first (the protocol's exit code is 0 then, 1 otherwise).
