@@ -18,7 +18,8 @@
 //! # Map
 //!
 //! - `server.rs`: the `LanguageServer` impl, one line per method; `transport.rs`: a guard that
-//!   answers malformed frames itself, since the library stops reading after one.
+//!   answers malformed frames itself, since the library stops reading after one, reads on
+//!   after a wrong `Content-Length`, and answers where the library strays from the protocol.
 //! - `handlers/`: one module per group of methods.
 //! - `state.rs`, `document_store.rs`, `document.rs`: the session and the open documents (rope +
 //!   tree, edited incrementally).
