@@ -32,6 +32,9 @@ use crate::server::Server;
 
 /// Bytes buffered between the guard and the library, each way.
 const PIPE_SIZE: usize = 1 << 16;
+/// The longest body read from the client; a longer one is read past and answered with an
+/// error, so that a wrong `Content-Length` cannot make the server hold gigabytes.
+const MAX_BODY: usize = 256 << 20;
 
 /// Serves `service` on `input`/`output` until the library stops (after `exit`, or at the end of
 /// the input).
@@ -66,7 +69,7 @@ async fn pump_input<I: AsyncRead + Unpin>(
 ) {
     let mut input = BufReader::new(input);
     loop {
-        let answer = match read_frame(&mut input).await {
+        let answer = match read_frame(&mut input, MAX_BODY).await {
             Ok(Some(Ok(body))) => match check(body) {
                 Ok(body) => {
                     if write_frame(&mut library, &body).await.is_err() {
@@ -90,7 +93,7 @@ async fn pump_input<I: AsyncRead + Unpin>(
 /// Splits the library's output back into messages for the writer.
 async fn read_library_output(output: DuplexStream, messages: UnboundedSender<Vec<u8>>) {
     let mut output = BufReader::new(output);
-    while let Ok(Some(frame)) = read_frame(&mut output).await {
+    while let Ok(Some(frame)) = read_frame(&mut output, usize::MAX).await {
         if let Ok(body) = frame
             && messages.send(body).is_err()
         {
@@ -120,9 +123,11 @@ async fn write_frame<W: AsyncWrite + Unpin>(writer: &mut W, body: &[u8]) -> std:
 }
 
 /// Reads one `Content-Length` framed body: `None` at the end of the stream, `Some(Err(_))` for
-/// a header block without a usable length (which is skipped).
+/// a header block without a usable length (which is skipped) or a body longer than `limit`
+/// (which is read past, not kept).
 async fn read_frame<R: AsyncBufRead + Unpin>(
     reader: &mut R,
+    limit: usize,
 ) -> std::io::Result<Option<Result<Vec<u8>, String>>> {
     let mut length: Option<Result<usize, String>> = None;
     let mut in_headers = false;
@@ -157,6 +162,16 @@ async fn read_frame<R: AsyncBufRead + Unpin>(
         Some(Err(problem)) => return Ok(Some(Err(problem))),
         None => return Ok(Some(Err("missing Content-Length header".to_string()))),
     };
+    if length > limit {
+        let skipped =
+            tokio::io::copy(&mut reader.take(length as u64), &mut tokio::io::sink()).await?;
+        if skipped < length as u64 {
+            return Ok(None);
+        }
+        return Ok(Some(Err(format!(
+            "a body of {length} bytes is longer than the {limit} this server reads"
+        ))));
+    }
     let mut body = Vec::new();
     let read = reader.take(length as u64).read_to_end(&mut body).await?;
     if read < length {
@@ -252,16 +267,19 @@ mod tests {
         let input: &[u8] = b"Content-Length: 2\r\n\r\n{}\r\n\r\nX-Other: 1\r\n\r\ncontent-length: 3\r\nContent-Type: x\r\n\r\n[1]Content-Length: 9\r\n\r\n{}";
         let mut reader = BufReader::new(input);
         assert_eq!(
-            read_frame(&mut reader).await.ok(),
+            read_frame(&mut reader, usize::MAX).await.ok(),
             Some(Some(Ok(b"{}".to_vec())))
         );
-        assert!(matches!(read_frame(&mut reader).await, Ok(Some(Err(_)))));
+        assert!(matches!(
+            read_frame(&mut reader, usize::MAX).await,
+            Ok(Some(Err(_)))
+        ));
         assert_eq!(
-            read_frame(&mut reader).await.ok(),
+            read_frame(&mut reader, usize::MAX).await.ok(),
             Some(Some(Ok(b"[1]".to_vec())))
         );
         // Cut off inside the body: the end.
-        assert_eq!(read_frame(&mut reader).await.ok(), Some(None));
+        assert_eq!(read_frame(&mut reader, usize::MAX).await.ok(), Some(None));
     }
 
     #[test]
@@ -327,19 +345,30 @@ mod tests {
             b"Content-Length: 4\r\n\r\n[1, 2]Content-Length: 3\r\n\r\n[3]Content-Length: 3\r\n\r\n[4]";
         let mut reader = BufReader::new(input);
         assert_eq!(
-            read_frame(&mut reader).await.ok(),
+            read_frame(&mut reader, usize::MAX).await.ok(),
             Some(Some(Ok(b"[1, ".to_vec())))
         );
         assert_eq!(
-            read_frame(&mut reader).await.ok(),
+            read_frame(&mut reader, usize::MAX).await.ok(),
+            Some(Some(Ok(b"[3]".to_vec())))
+        );
+        // Longer than the limit: reported, read past, and the next frame is read.
+        let input: &[u8] = b"Content-Length: 6\r\n\r\n[1, 2]Content-Length: 3\r\n\r\n[3]";
+        let mut reader = BufReader::new(input);
+        assert!(matches!(read_frame(&mut reader, 5).await, Ok(Some(Err(_)))));
+        assert_eq!(
+            read_frame(&mut reader, 5).await.ok(),
             Some(Some(Ok(b"[3]".to_vec())))
         );
         // No usable length: reported, and its body is read past to the next header.
         let input: &[u8] = b"Content-Length: x\r\n\r\n[1]Content-Length: 3\r\n\r\n[2]";
         let mut reader = BufReader::new(input);
-        assert!(matches!(read_frame(&mut reader).await, Ok(Some(Err(_)))));
+        assert!(matches!(
+            read_frame(&mut reader, usize::MAX).await,
+            Ok(Some(Err(_)))
+        ));
         assert_eq!(
-            read_frame(&mut reader).await.ok(),
+            read_frame(&mut reader, usize::MAX).await.ok(),
             Some(Some(Ok(b"[2]".to_vec())))
         );
     }
