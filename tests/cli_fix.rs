@@ -241,3 +241,50 @@ fn a_read_only_directory_gives_a_clear_error_and_the_other_files_are_still_fixed
     );
     assert_eq!(listing(&root.join("locked")), ["sleepy.py"]);
 }
+
+/// Whether `python3` compiles `text` (tree-sitter accepts some text that Python does not, such
+/// as `await await x`, so "it still parses" is not enough).
+fn python_compiles(text: &str) -> Result<(), String> {
+    let output = std::process::Command::new("python3")
+        .args([
+            "-c",
+            "import sys; compile(sys.stdin.read(), 'fixed.py', 'exec')",
+        ])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .and_then(|mut child| {
+            use std::io::Write as _;
+            child
+                .stdin
+                .take()
+                .expect("piped stdin")
+                .write_all(text.as_bytes())?;
+            child.wait_with_output()
+        })
+        .expect("python3 runs");
+    if output.status.success() {
+        Ok(())
+    } else {
+        Err(String::from_utf8_lossy(&output.stderr).into_owned())
+    }
+}
+
+/// Found by scripts/fix-safety.sh in redis (`return await self.execute_command(...)`, a sync
+/// method that blocks and returns an awaitable): a fix that puts `await` in place of a call
+/// that is already awaited must parenthesize it, or the result is `await await ...`.
+#[test]
+fn a_fix_inside_an_await_is_parenthesized() {
+    let text = "import asyncio\nimport time\n\n\ndef command(name):\n    time.sleep(1)\n    return asyncio.sleep(0, name)\n\n\nasync def watch():\n    return await command(\"WATCH\")\n\n\nasync def main():\n    await asyncio.run(watch())\n";
+    let dir = project(&[("app.py", text.as_bytes())]);
+    let output = aiolint(dir.path(), &["check", "--fix", "--unsafe-fixes", "."]);
+    assert_eq!(code(&output), 0, "{}", stderr(&output));
+    let fixed = read(dir.path(), "app.py");
+    assert!(
+        fixed.contains("    return await (await asyncio.to_thread(command, \"WATCH\"))\n"),
+        "{fixed}"
+    );
+    assert!(fixed.contains("    await (await watch())\n"), "{fixed}");
+    python_compiles(&fixed).unwrap_or_else(|e| panic!("{e}\n{fixed}"));
+}

@@ -18,7 +18,8 @@
 //! # Map
 //!
 //! - `server.rs`: the `LanguageServer` impl, one line per method; `transport.rs`: a guard that
-//!   answers malformed frames itself, since the library stops reading after one.
+//!   answers malformed frames itself, since the library stops reading after one, reads on
+//!   after a wrong `Content-Length`, and answers where the library strays from the protocol.
 //! - `handlers/`: one module per group of methods.
 //! - `state.rs`, `document_store.rs`, `document.rs`: the session and the open documents (rope +
 //!   tree, edited incrementally).
@@ -69,6 +70,9 @@ pub struct Options {
     pub log_level: String,
 }
 
+/// How long exiting waits for running probes to be killed, reaped and cleaned up.
+const PROBE_CLEAN_UP: std::time::Duration = std::time::Duration::from_secs(5);
+
 /// Serves the protocol on stdin/stdout until `exit`. Returns whether the client asked for
 /// `shutdown` first (the protocol's exit code is 0 then, 1 otherwise).
 pub fn run_stdio(options: &Options) -> std::io::Result<bool> {
@@ -79,6 +83,10 @@ pub fn run_stdio(options: &Options) -> std::io::Result<bool> {
         .enable_all()
         .build()?;
     let clean = runtime.block_on(serve(tokio::io::stdin(), tokio::io::stdout()));
+    // A confirmation still running would leave its probe behind (reparented to `init`).
+    if !runtime_check::stop_all_probes(PROBE_CLEAN_UP) {
+        tracing::warn!("a probe was still being cleaned up at exit");
+    }
     // Reading stdin blocks a thread that would never finish; background scans are moot now.
     runtime.shutdown_background();
     tracing::info!(clean, "exit");

@@ -31,6 +31,7 @@ use tempfile::TempDir;
 
 use crate::contain::{self, ProcessCgroup};
 use crate::error::Error;
+use crate::live::Ticket;
 use crate::outcome::ExitInfo;
 use crate::{Entry, HARNESS_SOURCE, Options, Probe};
 
@@ -60,6 +61,8 @@ pub(crate) struct ProbeProcess {
     probe_path: String,
     /// The probe's `pids` cgroup, when one could be made.
     cgroup: Option<ProcessCgroup>,
+    /// Declared last, so it is dropped after the clean-up of [`Drop`].
+    ticket: Ticket,
 }
 
 /// What the child does between `fork` and `exec`; plain data, so the closure allocates nothing.
@@ -75,6 +78,7 @@ impl ProbeProcess {
     /// Writes the harness and the probe into a fresh temporary directory and starts the
     /// interpreter on them.
     pub(crate) fn spawn(python: &Path, probe: &Probe, opts: &Options) -> Result<Self, Error> {
+        let mut ticket = Ticket::take()?;
         let workdir = tempfile::Builder::new()
             .prefix("aiolint-probe-")
             .tempdir()
@@ -158,6 +162,7 @@ impl ProbeProcess {
         // Our copy of the write end must go, or the event pipe never reports end-of-file.
         drop(sender);
         let pid = libc::pid_t::try_from(child.id()).unwrap_or(libc::pid_t::MAX);
+        ticket.spawned(pid);
         let stdin = child.stdin.take();
         let stdout = child.stdout.take().map(Receiver::from);
         let stderr = child.stderr.take().map(Receiver::from);
@@ -172,6 +177,7 @@ impl ProbeProcess {
             workdir: Some(workdir),
             probe_path,
             cgroup,
+            ticket,
         };
         for receiver in [&process.stdout, &process.stderr, &process.events]
             .into_iter()
@@ -265,6 +271,7 @@ impl ProbeProcess {
     /// once [`Self::has_exited`]).
     pub(crate) fn reap(&mut self) -> ExitInfo {
         self.stdin = None;
+        self.ticket.reaping();
         self.reaped = true;
         self.child.wait().map_or_else(
             |_| ExitInfo::default(),

@@ -52,6 +52,8 @@ mod error;
 mod heartbeat;
 #[cfg(unix)]
 mod interpreter;
+#[cfg(unix)]
+mod live;
 mod outcome;
 mod protocol;
 #[cfg(unix)]
@@ -165,6 +167,22 @@ impl Options {
 /// The smallest accepted [`Options::stall_threshold`]: the heartbeat ticks every 5 ms, and
 /// scheduling jitter must not look like a stall.
 pub const MIN_STALL_THRESHOLD: Duration = Duration::from_millis(20);
+
+/// Stops every probe running in this process, for a caller about to exit while a run may be
+/// going on (another thread's [`run_probes`]): kills their process groups, makes every later
+/// [`run_probes`] fail, and waits up to `wait` until the probes are reaped and their temporary
+/// directories removed. Returns whether that happened in time.
+pub fn stop_all_probes(wait: Duration) -> bool {
+    #[cfg(unix)]
+    {
+        live::stop_all(wait)
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = wait;
+        true
+    }
+}
 
 /// Runs every probe in the Python interpreter and returns their outcomes in input order.
 ///

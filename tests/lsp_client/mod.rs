@@ -48,8 +48,14 @@ pub(crate) struct Client {
 impl Client {
     /// Starts `aiolint server`.
     pub(crate) fn start() -> Self {
+        Self::start_with_env(&[])
+    }
+
+    /// Starts `aiolint server` with these environment variables set.
+    pub(crate) fn start_with_env(vars: &[(&str, &std::path::Path)]) -> Self {
         let mut child = Command::new(env!("CARGO_BIN_EXE_aiolint"))
             .args(["server", "--log-level", "debug"])
+            .envs(vars.iter().copied())
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
@@ -272,7 +278,17 @@ impl Client {
     /// `exit` alone, and the exit status.
     pub(crate) fn exit(mut self) -> ExitStatus {
         self.notify("exit", Value::Null);
+        self.close_input();
+        self.wait_for_exit()
+    }
+
+    /// Closes the server's stdin (as a client that goes away does).
+    pub(crate) fn close_input(&mut self) {
         drop(self.stdin.take());
+    }
+
+    /// Waits (with the deadline) for the server to exit, and returns its status.
+    pub(crate) fn wait_for_exit(&mut self) -> ExitStatus {
         let deadline = Instant::now() + TIMEOUT;
         loop {
             if let Some(status) = self.child.try_wait().expect("wait for the server") {
@@ -284,6 +300,38 @@ impl Client {
                 self.stderr()
             );
             thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    /// Kills the server (`SIGKILL`) and reaps it.
+    pub(crate) fn kill(&mut self) -> ExitStatus {
+        self.child.kill().expect("kill the server");
+        self.child.wait().expect("reap the server")
+    }
+
+    /// The server's process id.
+    pub(crate) fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    /// Waits until `deadline` for the next message that `matches` (from the backlog, then the
+    /// wire), keeping the others; `None` when the deadline passes or the server's output ends.
+    pub(crate) fn next_before(
+        &mut self,
+        deadline: Instant,
+        matches: impl Fn(&Value) -> bool,
+    ) -> Option<Value> {
+        if let Some(index) = self.backlog.iter().position(&matches) {
+            return self.backlog.remove(index);
+        }
+        loop {
+            let left = deadline.saturating_duration_since(Instant::now());
+            let message = self.incoming.recv_timeout(left).ok()?;
+            self.answer_server_request(&message);
+            if matches(&message) {
+                return Some(message);
+            }
+            self.backlog.push_back(message);
         }
     }
 

@@ -199,13 +199,16 @@ impl<'t> RuleContext<'_, 't> {
     }
 
     /// Whether `node` (the node being checked) is the object of an attribute, subscript or
-    /// call, where a replacement starting with `await` needs parentheses.
+    /// call, or the operand of an `await`, where a replacement starting with `await` needs
+    /// parentheses (`await await x` is a syntax error, though tree-sitter accepts it).
     pub(crate) fn needs_parens(&self, node: Node<'_>) -> bool {
         self.ancestors.last().is_some_and(|parent| {
-            matches!(parent.node_kind(), "attribute" | "subscript" | "call")
-                && parent
-                    .named_child(0)
-                    .is_some_and(|first| first.id() == node.id())
+            matches!(
+                parent.node_kind(),
+                "attribute" | "subscript" | "call" | "await"
+            ) && parent
+                .named_child(0)
+                .is_some_and(|first| first.id() == node.id())
         })
     }
 
