@@ -144,7 +144,10 @@ const SOCKET: &str = "socket.socket";
 /// Whether the socket that `callee` (`sock.connect`, `self.sock.recv`) is called on does not
 /// block: made with `SOCK_NONBLOCK`, or put in non-blocking mode anywhere in the function (a
 /// local socket) or the class (an attribute) with `setblocking(False)` / `settimeout(0)`;
-/// `connect` on a `SOCK_DGRAM` socket sends nothing and returns at once.
+/// `connect` on a `SOCK_DGRAM` socket sends nothing and returns at once. A call in the body of
+/// a `try` that catches `BlockingIOError` (or `ssl.SSLWantReadError`/`SSLWantWriteError`) is
+/// made on a socket its author knows to be non-blocking, wherever that was set: only such a
+/// socket raises them.
 fn socket_does_not_block<'t>(
     model: &SemanticModel<'t>,
     callee: Node<'t>,
@@ -155,6 +158,9 @@ fn socket_does_not_block<'t>(
         return false;
     };
     let known = KnownApi::get();
+    if expects_would_block(model, callee, scope, known) {
+        return true;
+    }
     let made_so = |value: Node<'t>, value_scope: ScopeId| {
         made_non_blocking(model, value, value_scope, known, method == "connect")
     };
@@ -216,6 +222,77 @@ fn socket_does_not_block<'t>(
         }
         _ => false,
     }
+}
+
+/// The exceptions only a non-blocking socket raises.
+const WOULD_BLOCK: &[&str] = &[
+    "builtins.BlockingIOError",
+    "ssl.SSLWantReadError",
+    "ssl.SSLWantWriteError",
+];
+
+/// Whether `node` is in the body of a `try` (in its function) with a handler naming one of
+/// [`WOULD_BLOCK`].
+fn expects_would_block<'t>(
+    model: &SemanticModel<'t>,
+    node: Node<'t>,
+    scope: ScopeId,
+    known: &KnownApi,
+) -> bool {
+    let mut child = node;
+    while let Some(parent) = child.parent() {
+        match parent.node_kind() {
+            "function_definition" | "lambda" | "class_definition" => return false,
+            "try_statement"
+                if parent
+                    .field("body")
+                    .is_some_and(|body| body.id() == child.id()) =>
+            {
+                let handles = parent
+                    .named_children_vec()
+                    .into_iter()
+                    .filter(|c| c.node_kind() == "except_clause")
+                    .any(|handler| handler_names_would_block(model, handler, scope, known));
+                if handles {
+                    return true;
+                }
+            }
+            _ => {}
+        }
+        child = parent;
+    }
+    false
+}
+
+fn handler_names_would_block<'t>(
+    model: &SemanticModel<'t>,
+    handler: Node<'t>,
+    scope: ScopeId,
+    known: &KnownApi,
+) -> bool {
+    let mut cursor = handler.walk();
+    let mut stack: Vec<Node<'t>> = handler
+        .children_by_field_name("value", &mut cursor)
+        .filter(Node::is_named)
+        .collect();
+    while let Some(value) = stack.pop() {
+        match value.node_kind() {
+            "tuple" | "parenthesized_expression" | "expression_list" => {
+                stack.extend(value.named_children_vec());
+            }
+            "as_pattern" => stack.extend(value.named_child(0)),
+            _ => {
+                if model
+                    .infer(value, scope, known)
+                    .external()
+                    .is_some_and(|name| WOULD_BLOCK.contains(&name))
+                {
+                    return true;
+                }
+            }
+        }
+    }
+    false
 }
 
 /// Whether `value` makes a socket with `SOCK_NONBLOCK` (or, when `datagram_counts`, a

@@ -27,9 +27,12 @@ declare_rule! {
     /// - **Paths**: every file-system method of `pathlib.Path` (`read_text`, `write_bytes`,
     ///   `open`, `exists`, `mkdir`, `stat`, `resolve`, ...) on any expression that is a `Path`:
     ///   `(ROOT / "state.json").read_text()`, `ROOT.parent`, `path.with_suffix(...)`,
-    ///   `Path.home()`, a `Path` parameter or attribute. `iterdir()`, `glob()` and `rglob()`
-    ///   return lazy iterators: the call does no IO, iterating over it in the coroutine
-    ///   (`for entry in root.glob("*.json")`) is reported.
+    ///   `Path.home()`, a `Path` parameter or attribute. `iterdir()`, `glob()`, `rglob()` and
+    ///   `walk()` return lazy iterators: the call does no IO, iterating over it in the
+    ///   coroutine (`for entry in root.glob("*.json")`) is reported. Methods that only compute
+    ///   names (`with_suffix`, `absolute`, `expanduser`, ...), like `os.path.abspath`,
+    ///   `normpath`, `join` and `expanduser`, are not reported (`expanduser("~user")` may read
+    ///   the password database; that is taken as cheap).
     /// - **Files**: the object returned by `open()`, `io.open`, `Path.open`, `gzip.open`,
     ///   `bz2.open`, `lzma.open`, `tempfile.TemporaryFile`/`NamedTemporaryFile` or `os.fdopen`,
     ///   reached through a variable, `with ... as f` or an attribute, or a parameter annotated
