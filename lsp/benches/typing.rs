@@ -4,7 +4,9 @@
 //! `publishDiagnostics` for that version: what the user waits for, every debounce and queue
 //! included.
 //!
-//! Run with `cargo bench -p aiolint-lsp --bench typing`. Three scenarios:
+//! Run with `cargo build --release && cargo bench -p aiolint-lsp --bench typing`: the server
+//! replayed against is the release binary's `aiolint server` over stdio, as editors run it
+//! (without the binary, the server in this process). Three scenarios:
 //!
 //! - **(a) typing in one function**: 40 characters typed 60 ms apart into one function.
 //!   Target p99 <= 5 ms.
@@ -56,13 +58,14 @@ fn main() {
     let text = module(5_000);
     analyzer_alone(&text);
     recheck_alone(&text, STATEMENT);
-    let aiolint = runtime.block_on(replay(Server::InProcess, None));
+    let server = aiolint_server();
+    let aiolint = runtime.block_on(replay(server.clone(), None));
     let ruff = ruff().map(|ruff| runtime.block_on(replay(Server::Ruff(ruff), None)));
     print_table("alone", &aiolint, ruff.as_ref());
     if let Some(folder) = std::env::var_os("AIOLINT_BENCH_WORKSPACE") {
         let folder = std::path::absolute(PathBuf::from(folder)).expect("an absolute path");
         index_alone(&folder);
-        let aiolint = runtime.block_on(replay(Server::InProcess, Some(&folder)));
+        let aiolint = runtime.block_on(replay(server, Some(&folder)));
         print_table("in the workspace", &aiolint, None);
     }
 }
@@ -82,10 +85,33 @@ fn ruff() -> Option<PathBuf> {
     })
 }
 
+/// The aiolint server to replay against: the release binary users run (`aiolint server`, with
+/// its allocator and page settings, over stdio) when it is built (`cargo build --release`) or
+/// `AIOLINT_BENCH_BINARY` names one; else the server in this process.
+fn aiolint_server() -> Server {
+    let binary = std::env::var_os("AIOLINT_BENCH_BINARY").map_or_else(
+        || Path::new(env!("CARGO_MANIFEST_DIR")).join("../target/release/aiolint"),
+        PathBuf::from,
+    );
+    if binary.is_file() {
+        println!("aiolint server: {}", binary.display());
+        Server::Binary(binary)
+    } else {
+        println!(
+            "aiolint server: in this process ({} is not built: `cargo build --release`)",
+            binary.display()
+        );
+        Server::InProcess
+    }
+}
+
 /// Which server a replay talks to.
+#[derive(Clone)]
 enum Server {
     /// aiolint's server in this process, over in-memory pipes.
     InProcess,
+    /// `aiolint server` as a child process over stdio.
+    Binary(PathBuf),
     /// `ruff server` as a child process over stdio.
     Ruff(PathBuf),
 }
@@ -165,24 +191,29 @@ async fn replay(server: Server, workspace: Option<&Path>) -> Replay {
                 Some(running),
             )
         }
-        Server::Ruff(ruff) => {
-            let mut child = tokio::process::Command::new(ruff)
+        Server::Binary(program) | Server::Ruff(program) => {
+            let mut child = tokio::process::Command::new(program)
                 .arg("server")
                 .stdin(std::process::Stdio::piped())
                 .stdout(std::process::Stdio::piped())
                 .stderr(std::process::Stdio::null())
                 .kill_on_drop(true)
                 .spawn()
-                .expect("ruff server starts");
+                .expect("the server starts");
             let stdin = child.stdin.take().expect("stdin");
             let stdout = child.stdout.take().expect("stdout");
             // The child lives as long as the client's reader.
             tokio::spawn(async move {
                 let _ = child.wait().await;
             });
+            let name = if matches!(server, Server::Ruff(_)) {
+                "ruff server"
+            } else {
+                "aiolint"
+            };
             (
                 Client::new(Box::new(stdin), stdout, uri.clone()),
-                "ruff server",
+                name,
                 None,
             )
         }
