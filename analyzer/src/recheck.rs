@@ -283,7 +283,7 @@ fn function_at(root: Node<'_>, start: usize) -> Option<Node<'_>> {
 
 /// The one function definition, starting at `start`, of a module parsed from a function's
 /// text alone (comments around it aside).
-fn only_function(root: Node<'_>, start: usize) -> Option<Node<'_>> {
+pub(crate) fn only_function(root: Node<'_>, start: usize) -> Option<Node<'_>> {
     let mut statements = root.named_children_vec().into_iter();
     let function = statements.next()?;
     (statements.next().is_none()

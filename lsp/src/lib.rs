@@ -46,6 +46,9 @@ pub mod confirm;
 mod convert;
 mod document;
 mod document_store;
+#[cfg(any(test, feature = "fuzzing"))]
+#[doc(hidden)]
+pub mod fuzzing;
 mod handlers;
 mod project;
 mod rope_ext;
