@@ -21,6 +21,9 @@ targets=("$@")
 [ ${#targets[@]} -gt 0 ] || targets=(check fix document project)
 
 export RUSTC_BOOTSTRAP=1
+# The instrumented build has flags of its own: keep it in fuzz/target, away from the
+# workspace's build (which another CARGO_TARGET_DIR would mix it into).
+unset CARGO_TARGET_DIR
 command -v cargo-fuzz >/dev/null || cargo install cargo-fuzz --locked --version 0.13.2
 
 # The Python files and notebooks the tests use, as seeds for every target.

@@ -72,8 +72,12 @@ pub fn document_session(data: &[u8]) {
     }
 }
 
-/// Up to 24 notifications of 1 to 3 changes each, about a third of them analysed.
-fn decode(u: &mut Unstructured<'_>, lines: u32) -> Result<(Vec<(Vec<Change>, bool)>, bool)> {
+/// `didChange` notifications, each with whether it is analysed.
+type Notifications = Vec<(Vec<Change>, bool)>;
+
+/// Up to 24 notifications of 1 to 3 changes each, about a third of them analysed, and whether
+/// positions are in UTF-16.
+fn decode(u: &mut Unstructured<'_>, lines: u32) -> Result<(Notifications, bool)> {
     let utf16 = u.arbitrary()?;
     let mut notifications = Vec::new();
     for _ in 0..u.int_in_range(1..=24)? {

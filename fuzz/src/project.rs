@@ -2,6 +2,7 @@
 //! re-export names (`from x import *`, `__all__`, assignments), and import themselves, with
 //! sync helpers that block and coroutines that call them across modules.
 
+use std::fmt::Write as _;
 use std::sync::Arc;
 
 use analyzer::{
@@ -100,10 +101,11 @@ pub fn project(data: &[u8]) {
 
 /// The project's files, for a failure's message.
 fn describe(sources: &[(SourceFile, ModuleName)]) -> String {
-    sources
-        .iter()
-        .map(|(file, _)| format!("--- {}\n{}", file.path, file.text))
-        .collect()
+    let mut out = String::new();
+    for (file, _) in sources {
+        let _ = write!(out, "--- {}\n{}", file.path, file.text);
+    }
+    out
 }
 
 fn decode(u: &mut Unstructured<'_>) -> Result<Vec<(SourceFile, ModuleName)>> {
