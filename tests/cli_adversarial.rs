@@ -441,6 +441,36 @@ fn a_directory_and_a_fifo_named_like_python_files() {
     );
 }
 
+/// `--config` naming a named pipe: an error that says what it is, not a wait for a writer.
+#[test]
+fn a_fifo_given_as_the_configuration() {
+    let dir = project(&[("good.py", GOOD)]);
+    let path = std::ffi::CString::new(
+        dir.path()
+            .join("aiolint.toml")
+            .as_os_str()
+            .as_encoded_bytes(),
+    )
+    .expect("no NUL");
+    // SAFETY: a valid C string; `mkfifo` creates a file.
+    assert_eq!(unsafe { libc::mkfifo(path.as_ptr(), 0o644) }, 0, "mkfifo");
+    let output = run(
+        dir.path(),
+        &["check", "--config", "aiolint.toml", "good.py"],
+        Duration::from_secs(120),
+    );
+    assert_eq!(code(&output), 2);
+    let message = stderr(&output);
+    assert!(
+        message.contains("aiolint.toml: cannot read configuration"),
+        "{message}"
+    );
+    assert!(
+        message.contains("not a regular file (a named pipe)"),
+        "{message}"
+    );
+}
+
 /// A `pyproject.toml` that is not TOML: exit code 2 with the file, line and reason, at once.
 /// (Checking its files with the defaults instead would report what the configuration may
 /// ignore; the language server does that until it is fixed, and says so.)

@@ -46,6 +46,7 @@ pub mod confirm;
 mod convert;
 mod document;
 mod document_store;
+pub mod files;
 #[cfg(any(test, feature = "fuzzing"))]
 #[doc(hidden)]
 pub mod fuzzing;
