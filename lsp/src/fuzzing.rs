@@ -4,8 +4,11 @@
 //! A session of edits is applied to a [`Document`] as `didChange` applies them, and to a plain
 //! string; after each `didChange` the rope must hold the string, an incremental reparse must be
 //! the parse of the string from scratch, and a re-check of the change against the last analysed
-//! text must give a whole check's findings wherever the whole parse kept the change inside the
-//! function ([`analyzer::fuzzing::check_recheck`]).
+//! text must give a whole check's findings in the function it re-checked wherever the whole
+//! parse kept the change inside that function ([`analyzer::fuzzing::check_recheck`]).
+//!
+//! With `AIOLINT_FUZZ_PRINT` set, each re-check prints whether it was taken and whether the
+//! whole parse kept it inside the function, to tell how often the property is exercised.
 
 use analyzer::{
     Checked, Diagnostic, ModuleName, ParsedModule, ProjectIndex, Settings, SourceFile,
@@ -104,11 +107,20 @@ pub fn edit_session(
                     parsed: &base.parsed,
                     diagnostics: &base.diagnostics,
                 };
-                analyzer::fuzzing::check_recheck(
+                let agreement = analyzer::fuzzing::check_recheck(
                     old, change, edited, &fresh, &file, &module, index, &settings,
                 )
-                .map_err(|e| format!("version {version}: {e}\nfrom {:?}\nto {model:?}", base.text))?
-                .whole
+                .map_err(|e| {
+                    format!("version {version}: {e}\nfrom {:?}\nto {model:?}", base.text)
+                })?;
+                if std::env::var_os("AIOLINT_FUZZ_PRINT").is_some() {
+                    eprintln!(
+                        "re-check taken {} confined {}",
+                        agreement.rechecked.is_some(),
+                        agreement.confined.is_some()
+                    );
+                }
+                agreement.whole
             }
             None => check_in_project(&file, &fresh, &module, index, &settings),
         };
