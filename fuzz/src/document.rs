@@ -58,9 +58,9 @@ pub fn document_session(data: &[u8]) {
         None => (data, data),
     };
     let initial = String::from_utf8_lossy(text);
-    let lines = u32::try_from(initial.lines().count()).unwrap_or(u32::MAX);
+    let lines = Lines::of(&initial);
     let mut u = Unstructured::new(edits);
-    let Ok((notifications, utf16)) = decode(&mut u, lines) else {
+    let Ok((notifications, utf16)) = decode(&mut u, &lines) else {
         return;
     };
     if std::env::var_os("AIOLINT_FUZZ_PRINT").is_some() {
@@ -72,17 +72,45 @@ pub fn document_session(data: &[u8]) {
     }
 }
 
+/// Where the initial text's lines are: how many, and the indented ones (function bodies,
+/// mostly) with their indentation, where the re-check takes an edit.
+struct Lines {
+    count: u32,
+    indented: Vec<(u32, u32)>,
+}
+
+impl Lines {
+    fn of(text: &str) -> Self {
+        let mut indented = Vec::new();
+        let mut count = 0;
+        for (line, content) in (0..).zip(text.lines()) {
+            let indentation = content.len() - content.trim_start_matches(' ').len();
+            if indentation >= 4 && content.len() > indentation {
+                indented.push((line, u32::try_from(indentation).unwrap_or(0)));
+            }
+            count = line + 1;
+        }
+        Self { count, indented }
+    }
+}
+
 /// `didChange` notifications, each with whether it is analysed.
 type Notifications = Vec<(Vec<Change>, bool)>;
 
-/// Up to 24 notifications of 1 to 3 changes each, about a third of them analysed, and whether
+/// Up to 24 notifications of 1 to 3 changes each (mostly 1), about a third of them analysed, and whether
 /// positions are in UTF-16.
-fn decode(u: &mut Unstructured<'_>, lines: u32) -> Result<(Notifications, bool)> {
+fn decode(u: &mut Unstructured<'_>, lines: &Lines) -> Result<(Notifications, bool)> {
     let utf16 = u.arbitrary()?;
     let mut notifications = Vec::new();
     for _ in 0..u.int_in_range(1..=24)? {
         let mut changes = Vec::new();
-        for _ in 0..u.int_in_range(1..=3)? {
+        // Mostly one change (a keystroke); changes in two places make the re-check decline.
+        let count = if u.ratio(7, 10)? {
+            1
+        } else {
+            u.int_in_range(2..=3)?
+        };
+        for _ in 0..count {
             changes.push(change(u, lines)?);
         }
         notifications.push((changes, u.ratio(1, 3)?));
@@ -94,7 +122,7 @@ fn decode(u: &mut Unstructured<'_>, lines: u32) -> Result<(Notifications, bool)>
     Ok((notifications, utf16))
 }
 
-fn change(u: &mut Unstructured<'_>, lines: u32) -> Result<Change> {
+fn change(u: &mut Unstructured<'_>, lines: &Lines) -> Result<Change> {
     let text = if u.ratio(1, 4)? {
         let typed: String = u.arbitrary()?;
         typed.chars().take(8).collect()
@@ -104,8 +132,17 @@ fn change(u: &mut Unstructured<'_>, lines: u32) -> Result<Change> {
     if u.ratio(1, 40)? {
         return Ok(Change { range: None, text });
     }
-    let line = u.int_in_range(0..=lines.saturating_add(2))?;
-    let character: u32 = u.int_in_range(0..=90)?;
+    // Two in three in the statements of an indented line (past its indentation), which the
+    // re-check can take; the others anywhere, or past the end.
+    let (line, character): (u32, u32) = if !lines.indented.is_empty() && u.ratio(2, 3)? {
+        let (line, indentation) = *u.choose(&lines.indented)?;
+        (line, indentation + u.int_in_range(0..=30)?)
+    } else {
+        (
+            u.int_in_range(0..=lines.count.saturating_add(2))?,
+            u.int_in_range(0..=90)?,
+        )
+    };
     // Mostly short ranges on the line, some over lines, some reversed or past the end.
     let end = match u.int_in_range(0..=9)? {
         0..=5 => (line, character),

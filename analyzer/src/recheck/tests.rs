@@ -446,3 +446,21 @@ async def main(mesh: Mesh):
     );
     assert_eq!(rechecked, Some(whole));
 }
+
+/// Found by the `document` fuzz target: a function marked `@pytest.mark.skipif(<version
+/// check>)` runs only on some versions, which a whole check knows (no AIO501 for an API removed
+/// only later), but the function parsed alone lost its decorator: the re-check reported the
+/// AIO501. Such a function is now left to a whole check; a module-level version guard was
+/// always seen.
+#[test]
+fn a_function_with_version_marks_is_left_to_a_whole_check() {
+    let text = "import asyncio\nimport sys\n\nimport pytest\n\n\n@pytest.mark.skipif(sys.version_info >= (3, 11), reason=\"removed\")\ndef test_generator_coroutines():\n    @asyncio.coroutine\n    def generator_part():\n        yield from asyncio.sleep(1)\n    x = 1\n    return generator_part\n\n\nif sys.version_info < (3, 11):\n    def old_style():\n        @asyncio.coroutine\n        def part():\n            yield from asyncio.sleep(1)\n        x = 1\n";
+    let marked = text.find("x = 1\n    return").expect("in the text") + 4;
+    let (rechecked, whole, _) = recheck(text, marked, marked + 1, "2", ProjectIndex::empty());
+    assert_eq!(codes(&whole), []);
+    assert_eq!(rechecked, None, "declined");
+    let guarded = text.rfind("x = 1").expect("in the text") + 4;
+    let (rechecked, whole, _) = recheck(text, guarded, guarded + 1, "2", ProjectIndex::empty());
+    assert_eq!(codes(&whole), []);
+    assert_eq!(rechecked, Some(whole), "taken, and right");
+}
