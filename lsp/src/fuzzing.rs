@@ -44,6 +44,17 @@ pub fn edit_session(
     notifications: &[(Vec<Change>, bool)],
     utf16: bool,
 ) -> Result<(), String> {
+    edit_session_with(initial, notifications, utf16, true)
+}
+
+/// [`edit_session`], with the re-check's property checked only when `recheck` is set (the rope
+/// and tree properties always are).
+pub fn edit_session_with(
+    initial: &str,
+    notifications: &[(Vec<Change>, bool)],
+    utf16: bool,
+    recheck: bool,
+) -> Result<(), String> {
     let encoding = if utf16 {
         PositionEncoding::Utf16
     } else {
@@ -98,6 +109,7 @@ pub fn edit_session(
         let file = SourceFile::new(snapshot.path.clone(), model.as_str());
         let recheckable = base
             .as_ref()
+            .filter(|_| recheck)
             .zip(snapshot.change)
             .zip(snapshot.edited_tree());
         let whole = match recheckable {
