@@ -34,8 +34,11 @@ impl Resolver {
         let cwd = std::env::current_dir().context("cannot read the current directory")?;
         let fixed = match config {
             Some(path) => {
-                let text = std::fs::read_to_string(path)
+                let bytes = lsp::files::read_regular_file(path)
                     .with_context(|| format!("{}: cannot read configuration", path.display()))?;
+                let text = String::from_utf8(bytes).map_err(|_| {
+                    anyhow!("{}: cannot read configuration: not UTF-8", path.display())
+                })?;
                 let loaded = ConfigFile::parse(&path.display().to_string(), &absolute(path), &text)
                     .map_err(|error| anyhow!(error))?
                     .ok_or_else(|| anyhow!("{}: has no `[tool.aiolint]` table", path.display()))?;

@@ -15,7 +15,9 @@ pub(crate) struct Discovered {
 
 /// Files under `paths`: explicit files as given, and `.py`/`.pyi` files found by walking
 /// directories (respecting `.gitignore`, `.ignore` and the excluded directories), in a stable
-/// order without duplicates.
+/// order without duplicates. Walking does not follow symbolic links (so a loop cannot trap it)
+/// and keeps regular files only: a named pipe or a directory called `x.py` is not a file to
+/// check. An explicit path that is not a regular file is reported when it is read.
 pub(crate) fn python_files(paths: &[PathBuf]) -> Discovered {
     let excluded = |entry: &Path, is_dir: bool| {
         is_dir
@@ -43,9 +45,15 @@ fn walk(paths: &[PathBuf], excluded: &Exclude, wanted: fn(&Path) -> bool) -> Dis
     let mut found = Discovered::default();
     for path in paths {
         if !path.exists() {
-            found
-                .errors
-                .push(format!("{}: no such file or directory", path.display()));
+            // A link that exists but leads nowhere (dangling, or a loop) says why.
+            let message = match (std::fs::symlink_metadata(path), std::fs::metadata(path)) {
+                (Ok(_), Err(error)) => format!(
+                    "{}: a symbolic link that cannot be followed: {error}",
+                    path.display()
+                ),
+                _ => format!("{}: no such file or directory", path.display()),
+            };
+            found.errors.push(message);
             continue;
         }
         if !path.is_dir() {

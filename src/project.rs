@@ -39,7 +39,7 @@ impl Workspace for Disk {
             return Some(xxhash_rust::xxh3::xxh3_128(source.text.as_bytes()));
         }
         // The text of a Python file is its bytes, when they are UTF-8.
-        let bytes = std::fs::read(path).ok()?;
+        let bytes = lsp::files::read_regular_file(path).ok()?;
         std::str::from_utf8(&bytes).ok()?;
         Some(xxhash_rust::xxh3::xxh3_128(&bytes))
     }

@@ -12,6 +12,9 @@ mod config_files;
 mod diagnostic;
 mod fix;
 mod flow;
+#[cfg(any(test, feature = "fuzzing"))]
+#[doc(hidden)]
+pub mod fuzzing;
 mod guards;
 mod importer;
 mod index;

@@ -135,6 +135,9 @@ pub fn recheck_function(
     }
     // The function before the change, in the old text and (with the edit recorded) in the new.
     let old_function = edited_function(old.parsed.root(), change)?;
+    if has_version_marks(old_function, old.text) {
+        return None;
+    }
     let old_range: TextRange = old_function.byte_range().into();
     let delta = change.delta();
     let new_end = usize::try_from(isize::try_from(old_range.end).ok()? + delta).ok()?;
@@ -243,6 +246,27 @@ fn disables_itself(text: &str) -> bool {
         .is_none_or(|finder| finder.is_match(text))
 }
 
+/// Whether `function` has a decorator that may be a pytest mark (`@pytest.mark.skipif(...)`,
+/// `@mark.skip`, `@skipif(...)`): the versions it runs on, which a whole check takes from the
+/// marks, are lost when the function is parsed alone (found by the `document` fuzz target). A
+/// plain text test, so that handlers with other decorators are still re-checked.
+fn has_version_marks(function: Node<'_>, text: &str) -> bool {
+    let Some(decorated) = function
+        .parent()
+        .filter(|p| p.node_kind() == "decorated_definition")
+    else {
+        return false;
+    };
+    decorated
+        .named_children_vec()
+        .into_iter()
+        .filter(|d| d.node_kind() == "decorator")
+        .any(|d| {
+            let decorator = text.get(d.byte_range()).unwrap_or_default();
+            decorator.contains("skip") || decorator.contains("mark")
+        })
+}
+
 /// The outermost function whose body holds the bytes `change` replaced, unless the syntax
 /// around it is broken. (An error inside the function is fine: a whole check skips it the same
 /// way.) Typing at the very end of the body, on its last line, is in the body too.
@@ -283,7 +307,7 @@ fn function_at(root: Node<'_>, start: usize) -> Option<Node<'_>> {
 
 /// The one function definition, starting at `start`, of a module parsed from a function's
 /// text alone (comments around it aside).
-fn only_function(root: Node<'_>, start: usize) -> Option<Node<'_>> {
+pub(crate) fn only_function(root: Node<'_>, start: usize) -> Option<Node<'_>> {
     let mut statements = root.named_children_vec().into_iter();
     let function = statements.next()?;
     (statements.next().is_none()

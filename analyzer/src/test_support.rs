@@ -448,14 +448,7 @@ fn assert_markers(rule: Rule, file: &SourceFile, diagnostics: &[Diagnostic]) {
     }
 }
 
-/// The tree-sitter point (row, byte column) of a byte offset of `text`.
-pub(crate) fn point_at(text: &str, offset: usize) -> crate::Point {
-    let before = &text[..offset];
-    crate::Point {
-        row: before.matches('\n').count(),
-        column: offset - before.rfind('\n').map_or(0, |i| i + 1),
-    }
-}
+pub(crate) use crate::fuzzing::point_at;
 
 #[cfg(test)]
 mod tests {

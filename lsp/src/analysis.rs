@@ -409,7 +409,7 @@ pub(crate) fn analyze_path(
 
 /// Reads a source file, or the diagnostic that says why it cannot be.
 fn read(path: &Path) -> Result<SourceFile, Box<Diagnostic>> {
-    let text = match std::fs::read(path).map(String::from_utf8) {
+    let text = match crate::files::read_regular_file(path).map(String::from_utf8) {
         Ok(Ok(text)) => text,
         Ok(Err(error)) => {
             let offset = error.utf8_error().valid_up_to();
@@ -454,8 +454,9 @@ fn resolver(state: &State) -> impl Fn(&str) -> Option<(Uri, Option<Rope>)> + '_ 
         let uri = Uri::from_file_path(path).or_else(|| path.parse::<Uri>().ok());
         let found = uri.map(|uri| {
             let rope = state.docs.with(&uri, |doc| doc.rope.clone()).or_else(|| {
-                std::fs::read_to_string(path)
+                crate::files::read_regular_file(Path::new(path))
                     .ok()
+                    .and_then(|bytes| String::from_utf8(bytes).ok())
                     .map(|text| Rope::from_str(&text))
             });
             (uri, rope)

@@ -96,11 +96,26 @@ impl Snapshot {
     /// this reparses incrementally from the edited tree, reading the rope chunk by chunk: the
     /// costly step, done here (off the lock, on the blocking pool) rather than in `didChange`,
     /// so that a burst of changes costs one reparse.
+    ///
+    /// The tree is always the one a parse of the whole text gives, which is what `aiolint check`
+    /// reports on. Tree-sitter's incremental reparse gives it for a text without syntax errors,
+    /// but its error recovery depends on the subtrees it reuses: for a text with errors (and for
+    /// one with a NUL byte) the reparse can recover differently, and report other syntax errors
+    /// and findings (both found by the `document` fuzz target). Such a text is parsed again from
+    /// scratch; that costs about what the whole check that follows does.
     pub(crate) fn parse(&self) -> Option<ParsedModule> {
+        let from_scratch = || ParsedModule::parse(&String::from(&self.rope));
         match &self.tree {
             Some(tree) if !self.tree_stale => Some(tree.clone()),
-            Some(tree) => tree.reparse(&mut |offset| self.rope.chunk_from(offset)),
-            None => ParsedModule::parse(&String::from(&self.rope)),
+            Some(tree) if !has_nul(&self.rope) => {
+                let reparsed = tree.reparse(&mut |offset| self.rope.chunk_from(offset))?;
+                if reparsed.is_valid() {
+                    Some(reparsed)
+                } else {
+                    from_scratch()
+                }
+            }
+            _ => from_scratch(),
         }
     }
 
@@ -308,6 +323,11 @@ impl Document {
     }
 }
 
+/// Whether the text holds a NUL byte.
+fn has_nul(rope: &Rope) -> bool {
+    rope.chunks().any(|chunk| chunk.as_bytes().contains(&0))
+}
+
 /// The analyzer path of a URI (its file path when it is a `file:` URI) and its kind of source.
 fn path_and_kind(uri: &Uri) -> (String, SourceKind) {
     let path = uri.to_file_path().map_or_else(
@@ -454,6 +474,64 @@ mod tests {
         // A reversed range is put in order rather than rejected.
         doc.apply_changes(3, &[change(((0, 5), (0, 0)), "c = 3")], Utf16);
         check(&mut doc, "c = 3\n# end");
+    }
+
+    /// Found by the `document` fuzz target: with a NUL byte in the text, reparsing the edited
+    /// tree incrementally gave another tree than parsing the text from scratch (which is what
+    /// `aiolint check` does), so the server's findings differed from the command line's.
+    #[test]
+    fn a_text_with_a_nul_byte_is_parsed_as_from_scratch() {
+        use crate::fuzzing::{Change, edit_session};
+        let at = |line, character| Some(((line, character), (line, character)));
+        let session = [
+            (
+                vec![Change {
+                    range: at(1, 21),
+                    text: "\n".into(),
+                }],
+                true,
+            ),
+            (
+                vec![
+                    Change {
+                        range: at(3, 32),
+                        text: "yield".into(),
+                    },
+                    Change {
+                        range: at(7, 32),
+                        text: "(\0etc)\n)".into(),
+                    },
+                ],
+                true,
+            ),
+        ];
+        let initial = "mcio\nimpord\ndef fl(\0etc)\n):\n    try:\n    l\"  t  except a t";
+        assert_eq!(edit_session(initial, &session, true), Ok(()));
+    }
+
+    /// Found by the `document` fuzz target: tree-sitter recovered from the syntax errors of the
+    /// edited text differently when reparsing incrementally than when parsing it whole (one
+    /// error over `except asslice.t(message)def g():` instead of two), and the server reported
+    /// other E999s than `aiolint check` on the same text.
+    #[test]
+    fn a_text_with_syntax_errors_gets_the_errors_of_a_whole_parse() {
+        use crate::fuzzing::{Change, edit_session};
+        let change = |range: ((u32, u32), (u32, u32)), text: &str| Change {
+            range: Some(range),
+            text: text.into(),
+        };
+        let initial = "impo asyncio\nimport ver\n\n\ndef fatal(message) -> syclient.fetch()\n   d):\n    try:\n    celled\")\n    t   except asslice.t(message)\nellech t(message)\nge)\n";
+        let session = [
+            (
+                vec![
+                    change(((3, 30), (3, 30)), "# noqa\n"),
+                    change(((10, 14), (9, 112)), "def g():\n    time.sleep(1)\n"),
+                ],
+                true,
+            ),
+            (vec![change(((4, 6), (4, 8)), " ver\n\n\nd")], true),
+        ];
+        assert_eq!(edit_session(initial, &session, true), Ok(()));
     }
 
     #[test]

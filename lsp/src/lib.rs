@@ -47,6 +47,10 @@ pub mod confirm;
 mod convert;
 mod document;
 mod document_store;
+pub mod files;
+#[cfg(any(test, feature = "fuzzing"))]
+#[doc(hidden)]
+pub mod fuzzing;
 mod handlers;
 mod project;
 mod rope_ext;

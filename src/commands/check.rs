@@ -136,7 +136,7 @@ fn apply_per_file_ignores(
 /// `E902` finding.
 pub(crate) fn read_source(path: &Path) -> Result<SourceFile, FileReport> {
     let display = path.display().to_string();
-    let text = match std::fs::read(path) {
+    let text = match lsp::files::read_regular_file(path) {
         Ok(bytes) => match String::from_utf8(bytes) {
             Ok(text) => text,
             Err(error) => {

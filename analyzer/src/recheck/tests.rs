@@ -1,6 +1,7 @@
 use std::sync::Arc;
 
 use super::*;
+use crate::fuzzing::{codes, edit_stays_inside};
 use crate::test_support::point_at;
 use crate::{InputEdit, check_in_project, summarize};
 
@@ -122,72 +123,6 @@ fn recheck(
     }
     let rechecked = rechecked.map(|rechecked| rechecked.diagnostics);
     (rechecked.filter(|_| confined), whole, new_text)
-}
-
-/// The tree's structure (kinds, nesting, and where each node ends outside the function),
-/// with `function` as one placeholder.
-fn shape(node: tree_sitter::Node<'_>, function: tree_sitter::Node<'_>, out: &mut String) {
-    if node == function {
-        out.push_str("FUNCTION");
-        return;
-    }
-    out.push('(');
-    out.push_str(node.kind());
-    let mut cursor = node.walk();
-    for child in node.children(&mut cursor) {
-        out.push(' ');
-        shape(child, function, out);
-    }
-    out.push(')');
-}
-
-/// Whether the parse of the whole new text (`parsed`) is the old parse but for the function
-/// that holds `offset`, and that function parsed alone has the syntax it has there: then a
-/// whole check is the reference for the recheck. (Else the recheck is meant to differ: it keeps
-/// a syntax error inside the function until the whole module is parsed again.)
-fn edit_stays_inside(old: &ParsedModule, parsed: &ParsedModule, text: &str, offset: usize) -> bool {
-    fn outermost(tree: &ParsedModule, offset: usize) -> Option<tree_sitter::Node<'_>> {
-        let mut node = tree.root().descendant_for_byte_range(offset, offset)?;
-        let mut function = None;
-        loop {
-            if node.node_kind() == "function_definition" {
-                function = Some(node);
-            }
-            match node.parent() {
-                Some(parent) => node = parent,
-                None => return function,
-            }
-        }
-    }
-    // The edit is inside the function, which therefore starts where it did.
-    let Some(before) = outermost(old, offset) else {
-        return false;
-    };
-    let Some(after) = outermost(parsed, before.start_byte()) else {
-        return false;
-    };
-    let without = |tree: &ParsedModule, function: tree_sitter::Node<'_>| {
-        let mut out = String::new();
-        shape(tree.root(), function, &mut out);
-        out
-    };
-    let range = TextRange::new(after.start_byte(), after.end_byte());
-    let alone = ParsedModule::parse_range(
-        text,
-        range,
-        point_at(text, range.start),
-        point_at(text, range.end),
-    )
-    .expect("parses");
-    without(old, before) == without(parsed, after)
-        && only_function(alone.root(), range.start).is_some_and(|f| f.to_sexp() == after.to_sexp())
-}
-
-fn codes(diagnostics: &[Diagnostic]) -> Vec<(usize, &str)> {
-    diagnostics
-        .iter()
-        .map(|d| (d.range.start, d.code()))
-        .collect()
 }
 
 /// The project of the module: a module `lib` with a helper that blocks, a coroutine and a
@@ -510,4 +445,22 @@ async def main(mesh: Mesh):
         "{new_text}"
     );
     assert_eq!(rechecked, Some(whole));
+}
+
+/// Found by the `document` fuzz target: a function marked `@pytest.mark.skipif(<version
+/// check>)` runs only on some versions, which a whole check knows (no AIO501 for an API removed
+/// only later), but the function parsed alone lost its decorator: the re-check reported the
+/// AIO501. Such a function is now left to a whole check; a module-level version guard was
+/// always seen.
+#[test]
+fn a_function_with_version_marks_is_left_to_a_whole_check() {
+    let text = "import asyncio\nimport sys\n\nimport pytest\n\n\n@pytest.mark.skipif(sys.version_info >= (3, 11), reason=\"removed\")\ndef test_generator_coroutines():\n    @asyncio.coroutine\n    def generator_part():\n        yield from asyncio.sleep(1)\n    x = 1\n    return generator_part\n\n\nif sys.version_info < (3, 11):\n    def old_style():\n        @asyncio.coroutine\n        def part():\n            yield from asyncio.sleep(1)\n        x = 1\n";
+    let marked = text.find("x = 1\n    return").expect("in the text") + 4;
+    let (rechecked, whole, _) = recheck(text, marked, marked + 1, "2", ProjectIndex::empty());
+    assert_eq!(codes(&whole), []);
+    assert_eq!(rechecked, None, "declined");
+    let guarded = text.rfind("x = 1").expect("in the text") + 4;
+    let (rechecked, whole, _) = recheck(text, guarded, guarded + 1, "2", ProjectIndex::empty());
+    assert_eq!(codes(&whole), []);
+    assert_eq!(rechecked, Some(whole), "taken, and right");
 }
