@@ -192,11 +192,24 @@ async fn replay(server: Server, workspace: Option<&Path>) -> Replay {
             )
         }
         Server::Binary(program) | Server::Ruff(program) => {
-            let mut child = tokio::process::Command::new(program)
-                .arg("server")
+            let mut command = tokio::process::Command::new(program);
+            command.arg("server");
+            // `AIOLINT_BENCH_SERVER_LOG=FILE`: aiolint's server logs at debug level there (with
+            // timestamps), to see where a keystroke's time goes.
+            let log = std::env::var_os("AIOLINT_BENCH_SERVER_LOG")
+                .filter(|_| matches!(server, Server::Binary(_)))
+                .and_then(|path| std::fs::File::create(path).ok());
+            let stderr = match log {
+                Some(file) => {
+                    command.args(["--log-level", "debug"]);
+                    std::process::Stdio::from(file)
+                }
+                None => std::process::Stdio::null(),
+            };
+            let mut child = command
                 .stdin(std::process::Stdio::piped())
                 .stdout(std::process::Stdio::piped())
-                .stderr(std::process::Stdio::null())
+                .stderr(stderr)
                 .kill_on_drop(true)
                 .spawn()
                 .expect("the server starts");

@@ -182,7 +182,7 @@ pub(crate) fn analyze(
 pub(crate) fn settle(snapshot: &Snapshot, analysis: &Analysis) -> Option<Analysis> {
     let syntax = analysis.syntax.as_ref()?;
     let parsed = snapshot
-        .parse()
+        .parse_incrementally()
         .filter(|parsed| syntax.agrees_with(parsed))?;
     Some(Analysis {
         version: analysis.version,

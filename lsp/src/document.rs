@@ -105,17 +105,27 @@ impl Snapshot {
     /// scratch; that costs about what the whole check that follows does.
     pub(crate) fn parse(&self) -> Option<ParsedModule> {
         let from_scratch = || ParsedModule::parse(&String::from(&self.rope));
+        if has_nul(&self.rope) {
+            return from_scratch();
+        }
+        let parsed = self.parse_incrementally()?;
+        if parsed.is_valid() {
+            Some(parsed)
+        } else {
+            from_scratch()
+        }
+    }
+
+    /// The document's last parse brought up to this text by an incremental reparse (itself when
+    /// the text did not change), or a whole parse when there is none. For a text with syntax
+    /// errors it may have recovered from them otherwise than [`Snapshot::parse`]: good as the
+    /// base of the next keystroke's re-check (whose syntax errors are those of its function),
+    /// not for a whole analysis, and it costs a fraction of parsing again from scratch.
+    pub(crate) fn parse_incrementally(&self) -> Option<ParsedModule> {
         match &self.tree {
             Some(tree) if !self.tree_stale => Some(tree.clone()),
-            Some(tree) if !has_nul(&self.rope) => {
-                let reparsed = tree.reparse(&mut |offset| self.rope.chunk_from(offset))?;
-                if reparsed.is_valid() {
-                    Some(reparsed)
-                } else {
-                    from_scratch()
-                }
-            }
-            _ => from_scratch(),
+            Some(tree) => tree.reparse(&mut |offset| self.rope.chunk_from(offset)),
+            None => ParsedModule::parse(&String::from(&self.rope)),
         }
     }
 

@@ -86,7 +86,12 @@ pub fn run_stdio(options: &Options) -> std::io::Result<bool> {
         .thread_name("aiolint-lsp")
         .enable_all()
         .build()?;
-    let clean = runtime.block_on(serve(tokio::io::stdin(), tokio::io::stdout()));
+    let clean = runtime.block_on(async {
+        match stdio_pipes() {
+            Some((input, output)) => serve(input, output).await,
+            None => serve(tokio::io::stdin(), tokio::io::stdout()).await,
+        }
+    });
     // A confirmation still running would leave its probe behind (reparented to `init`).
     if !runtime_check::stop_all_probes(PROBE_CLEAN_UP) {
         tracing::warn!("a probe was still being cleaned up at exit");
@@ -95,6 +100,35 @@ pub fn run_stdio(options: &Options) -> std::io::Result<bool> {
     runtime.shutdown_background();
     tracing::info!(clean, "exit");
     Ok(clean)
+}
+
+/// Standard input and output when both are pipes (as editors start the server): read and
+/// written without blocking, through the runtime's poller. tokio's own stdio hands every read
+/// and write to a thread of its blocking pool, a few hundred microseconds each way on a busy
+/// machine, on every keystroke's path. `None` (tokio's stdio then) for anything else, such as a
+/// terminal or a file; nothing is changed on the descriptors before both are known to be pipes.
+#[cfg(unix)]
+fn stdio_pipes() -> Option<(
+    tokio::net::unix::pipe::Receiver,
+    tokio::net::unix::pipe::Sender,
+)> {
+    use std::os::fd::AsFd;
+    use std::os::unix::fs::FileTypeExt;
+    let input = std::io::stdin().as_fd().try_clone_to_owned().ok()?;
+    let output = std::io::stdout().as_fd().try_clone_to_owned().ok()?;
+    let (input, output) = (std::fs::File::from(input), std::fs::File::from(output));
+    let is_pipe = |file: &std::fs::File| file.metadata().is_ok_and(|m| m.file_type().is_fifo());
+    if !is_pipe(&input) || !is_pipe(&output) {
+        return None;
+    }
+    let receiver = tokio::net::unix::pipe::Receiver::from_file(input).ok()?;
+    let sender = tokio::net::unix::pipe::Sender::from_file(output).ok()?;
+    Some((receiver, sender))
+}
+
+#[cfg(not(unix))]
+fn stdio_pipes() -> Option<(tokio::io::Stdin, tokio::io::Stdout)> {
+    None
 }
 
 /// Serves the protocol on any pair of streams (tests and benchmarks use in-memory pipes).

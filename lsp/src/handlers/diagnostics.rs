@@ -70,11 +70,19 @@ async fn run(state: Arc<State>, uri: Uri, epoch: u64) {
         };
         let config = state.configs.generation();
         let analysis = tokio::task::spawn_blocking(move || {
+            let started = std::time::Instant::now();
+            tracing::debug!(version, "analysing");
             let analysis = if worker.is_excluded(Path::new(&snapshot.path)) {
                 excluded(&worker, &snapshot)
             } else {
                 analyze(&worker, &snapshot, previous.as_ref(), record)
             };
+            tracing::debug!(
+                version,
+                complete = analysis.0.complete,
+                millis = started.elapsed().as_secs_f64() * 1000.0,
+                "analysed"
+            );
             (analysis, snapshot)
         })
         .await;
@@ -122,6 +130,7 @@ async fn run(state: Arc<State>, uri: Uri, epoch: u64) {
                     .client
                     .publish_diagnostics(uri.clone(), analysis.published.clone(), Some(version))
                     .await;
+                tracing::debug!(version, "published");
                 displaced
             }
             Some((Outcome::Unchanged, displaced)) => displaced,

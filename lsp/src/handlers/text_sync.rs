@@ -35,6 +35,7 @@ pub(crate) fn did_open(state: &Arc<State>, params: DidOpenTextDocumentParams) {
 
 pub(crate) fn did_change(state: &Arc<State>, params: &DidChangeTextDocumentParams) {
     let id = &params.text_document;
+    tracing::debug!(uri = id.uri.as_str(), version = id.version, "didChange");
     let changed = state.docs.change(
         &id.uri,
         id.version,
