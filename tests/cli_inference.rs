@@ -4,7 +4,7 @@
 
 mod common;
 
-use common::{aiolint, code, findings, project, stderr};
+use common::{aiolint, code, findings, project, stderr, stdout};
 
 const PEERS: &str = "import asyncio
 from pathlib import Path
@@ -136,4 +136,42 @@ fn the_cache_sees_a_decorator_or_an_attribute_change_in_another_module() {
         "{}",
         stderr(&second)
     );
+}
+
+/// A plain function of another module that returns a coroutine (`def start(): return
+/// fetch()`) makes a dropped call of it a missing await; when it stops returning one, the
+/// cached check of the caller (which did not change) is checked again.
+#[test]
+fn a_plain_function_returning_a_coroutine_is_seen_from_other_modules() {
+    let dir = project(&[
+        ("pyproject.toml", b"[project]\nname = \"jobs\"\n"),
+        ("src/jobs/__init__.py", b""),
+        (
+            "src/jobs/tasks.py",
+            b"async def fetch():\n    return 1\n\n\ndef start():\n    return fetch()\n",
+        ),
+        (
+            "src/jobs/main.py",
+            b"from jobs import tasks\nfrom jobs.tasks import start\n\n\nasync def main():\n    start()\n    tasks.start()\n    job = start()\n    await job\n",
+        ),
+    ]);
+    let cache = tempfile::tempdir().expect("cache directory");
+    let args = [
+        "check",
+        "--cache-dir",
+        cache.path().to_str().expect("a UTF-8 path"),
+        "--output-format",
+        "json",
+        ".",
+    ];
+    let first = aiolint(dir.path(), &args);
+    let main = |line: u64| ("./src/jobs/main.py".to_string(), line, "AIO100".to_string());
+    assert_eq!(findings(&first), [main(6), main(7)], "{}", stderr(&first));
+    std::fs::write(
+        dir.path().join("src/jobs/tasks.py"),
+        "async def fetch():\n    return 1\n\n\ndef start():\n    return None\n",
+    )
+    .expect("write tasks.py");
+    let second = aiolint(dir.path(), &args);
+    assert_eq!(code(&second), 0, "{}", stdout(&second));
 }

@@ -471,6 +471,48 @@ fn unittest_fail<'t>(
         })
 }
 
+/// Whether function `id` is a plain function (not a method, undecorated, neither a generator
+/// nor a coroutine function) whose every `return` gives the call of a function that
+/// `is_coroutine` says is a coroutine function (`def start(): return fetch()`), and there is at
+/// least one such `return`.
+pub(crate) fn returns_coroutine_calls(
+    model: &SemanticModel<'_>,
+    id: FunctionId,
+    known: &KnownApi,
+    is_coroutine: &dyn Fn(&Value) -> bool,
+) -> bool {
+    let info = &model.functions[id];
+    if info.is_async || info.is_generator || info.class.is_some() || !info.decorators.is_empty() {
+        return false;
+    }
+    let (Some(scope), Some(body)) = (model.scope_opened_by(info.node), info.node.field("body"))
+    else {
+        return false;
+    };
+    let mut found = false;
+    let mut stack = vec![body];
+    while let Some(node) = stack.pop() {
+        match node.node_kind() {
+            "function_definition" | "class_definition" | "lambda" => {}
+            "return_statement" => {
+                let returned = node
+                    .named_child(0)
+                    .map(NodeExt::unparenthesized)
+                    .filter(|value| value.node_kind() == "call")
+                    .and_then(|value| value.field("function"));
+                if !returned
+                    .is_some_and(|function| is_coroutine(&model.infer(function, scope, known)))
+                {
+                    return false;
+                }
+                found = true;
+            }
+            _ => stack.extend(node.named_children_vec()),
+        }
+    }
+    found
+}
+
 /// Whether the function `id` of this file never returns: annotated `NoReturn`/`Never`, or a
 /// body that cannot complete and has no `return` (calls in it count as never returning when
 /// they are library functions that always raise or functions of this file annotated so). Uses

@@ -39,6 +39,8 @@ pub(crate) struct ProjectFunction<'a> {
     pub never_returns: bool,
     /// What it does as a decorator of an `async def`.
     pub wrapper: Wrapper,
+    /// A plain function whose every `return` gives a coroutine.
+    pub returns_coroutine: bool,
 }
 
 impl<'a> ProjectFunction<'a> {
@@ -52,6 +54,7 @@ impl<'a> ProjectFunction<'a> {
             returns: function.returns.as_deref(),
             never_returns: function.never_returns,
             wrapper: function.wrapper,
+            returns_coroutine: function.returns_coroutine,
         }
     }
 

@@ -6,7 +6,7 @@ use rustc_hash::FxHashMap;
 use tree_sitter::Node;
 
 use super::{Lookups, ModuleName, ProjectIndex};
-use crate::calls::{blocking_call, function_never_returns, loop_runner};
+use crate::calls::{blocking_call, function_never_returns, loop_runner, returns_coroutine_calls};
 use crate::guards::{conditions, no_running_loop};
 use crate::known::KnownApi;
 use crate::line_index::LineColumn;
@@ -61,6 +61,9 @@ pub(crate) struct FunctionSummary {
     pub runs_loop: Option<Site>,
     /// Calls to other functions, by qualified name (sync functions only).
     pub calls: Vec<CallSite>,
+    /// A plain function whose every `return` gives the call of a coroutine function of this
+    /// module or of a library (`def start(): return fetch()`).
+    pub returns_coroutine: bool,
 }
 
 #[derive(Clone, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
@@ -198,6 +201,29 @@ pub(crate) fn summarize_model(
     summary
 }
 
+/// Whether `value` is a coroutine function as the module alone tells: one of its own, a
+/// library's, or one the settings name.
+fn local_coroutine_function(
+    model: &SemanticModel<'_>,
+    known: &KnownApi,
+    settings: &Settings,
+    value: &Value,
+) -> bool {
+    match value {
+        Value::Function(id) => {
+            let info = &model.functions[*id];
+            info.is_async && !info.is_generator && model.is_plain_method(*id, known)
+        }
+        Value::External(name) => {
+            known
+                .function(name)
+                .is_some_and(crate::known::FunctionSpec::is_coroutine)
+                || settings.extra_coroutines.iter().any(|extra| extra == name)
+        }
+        _ => false,
+    }
+}
+
 fn summarize_alone(
     file: &SourceFile,
     model: &SemanticModel<'_>,
@@ -233,6 +259,9 @@ fn summarize_alone(
             returns,
             never_returns: function_never_returns(model, id, known).unwrap_or(false),
             wrapper: model.wrapper_kind(id, known),
+            returns_coroutine: returns_coroutine_calls(model, id, known, &|value| {
+                local_coroutine_function(model, known, settings, value)
+            }),
             ..FunctionSummary::default()
         });
     }

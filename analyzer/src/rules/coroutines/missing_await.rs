@@ -1,12 +1,12 @@
 use tree_sitter::Node;
 
+use crate::calls;
 use crate::diagnostic::Diagnostic;
 use crate::fix::{Edit, Fix};
 use crate::known::Awaitable;
 use crate::rules::usage::{Use, bound_value_misuse, chained_targets, classify};
 use crate::rules::{Rule, RuleContext, declare_rule};
 use crate::semantic::Value;
-use crate::syntax::NodeExt;
 
 declare_rule! {
     /// ## What it does
@@ -134,46 +134,24 @@ pub(crate) fn missing_await<'t>(
     });
 }
 
-/// Whether `callee` is a plain function of this file (not a method, undecorated, not a
-/// generator) whose every `return` gives the call of a coroutine function
-/// (`def start(): return fetch()`), and there is at least one.
+/// Whether `callee` is a plain function (not a method, undecorated, not a generator) whose
+/// every `return` gives the call of a coroutine function (`def start(): return fetch()`), and
+/// there is at least one: of this file, or of another module of the project (as its summary
+/// tells, from the coroutine functions of that module and the libraries').
 fn returns_coroutines(ctx: &RuleContext<'_, '_>, callee: &Value) -> bool {
-    let Value::Function(id) = callee else {
-        return false;
-    };
-    let info = &ctx.model.functions[*id];
-    if info.is_async || info.is_generator || info.class.is_some() || !info.decorators.is_empty() {
-        return false;
-    }
-    let (Some(scope), Some(body)) = (
-        ctx.model.scope_opened_by(info.node),
-        info.node.field("body"),
-    ) else {
-        return false;
-    };
-    let mut found = false;
-    let mut stack = vec![body];
-    while let Some(node) = stack.pop() {
-        match node.node_kind() {
-            "function_definition" | "class_definition" | "lambda" => {}
-            "return_statement" => {
-                let returned = node
-                    .named_child(0)
-                    .map(NodeExt::unparenthesized)
-                    .filter(|value| value.node_kind() == "call")
-                    .and_then(|value| value.field("function"));
-                let coroutine = returned.is_some_and(|function| {
-                    ctx.is_coroutine_function(&ctx.model.infer(function, scope, ctx.known))
-                });
-                if !coroutine {
-                    return false;
-                }
-                found = true;
-            }
-            _ => stack.extend(node.named_children_vec()),
+    match callee {
+        Value::Function(id) => {
+            calls::returns_coroutine_calls(ctx.model, *id, ctx.known, &|value| {
+                ctx.is_coroutine_function(value)
+            })
         }
+        Value::External(name) => ctx
+            .model
+            .index
+            .function(name)
+            .is_some_and(|function| function.returns_coroutine),
+        _ => false,
     }
-    found
 }
 
 /// A call that returns a future meant to be awaited (`asyncio.gather`,
