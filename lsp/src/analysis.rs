@@ -91,11 +91,8 @@ pub(crate) fn analyze(
     let settings = &state.settings_for(Path::new(&snapshot.path));
     let file = snapshot.source_file();
     let module = document_module(state, snapshot);
-    if record == Record::Keystroke
-        && let Some(caught_up) = catch_up(state, snapshot, &file, &module)
-    {
-        return (caught_up, false);
-    }
+    // A change inside one function since the base is re-checked at once, however many
+    // keystrokes it took; keystrokes in several functions are re-checked one by one.
     if record == Record::Keystroke
         && let Some((base, rechecked)) = recheck(state, snapshot, &file, &module)
     {
@@ -119,6 +116,11 @@ pub(crate) fn analyze(
             syntax: Some(rechecked.syntax),
         };
         return (analysis, false);
+    }
+    if record == Record::Keystroke
+        && let Some(caught_up) = catch_up(state, snapshot, &file, &module)
+    {
+        return (caught_up, false);
     }
     let parsed = snapshot.parse();
     let previous = previous.map(|previous| &**previous);
@@ -237,7 +239,8 @@ const MAX_CATCH_UP: usize = 4;
 /// for its text when it agrees with the re-check ([`RecheckedSyntax::agrees_with`]). Cheaper
 /// than the whole analysis a change spread over several functions needs otherwise, which more
 /// keystrokes would supersede in turn. The result has the whole parse of the current text, so
-/// it is the next keystroke's base. `None` for a single keystroke (see [`recheck`]), beyond
+/// it is the next keystroke's base. Tried when [`recheck`] declines the change since the base
+/// (it spans functions). `None` for a single keystroke, beyond
 /// [`MAX_CATCH_UP`], or as soon as a step is not a re-check of one function.
 fn catch_up(
     state: &State,
