@@ -270,29 +270,12 @@ fn handler_names_would_block<'t>(
     scope: ScopeId,
     known: &KnownApi,
 ) -> bool {
-    let mut cursor = handler.walk();
-    let mut stack: Vec<Node<'t>> = handler
-        .children_by_field_name("value", &mut cursor)
-        .filter(Node::is_named)
-        .collect();
-    while let Some(value) = stack.pop() {
-        match value.node_kind() {
-            "tuple" | "parenthesized_expression" | "expression_list" => {
-                stack.extend(value.named_children_vec());
-            }
-            "as_pattern" => stack.extend(value.named_child(0)),
-            _ => {
-                if model
-                    .infer(value, scope, known)
-                    .external()
-                    .is_some_and(|name| WOULD_BLOCK.contains(&name))
-                {
-                    return true;
-                }
-            }
-        }
-    }
-    false
+    handler.caught_exceptions().into_iter().any(|exception| {
+        model
+            .infer(exception, scope, known)
+            .external()
+            .is_some_and(|name| WOULD_BLOCK.contains(&name))
+    })
 }
 
 /// Whether `value` makes a socket with `SOCK_NONBLOCK` (or, when `datagram_counts`, a
@@ -489,28 +472,13 @@ pub(crate) fn returns_coroutine_calls(
     else {
         return false;
     };
-    let mut found = false;
-    let mut stack = vec![body];
-    while let Some(node) = stack.pop() {
-        match node.node_kind() {
-            "function_definition" | "class_definition" | "lambda" => {}
-            "return_statement" => {
-                let returned = node
-                    .named_child(0)
-                    .map(NodeExt::unparenthesized)
-                    .filter(|value| value.node_kind() == "call")
-                    .and_then(|value| value.field("function"));
-                if !returned
-                    .is_some_and(|function| is_coroutine(&model.infer(function, scope, known)))
-                {
-                    return false;
-                }
-                found = true;
-            }
-            _ => stack.extend(node.named_children_vec()),
-        }
-    }
-    found
+    body.every_return(&mut |value| {
+        value
+            .map(NodeExt::unparenthesized)
+            .filter(|value| value.node_kind() == "call")
+            .and_then(|value| value.field("function"))
+            .is_some_and(|function| is_coroutine(&model.infer(function, scope, known)))
+    })
 }
 
 /// Whether the function `id` of this file never returns: annotated `NoReturn`/`Never`, or a

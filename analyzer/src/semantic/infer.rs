@@ -1193,25 +1193,9 @@ impl<'t> SemanticModel<'t> {
     /// Whether every `return` of `function` is `return self`, and there is at least one.
     fn returns_self(&self, function: FunctionId) -> bool {
         let info = &self.functions[function];
-        let Some(body) = info.node.field("body") else {
-            return false;
-        };
-        let mut found = false;
-        let mut stack = vec![body];
-        while let Some(node) = stack.pop() {
-            match node.node_kind() {
-                "function_definition" | "class_definition" | "lambda" => {}
-                "return_statement" => {
-                    let value = node.named_child(0).map(|v| v.text(self.source));
-                    if value != Some("self") {
-                        return false;
-                    }
-                    found = true;
-                }
-                _ => stack.extend(node.named_children_vec()),
-            }
-        }
-        found
+        info.node.field("body").is_some_and(|body| {
+            body.every_return(&mut |value| value.map(|v| v.text(self.source)) == Some("self"))
+        })
     }
 }
 

@@ -55,6 +55,14 @@ pub(crate) trait NodeExt<'t> {
     fn is_async_def(&self) -> bool;
     /// Unwraps any number of enclosing parentheses.
     fn unparenthesized(self) -> Node<'t>;
+    /// For an `except` clause, the exceptions it names, with tuples and parentheses unpacked
+    /// and `as` targets left out (`except (A, B) as e:` gives `B` and `A`, in no particular
+    /// order); none for a bare `except:`.
+    fn caught_exceptions(&self) -> Vec<Node<'t>>;
+    /// For a function's body, whether every `return` in it (not in nested functions, classes
+    /// or lambdas) passes `accept`, given the returned value (`None` for a bare `return`), and
+    /// there is at least one.
+    fn every_return(&self, accept: &mut dyn FnMut(Option<Node<'t>>) -> bool) -> bool;
 }
 
 impl<'t> NodeExt<'t> for Node<'t> {
@@ -74,6 +82,43 @@ impl<'t> NodeExt<'t> for Node<'t> {
             .1
             .get(name)
             .and_then(|&id| self.child_by_field_id(id.get()))
+    }
+
+    fn caught_exceptions(&self) -> Vec<Node<'t>> {
+        let mut cursor = self.walk();
+        let mut stack: Vec<Node<'t>> = self
+            .children_by_field_name("value", &mut cursor)
+            .filter(|c| c.is_named() && c.node_kind() != "comment")
+            .collect();
+        let mut caught = Vec::new();
+        while let Some(node) = stack.pop() {
+            match node.node_kind() {
+                "tuple" | "parenthesized_expression" | "expression_list" => {
+                    stack.extend(node.named_children_vec());
+                }
+                "as_pattern" => stack.extend(node.named_child(0)),
+                _ => caught.push(node),
+            }
+        }
+        caught
+    }
+
+    fn every_return(&self, accept: &mut dyn FnMut(Option<Node<'t>>) -> bool) -> bool {
+        let mut found = false;
+        let mut stack = vec![*self];
+        while let Some(node) = stack.pop() {
+            match node.node_kind() {
+                "function_definition" | "class_definition" | "lambda" => {}
+                "return_statement" => {
+                    if !accept(node.named_child(0)) {
+                        return false;
+                    }
+                    found = true;
+                }
+                _ => stack.extend(node.named_children_vec()),
+            }
+        }
+        found
     }
 
     fn named_children_vec(&self) -> Vec<Node<'t>> {

@@ -400,28 +400,13 @@ fn catches_missing_names(ctx: &RuleContext<'_, '_>, try_statement: Node<'_>) -> 
         .into_iter()
         .filter(|c| c.node_kind() == "except_clause")
         .any(|handler| {
-            let mut cursor = handler.walk();
-            let values: Vec<Node<'_>> = handler
-                .children_by_field_name("value", &mut cursor)
-                .filter(Node::is_named)
-                .collect();
-            let mut stack = values.clone();
-            let mut catches = values.is_empty();
-            while let Some(value) = stack.pop() {
-                match value.node_kind() {
-                    "tuple" | "parenthesized_expression" | "expression_list" => {
-                        stack.extend(value.named_children_vec());
-                    }
-                    "as_pattern" => stack.extend(value.named_child(0)),
-                    _ => {
-                        catches |= ctx
-                            .infer(value)
-                            .external()
-                            .is_some_and(|e| CATCHES_MISSING_NAMES.contains(&e));
-                    }
-                }
-            }
-            catches
+            let caught = handler.caught_exceptions();
+            caught.is_empty()
+                || caught.into_iter().any(|exception| {
+                    ctx.infer(exception)
+                        .external()
+                        .is_some_and(|e| CATCHES_MISSING_NAMES.contains(&e))
+                })
         })
 }
 

@@ -358,22 +358,11 @@ fn catches_cancellation<'t>(ctx: &RuleContext<'_, 't>, handler: Node<'t>) -> Opt
     } else {
         "except"
     };
-    let mut stack = values;
-    while let Some(node) = stack.pop() {
-        match node.node_kind() {
-            "tuple" | "parenthesized_expression" | "expression_list" => {
-                stack.extend(node.named_children_vec());
-            }
-            // `except E as name`.
-            "as_pattern" => stack.extend(node.named_child(0)),
-            _ => {
-                if is_cancellation(&ctx.infer(node)) {
-                    return Some(format!("{keyword} {}", ctx.text(node)));
-                }
-            }
-        }
-    }
-    None
+    handler
+        .caught_exceptions()
+        .into_iter()
+        .find(|exception| is_cancellation(&ctx.infer(*exception)))
+        .map(|exception| format!("{keyword} {}", ctx.text(exception)))
 }
 
 /// Whether a handler before `handler` in its `try` statement may already catch the task's
@@ -383,22 +372,13 @@ fn catches_cancellation<'t>(ctx: &RuleContext<'_, 't>, handler: Node<'t>) -> Opt
 fn earlier_handler_catches_cancellation<'t>(ctx: &RuleContext<'_, 't>, handler: Node<'t>) -> bool {
     let mut sibling = handler.prev_named_sibling();
     while let Some(earlier) = sibling {
-        if earlier.node_kind() == handler.node_kind() {
-            let mut stack = caught_values(earlier);
-            while let Some(node) = stack.pop() {
-                match node.node_kind() {
-                    "tuple" | "parenthesized_expression" | "expression_list" => {
-                        stack.extend(node.named_children_vec());
-                    }
-                    "as_pattern" => stack.extend(node.named_child(0)),
-                    _ => {
-                        let value = ctx.infer(node);
-                        if value == Value::Unknown || is_cancellation(&value) {
-                            return true;
-                        }
-                    }
-                }
-            }
+        if earlier.node_kind() == handler.node_kind()
+            && earlier.caught_exceptions().into_iter().any(|exception| {
+                let value = ctx.infer(exception);
+                value == Value::Unknown || is_cancellation(&value)
+            })
+        {
+            return true;
         }
         sibling = earlier.prev_named_sibling();
     }
