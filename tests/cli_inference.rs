@@ -175,3 +175,27 @@ fn a_plain_function_returning_a_coroutine_is_seen_from_other_modules() {
     let second = aiolint(dir.path(), &args);
     assert_eq!(code(&second), 0, "{}", stdout(&second));
 }
+
+/// A function of another module annotated to return a collection (`-> list[Peer]`,
+/// `-> dict[str, Peer]`) gives its elements' class to a loop over its result or a subscript.
+#[test]
+fn collections_returned_by_another_module_are_followed() {
+    let dir = project(&[
+        ("pyproject.toml", b"[project]\nname = \"mesh\"\n"),
+        ("src/mesh/__init__.py", b""),
+        (
+            "src/mesh/peers.py",
+            b"class Peer:\n    async def ping(self):\n        return 1\n\n\ndef roster() -> list[Peer]:\n    return []\n\n\ndef labels() -> list[str]:\n    return []\n",
+        ),
+        (
+            "src/mesh/app.py",
+            b"from mesh.peers import labels, roster\n\n\nasync def main():\n    for peer in roster():\n        peer.ping()\n    roster()[0].ping()\n    for label in labels():\n        label.upper()\n",
+        ),
+    ]);
+    let output = aiolint(
+        dir.path(),
+        &["check", "--no-cache", "--output-format", "json", "."],
+    );
+    let app = |line: u64| ("./src/mesh/app.py".to_string(), line, "AIO100".to_string());
+    assert_eq!(findings(&output), [app(6), app(7)], "{}", stderr(&output));
+}

@@ -33,8 +33,8 @@ pub(crate) struct ProjectFunction<'a> {
     pub is_generator: bool,
     /// Decorators (if any) keep it a plain function.
     pub plain: bool,
-    /// The class named by its return annotation, qualified.
-    pub returns: Option<&'a str>,
+    /// The type its return annotation names.
+    pub returns: Option<&'a TypeSummary>,
     /// It never returns (annotated `NoReturn`/`Never`, or its body always raises).
     pub never_returns: bool,
     /// What it does as a decorator of an `async def`.
@@ -51,7 +51,7 @@ impl<'a> ProjectFunction<'a> {
             is_async: function.is_async,
             is_generator: function.is_generator,
             plain: function.plain,
-            returns: function.returns.as_deref(),
+            returns: function.returns.as_ref(),
             never_returns: function.never_returns,
             wrapper: function.wrapper,
             returns_coroutine: function.returns_coroutine,

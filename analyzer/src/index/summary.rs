@@ -48,8 +48,8 @@ pub(crate) struct FunctionSummary {
     pub is_generator: bool,
     /// Decorators (if any) keep it a plain function.
     pub plain: bool,
-    /// The class named by the return annotation, qualified.
-    pub returns: Option<String>,
+    /// The type the return annotation names (a class, qualified, or a collection of such).
+    pub returns: Option<TypeSummary>,
     /// It never returns: annotated `NoReturn`/`Never`, or its body always raises.
     pub never_returns: bool,
     /// What it does as a decorator of an `async def`.
@@ -245,7 +245,7 @@ fn summarize_alone(
         };
         let info = &model.functions[id];
         let returns = info.node.field("return_type").and_then(|annotation| {
-            qualified_class(
+            TypeSummary::of(
                 model,
                 model.annotated_type(annotation, info.parent_scope, known),
             )

@@ -79,15 +79,15 @@ impl Value {
     }
 }
 
-/// What calling (and, if `awaited`, awaiting) a project function gives: its annotated return
-/// class.
+/// What calling (and, if `awaited`, awaiting) a project function gives: a value of its
+/// annotated return type (`-> Peer`, `-> list[Peer]`, `-> dict[str, Peer]`).
 fn project_result(function: &crate::index::ProjectFunction<'_>, awaited: bool) -> Value {
     if function.is_async != awaited || function.is_generator || !function.plain {
         return Value::Unknown;
     }
-    function.returns.map_or(Value::Unknown, |class| {
-        Value::Instance(ClassRef::External(class.to_string()))
-    })
+    function
+        .returns
+        .map_or(Value::Unknown, crate::index::TypeSummary::value)
 }
 
 /// The value a bundled table's `returns` names.
