@@ -264,6 +264,7 @@ fn expects_would_block<'t>(
     false
 }
 
+/// Whether the `except` clause `handler` names one of [`WOULD_BLOCK`].
 fn handler_names_would_block<'t>(
     model: &SemanticModel<'t>,
     handler: Node<'t>,
