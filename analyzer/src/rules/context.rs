@@ -164,17 +164,19 @@ impl<'t> RuleContext<'_, 't> {
     /// rules about asyncio's semantics stay silent there. Code using `anyio` keeps them (it runs on
     /// asyncio too).
     pub(crate) fn runs_on_trio_only(&self) -> bool {
-        let imports = |module: &str| {
-            self.model.scopes[MODULE_SCOPE]
-                .bindings
-                .values()
-                .flatten()
-                .any(|binding| {
-                    matches!(&binding.kind, BindingKind::Import(target)
-                        if target == module || target.strip_prefix(module).is_some_and(|rest| rest.starts_with('.')))
-                })
-        };
-        imports("trio") && !imports("asyncio")
+        self.imports("trio") && !self.imports("asyncio")
+    }
+
+    /// Whether the module imports `module` or one of its submodules or names, in any form.
+    pub(crate) fn imports(&self, module: &str) -> bool {
+        self.model.scopes[MODULE_SCOPE]
+            .bindings
+            .values()
+            .flatten()
+            .any(|binding| {
+                matches!(&binding.kind, BindingKind::Import(target)
+                    if target == module || target.strip_prefix(module).is_some_and(|rest| rest.starts_with('.')))
+            })
     }
 
     /// Whether `import asyncio` can be added at the top of the module: the name `asyncio` is

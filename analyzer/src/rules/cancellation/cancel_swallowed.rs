@@ -32,6 +32,15 @@ declare_rule! {
     /// whose body always raises (of this module or another one, through the project index). `except Exception` is fine: `CancelledError` is a
     /// `BaseException` since Python 3.8.
     ///
+    /// In a handler reported for swallowing the cancellation (with the exemptions below), each
+    /// cleanup step that suspends without a shield is reported too, on its own: an `await` (of
+    /// anything but `asyncio.shield(...)`, however it is imported), an `async with` (its
+    /// `__aenter__`/`__aexit__` await) and an `async for` (each step awaits), outside nested
+    /// functions, lambdas and classes, and outside the body of a
+    /// `with anyio.CancelScope(shield=True)`, `anyio.move_on_after(..., shield=True)` or
+    /// `anyio.fail_after(..., shield=True)`. Handlers that re-raise are not checked for this:
+    /// a second cancellation there only ends the task sooner, as the first one asked.
+    ///
     /// Also reported: `return`, `break` or `continue` that leave the `finally` of a `try` that
     /// awaits, in a coroutine: they discard the exception in flight, a `CancelledError`
     /// included.
@@ -65,6 +74,15 @@ declare_rule! {
     /// `task.cancel()` no longer stops it, `asyncio.timeout()` and `wait_for` stop working, a
     /// `TaskGroup` cannot shut down, and the program hangs on exit.
     ///
+    /// A handler that swallows the cancellation keeps the task running after it, to clean up.
+    /// asyncio delivers a cancellation once: the handler's `await conn.close()` runs normally,
+    /// unless the task is cancelled again, by a timeout expiring, a `TaskGroup` shutting down
+    /// or a repeated `task.cancel()`. Then the `CancelledError` lands in the middle of the
+    /// cleanup and leaves it half-done (a connection neither closed nor usable, a lock still
+    /// held). `await asyncio.shield(conn.close())` lets the cleanup run to its end (the
+    /// `await` still raises, the shielded work goes on); a handler that re-raises ends the
+    /// task as the cancellation asked, and a second cancellation only ends it sooner.
+    ///
     /// ## Example
     /// ```python
     /// async def worker(queue):
@@ -90,7 +108,8 @@ declare_rule! {
     /// Unsafe: adds `raise` at the end of the handler, which changes the control flow of the
     /// code that follows. Offered only when running to the end is the handler's one way out
     /// without re-raising (no `return`, `break`, `continue` or other exception), and not when
-    /// it sits on one line with its `except`. No fix for `finally`.
+    /// it sits on one line with its `except`. No fix for `finally`, nor for an unshielded
+    /// cleanup `await`.
     pub(crate) struct CancelSwallowed {
         code: "AIO400",
         name: "cancel-swallowed",
@@ -158,6 +177,24 @@ pub(crate) fn cancel_swallowed<'t>(
         .then(|| add_raise(ctx, handler, body))
         .flatten();
     out.push(Diagnostic::new(Rule::CancelSwallowed, range.into(), message).with_fix(fix));
+    let coroutine_name = ctx.function_name(coroutine);
+    // Code written against anyio alone is pointed to anyio's own shield.
+    let shield = if ctx.imports("anyio") && !ctx.imports("asyncio") {
+        "run it under `with anyio.CancelScope(shield=True):`"
+    } else {
+        "wrap it in `asyncio.shield(...)`"
+    };
+    for suspension in unshielded_suspensions(ctx, body) {
+        let message = format!(
+            "cleanup `{}` in the `{caught}` handler of coroutine `{coroutine_name}`, which swallows the task's cancellation, is not shielded: a second cancellation (a timeout, a `TaskGroup` shutting down, a repeated `task.cancel()`) interrupts it half-way; {shield} or re-raise the cancellation",
+            suspension.shown(ctx)
+        );
+        out.push(Diagnostic::new(
+            Rule::CancelSwallowed,
+            suspension.range().into(),
+            message,
+        ));
+    }
 }
 
 /// AIO400 on `finally`: a `return`, `break` or `continue` that leaves the `finally` of a
@@ -204,6 +241,156 @@ pub(crate) fn cancel_swallowed_finally<'t>(
             message,
         ));
     }
+}
+
+/// A point where a handler's body suspends, and so where a second cancellation lands.
+enum Suspension<'t> {
+    /// An `await` expression.
+    Await(Node<'t>),
+    /// An `async with` statement (its `__aenter__` and `__aexit__` await).
+    AsyncWith(Node<'t>),
+    /// An `async for` statement or comprehension clause (each `__anext__` awaits).
+    AsyncFor(Node<'t>),
+}
+
+impl Suspension<'_> {
+    /// The range reported: the `await` expression, or the header of the `async with`/`async
+    /// for` (up to its items or its iterable).
+    fn range(&self) -> std::ops::Range<usize> {
+        match self {
+            Suspension::Await(node) => node.byte_range(),
+            Suspension::AsyncWith(node) => {
+                let end = node
+                    .named_children_vec()
+                    .into_iter()
+                    .find(|c| c.node_kind() == "with_clause")
+                    .map_or(node.end_byte(), |c| c.end_byte());
+                node.start_byte()..end
+            }
+            Suspension::AsyncFor(node) => {
+                let end = node
+                    .field("right")
+                    .map_or(node.end_byte(), |r| r.end_byte());
+                node.start_byte()..end
+            }
+        }
+    }
+
+    /// The code in the message: the reported text on one line, shortened when long
+    /// (`await self.close(...)`).
+    fn shown(&self, ctx: &RuleContext<'_, '_>) -> String {
+        let range = self.range();
+        let text = &ctx.source[range];
+        let one_line = text.split_whitespace().collect::<Vec<_>>().join(" ");
+        if one_line.chars().count() <= 60 {
+            return one_line;
+        }
+        if let Suspension::Await(node) = self
+            && let Some(callee) = node
+                .named_child(0)
+                .map(NodeExt::unparenthesized)
+                .filter(|o| o.node_kind() == "call")
+                .and_then(|call| call.field("function"))
+            && !ctx.text(callee).contains('\n')
+            && ctx.text(callee).chars().count() <= 50
+        {
+            return format!("await {}(...)", ctx.text(callee));
+        }
+        let mut shown: String = one_line.chars().take(57).collect();
+        shown.push_str("...");
+        shown
+    }
+}
+
+/// The suspension points of a swallowing handler's `body` that are not shielded from a second
+/// cancellation, in source order: `await`s (not of `asyncio.shield(...)`), `async with` and
+/// `async for`, outside nested functions, lambdas and classes and outside the body of a
+/// `with` that opens an `anyio` shielded cancel scope.
+fn unshielded_suspensions<'t>(ctx: &RuleContext<'_, 't>, body: Node<'t>) -> Vec<Suspension<'t>> {
+    let mut found = Vec::new();
+    let mut stack = vec![body];
+    while let Some(node) = stack.pop() {
+        match node.node_kind() {
+            "function_definition" | "lambda" | "class_definition" => continue,
+            "await" if node.is_named() && !awaits_shield(ctx, node) => {
+                found.push(Suspension::Await(node));
+            }
+            "with_statement" => {
+                let is_async = node.child(0).is_some_and(|c| c.node_kind() == "async");
+                if opens_anyio_shield(ctx, node) {
+                    // Its body runs shielded; the items (evaluated before) are still checked.
+                    let items = node
+                        .named_children_vec()
+                        .into_iter()
+                        .filter(|c| c.node_kind() == "with_clause");
+                    stack.extend(items.rev());
+                    continue;
+                }
+                if is_async {
+                    found.push(Suspension::AsyncWith(node));
+                }
+            }
+            "for_statement" | "for_in_clause"
+                if node.child(0).is_some_and(|c| c.node_kind() == "async") =>
+            {
+                found.push(Suspension::AsyncFor(node));
+            }
+            _ => {}
+        }
+        stack.extend(node.named_children_vec().into_iter().rev());
+    }
+    found.sort_by_key(|s| s.range().start);
+    found
+}
+
+/// Whether `await_node` awaits a call of `asyncio.shield` (however it is imported or named).
+fn awaits_shield(ctx: &RuleContext<'_, '_>, await_node: Node<'_>) -> bool {
+    await_node
+        .named_child(0)
+        .map(NodeExt::unparenthesized)
+        .filter(|operand| operand.node_kind() == "call")
+        .is_some_and(|call| ctx.callee(call).external() == Some("asyncio.shield"))
+}
+
+/// Whether a `with`/`async with` statement opens a shielded `anyio` cancel scope:
+/// `anyio.CancelScope(shield=True)`, `anyio.move_on_after(..., shield=True)` or
+/// `anyio.fail_after(..., shield=True)` among its items.
+fn opens_anyio_shield(ctx: &RuleContext<'_, '_>, with_statement: Node<'_>) -> bool {
+    let Some(clause) = with_statement
+        .named_children_vec()
+        .into_iter()
+        .find(|c| c.node_kind() == "with_clause")
+    else {
+        return false;
+    };
+    clause
+        .named_children_vec()
+        .into_iter()
+        .filter(|item| item.node_kind() == "with_item")
+        .filter_map(|item| item.field("value"))
+        .map(|value| match value.node_kind() {
+            "as_pattern" => value.named_child(0).unwrap_or(value),
+            _ => value,
+        })
+        .map(NodeExt::unparenthesized)
+        .filter(|manager| manager.node_kind() == "call")
+        .any(|call| {
+            let callee = ctx.callee(call);
+            let shield_scope = matches!(
+                callee.external(),
+                Some("anyio.CancelScope" | "anyio.move_on_after" | "anyio.fail_after")
+            );
+            shield_scope
+                && call.field("arguments").is_some_and(|arguments| {
+                    arguments.named_children_vec().into_iter().any(|argument| {
+                        argument.node_kind() == "keyword_argument"
+                            && argument.field("name").map(|n| ctx.text(n)) == Some("shield")
+                            && argument
+                                .field("value")
+                                .is_some_and(|v| v.unparenthesized().node_kind() == "true")
+                    })
+                })
+        })
 }
 
 /// A way out of a handler that loses the cancellation.

@@ -48,6 +48,14 @@ mod tests {
     }
 
     #[test]
+    fn cancel_swallowed_unshielded_cleanup() {
+        insta::assert_snapshot!(check_fixture(
+            Rule::CancelSwallowed,
+            "cancellation/AIO400_shield.py"
+        ));
+    }
+
+    #[test]
     fn cancel_swallowed_trio_and_anyio() {
         insta::assert_snapshot!(
             "trio",
