@@ -885,7 +885,7 @@ fn typing_that_hops_between_functions_is_right_at_every_keystroke() {
     for version in 3..=4 {
         let against = version - 1;
         let line = format!(
-            "re-checked the function typed in uri={uri:?} version={version} against={against}"
+            "re-checked the functions typed in uri={uri:?} version={version} against={against}"
         );
         assert!(log.contains(&line), "{line}\n{log}");
     }
@@ -894,7 +894,7 @@ fn typing_that_hops_between_functions_is_right_at_every_keystroke() {
 
 /// Keystrokes in several functions sent back to back (faster than each can be analysed): the
 /// diagnostics of the last one have the findings of its text, whether the server re-checked
-/// them one by one or analysed the document whole.
+/// the functions typed in all at once or analysed the document whole.
 #[test]
 fn keystrokes_in_several_functions_at_once_end_with_the_right_diagnostics() {
     let text = FOUR_COROUTINES;

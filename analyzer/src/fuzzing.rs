@@ -1,14 +1,14 @@
 //! Properties shared by the unit tests and the fuzz targets (`fuzz/`), built only for tests and
 //! with the `fuzzing` feature. Not a stable API.
 //!
-//! The central one is the re-check's: where [`crate::recheck_function`] takes an edit and a
+//! The central one is the re-check's: where [`crate::recheck_functions`] takes an edit and a
 //! parse of the whole new text leaves everything outside the edited function as it was, its
 //! findings are those of a whole check.
 
 use crate::recheck::{Checked, Rechecked, TextChange, only_function};
 use crate::{
     Diagnostic, ModuleName, ParsedModule, Point, ProjectIndex, Settings, SourceFile, TextRange,
-    check_in_project, recheck_function,
+    check_in_project, recheck_functions,
 };
 
 /// The tree-sitter point of byte `offset` of `text` (rows count `\n` only, columns bytes).
@@ -133,7 +133,7 @@ pub fn check_recheck(
     index: &ProjectIndex,
     settings: &Settings,
 ) -> Result<Agreement, String> {
-    let rechecked = recheck_function(old, change, edited, file, module, index, settings);
+    let rechecked = recheck_functions(old, &[change], edited, file, module, index, settings);
     let whole = check_in_project(file, parsed, module, index, settings);
     let confined = rechecked
         .as_ref()

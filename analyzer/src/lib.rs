@@ -57,7 +57,7 @@ pub use probe::{PROBE_ENTRY, Planned, ProbeEntry, ProbeKind, ProbePlan, plan_pro
 pub use project::{
     Cache, FileOutcome, ProjectFile, ProjectOutcome, RunStatistics, Workspace, check_project,
 };
-pub use recheck::{Checked, Rechecked, RecheckedSyntax, TextChange, recheck_function};
+pub use recheck::{Checked, Rechecked, RecheckedSyntax, TextChange, recheck_functions};
 pub use rules::{Pending, Rule, RuleMeta};
 pub use settings::{PythonVersion, RuleSelection, Settings, UnknownSelector};
 pub use source::{SourceFile, SourceKind};

@@ -1,14 +1,16 @@
-//! Re-checking only the function an edit is in.
+//! Re-checking only the functions edits are in.
 //!
 //! While someone types inside a function, the rest of the module keeps its text and, nearly
-//! always, its findings. [`recheck_function`] checks the edited function alone, with a model
-//! focused on it ([`crate::semantic::Focus`]: the module's names, the classes, every signature,
-//! but not the other functions' bodies), and keeps the previous findings of the rest of the
-//! module, moved by the edit. It declines (returns `None`) whenever that could differ from a
-//! whole check in more than the edited function: the edit is not inside one function's body,
-//! the parser restructured something outside it, an earlier finding straddles the function or
-//! points into it, a moved finding's message names a line that moved, or the file disables
-//! itself.
+//! always, its findings. [`recheck_functions`] checks each edited function alone, with a model
+//! focused on them ([`crate::semantic::Focus`]: the module's names, the classes, every
+//! signature, but not the other functions' bodies), and keeps the previous findings of the rest
+//! of the module, moved by the edits. The edits since the previous check may be in several
+//! functions (keystrokes that hop from function to function faster than the whole text is
+//! parsed again): each function is parsed on its own, and all are checked with one model. It
+//! declines (returns `None`) whenever that could differ from a whole check in more than the
+//! edited functions: an edit is not inside one function's body, the parser restructured
+//! something outside it, an earlier finding straddles a function or points into it, a moved
+//! finding's message names a line that moved, or the file disables itself.
 //!
 //! An edit inside one function can still change findings elsewhere (a helper that starts to
 //! block changes its callers), and the focused model sees less than the whole one. The result
@@ -23,7 +25,7 @@ use crate::diagnostic::Diagnostic;
 use crate::index::{ModuleName, ProjectIndex};
 use crate::parse::{ParsedModule, Point, SyntaxError};
 use crate::rules::{self, Rule};
-use crate::semantic::Focus;
+use crate::semantic::{Focus, Spliced};
 use crate::settings::Settings;
 use crate::source::{SourceFile, SourceKind};
 use crate::syntax::NodeExt;
@@ -60,6 +62,16 @@ impl TextChange {
     fn delta(self) -> isize {
         offset_delta(self.old_end, self.new_end)
     }
+
+    /// The same change, with offsets counted from `origin` (at or before its start).
+    fn offset_by(self, origin: usize) -> Option<TextChange> {
+        Some(TextChange {
+            start: self.start.checked_sub(origin)?,
+            old_end: self.old_end.checked_sub(origin)?,
+            new_end: self.new_end.checked_sub(origin)?,
+            lines: self.lines,
+        })
+    }
 }
 
 fn offset_delta(old: usize, new: usize) -> isize {
@@ -79,10 +91,10 @@ pub struct Checked<'a> {
     pub diagnostics: &'a [Diagnostic],
 }
 
-/// What re-checking one function found.
+/// What re-checking the edited functions found.
 #[derive(Clone, Debug)]
 pub struct Rechecked {
-    /// The module's findings: the function's, and the others moved.
+    /// The module's findings: the edited functions', and the others moved.
     pub diagnostics: Vec<Diagnostic>,
     pub syntax: RecheckedSyntax,
 }
@@ -90,23 +102,25 @@ pub struct Rechecked {
 /// The syntax of the new text as a re-check saw it.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct RecheckedSyntax {
-    /// The function re-checked.
-    function: TextRange,
-    /// Every syntax error (the function's own, parsed alone, and the others moved), in order.
+    /// The functions re-checked, in order.
+    functions: Vec<TextRange>,
+    /// Every syntax error (the functions' own, each parsed alone, and the others moved), in
+    /// order.
     syntax_errors: Vec<TextRange>,
 }
 
 impl RecheckedSyntax {
-    /// Whether `parsed`, a parse of the whole new text, has the function re-checked where the
+    /// Whether `parsed`, a parse of the whole new text, has each function re-checked where the
     /// re-check parsed it alone, and exactly the syntax errors the re-check saw. Then the
-    /// parser did not restructure anything outside the function (an unclosed string or
-    /// bracket that swallows what follows makes the function longer, or moves an error), so
+    /// parser did not restructure anything outside the functions (an unclosed string or
+    /// bracket that swallows what follows makes a function longer, or moves an error), so
     /// `parsed` with these findings can stand as the checked text for the next re-check.
     #[must_use]
     pub fn agrees_with(&self, parsed: &ParsedModule) -> bool {
-        function_at(parsed.root(), self.function.start)
-            .is_some_and(|function| TextRange::from(function.byte_range()) == self.function)
-            && parsed.syntax_errors.len() == self.syntax_errors.len()
+        self.functions.iter().all(|&range| {
+            function_at(parsed.root(), range.start)
+                .is_some_and(|function| TextRange::from(function.byte_range()) == range)
+        }) && parsed.syntax_errors.len() == self.syntax_errors.len()
             && parsed
                 .syntax_errors
                 .iter()
@@ -115,14 +129,18 @@ impl RecheckedSyntax {
     }
 }
 
-/// The findings of the new text of a module: those of the edited function, parsed and checked
-/// again on its own, and the previous ones of the rest of the module, moved. `change` turned
-/// `old.text` into `file.text`; `edited` is `old.parsed` with `change` recorded in it
-/// ([`ParsedModule::edit`]), not reparsed. `None` when only a whole check can tell (see the
-/// module documentation).
-pub fn recheck_function(
+/// The most functions one re-check takes: beyond, a whole check is cheaper.
+const MAX_FUNCTIONS: usize = 16;
+
+/// The findings of the new text of a module: those of the edited functions, each parsed and
+/// checked again on its own, and the previous ones of the rest of the module, moved.
+/// `changes`, in order (each in the text the ones before it made), turned `old.text` into
+/// `file.text`; each is inside the body of an outermost function (several changes may be in
+/// one). `edited` is `old.parsed` with `changes` recorded in it ([`ParsedModule::edit`]), not
+/// reparsed. `None` when only a whole check can tell (see the module documentation).
+pub fn recheck_functions(
     old: Checked<'_>,
-    change: TextChange,
+    changes: &[TextChange],
     edited: &ParsedModule,
     file: &SourceFile,
     module: &ModuleName,
@@ -133,19 +151,7 @@ pub fn recheck_function(
     if file.kind == SourceKind::Stub || text.contains('\0') || disables_itself(text) {
         return None;
     }
-    // The function before the change, in the old text and (with the edit recorded) in the new.
-    let old_function = edited_function(old.parsed.root(), change)?;
-    if has_version_marks(old_function, old.text) {
-        return None;
-    }
-    let old_range: TextRange = old_function.byte_range().into();
-    let delta = change.delta();
-    let new_end = usize::try_from(isize::try_from(old_range.end).ok()? + delta).ok()?;
-    let new_range = TextRange::new(old_range.start, new_end);
-    let replaced = function_at(edited.root(), old_range.start)?;
-    // The function now, parsed on its own: what an edit inside it does stays inside it until
-    // the whole module is parsed again (an unclosed bracket does not swallow the next
-    // function meanwhile).
+    let functions = edited_functions(old.parsed.root(), changes)?;
     let point = |offset: usize| {
         let row = file.line_index.line_of(offset);
         Point {
@@ -153,21 +159,35 @@ pub fn recheck_function(
             column: offset - file.line_index.line_start(row),
         }
     };
-    let alone = ParsedModule::parse_range(
-        text,
-        new_range,
-        point(new_range.start),
-        point(new_range.end),
-    )?;
-    let function = only_function(alone.root(), new_range.start)?;
-    let before = Exposed::of(old_function, old.text);
-    let after = Exposed::of(function, text);
-    if before.global || after.global || before != after {
-        return None;
+    // Each function now, parsed on its own: what an edit inside it does stays inside it until
+    // the whole module is parsed again (an unclosed bracket does not swallow the next
+    // function meanwhile).
+    let mut alone = Vec::with_capacity(functions.len());
+    for function in &functions {
+        if has_version_marks(function.old, old.text) {
+            return None;
+        }
+        let range = function.new_range;
+        let parsed = ParsedModule::parse_range(text, range, point(range.start), point(range.end))?;
+        alone.push(parsed);
+    }
+    let mut spliced = Vec::with_capacity(functions.len());
+    for (function, parsed) in functions.iter().zip(&alone) {
+        let new = only_function(parsed.root(), function.new_range.start)?;
+        let replaced = function_at(edited.root(), function.new_range.start)?;
+        let before = Exposed::of(function.old, old.text);
+        let after = Exposed::of(new, text);
+        if before.global || after.global || before != after {
+            return None;
+        }
+        spliced.push(Spliced {
+            function: new,
+            replaced,
+        });
     }
 
-    let focus = Focus::new(function, replaced, text);
-    let found = rules::check_function(file, edited.root(), text, settings, module, index, &focus);
+    let focus = Focus::new(spliced, text);
+    let found = rules::check_functions(file, edited.root(), text, settings, module, index, &focus);
     let kept = |range: TextRange, code: &str| {
         !found
             .suppressions
@@ -187,9 +207,20 @@ pub fn recheck_function(
             .filter_map(|p| p.answer(index, &file.path)),
     );
     let mover = Mover {
-        old_range,
-        delta,
-        lines: change.lines,
+        functions: functions
+            .iter()
+            .map(|function| Moved {
+                old_range: function.old_range,
+                delta: offset_delta(function.old_range.len(), function.new_range.len()),
+                lines: line_delta(
+                    old.text
+                        .get(function.old_range.start..function.old_range.end)
+                        .unwrap_or_default(),
+                    text.get(function.new_range.start..function.new_range.end)
+                        .unwrap_or_default(),
+                ),
+            })
+            .collect(),
         file,
     };
     // The first syntax error of the module, where a whole check reports one.
@@ -198,14 +229,18 @@ pub fn recheck_function(
             .syntax_errors
             .iter()
             .filter_map(|error| match mover.place(error.range)? {
-                Place::Outside(range) => Some(SyntaxError {
+                Place::Outside(range, _) => Some(SyntaxError {
                     range,
                     missing: error.missing.clone(),
                 }),
                 Place::Inside => None,
             });
     let mut syntax_errors: Vec<SyntaxError> = elsewhere
-        .chain(alone.syntax_errors.iter().cloned())
+        .chain(
+            alone
+                .iter()
+                .flat_map(|parsed| parsed.syntax_errors.iter().cloned()),
+        )
         .collect();
     syntax_errors.sort_by_key(|error| error.range.start);
     if let Some(first) = syntax_errors.first() {
@@ -217,7 +252,9 @@ pub fn recheck_function(
         }
         match mover.place(diagnostic.range)? {
             Place::Inside => {}
-            Place::Outside(range) => diagnostics.push(mover.diagnostic(diagnostic, range)?),
+            Place::Outside(range, lines) => {
+                diagnostics.push(mover.diagnostic(diagnostic, range, lines)?);
+            }
         }
     }
     diagnostics.sort_by(|a, b| {
@@ -226,10 +263,114 @@ pub fn recheck_function(
     Some(Rechecked {
         diagnostics,
         syntax: RecheckedSyntax {
-            function: new_range,
+            functions: functions.iter().map(|f| f.new_range).collect(),
             syntax_errors: syntax_errors.into_iter().map(|error| error.range).collect(),
         },
     })
+}
+
+/// An outermost function of the old text that changes are inside.
+struct EditedFunction<'t> {
+    /// The function in the old tree.
+    old: Node<'t>,
+    old_range: TextRange,
+    /// Where it is in the text the changes so far made.
+    new_range: TextRange,
+    /// The changes so far inside it, as one, in offsets from its start.
+    change: TextChange,
+}
+
+/// The outermost functions of the old tree that `changes` (in order) are inside, in the order
+/// of the text, each with its range in the new text. `None` when a change is not inside one
+/// function's body (of the old text, for the changes in that function taken together), or
+/// there are more than [`MAX_FUNCTIONS`].
+fn edited_functions<'t>(
+    old_root: Node<'t>,
+    changes: &[TextChange],
+) -> Option<Vec<EditedFunction<'t>>> {
+    let mut functions: Vec<EditedFunction<'t>> = Vec::new();
+    for &change in changes {
+        let delta = change.delta();
+        let inside = functions
+            .iter()
+            .position(|f| f.new_range.start <= change.start && change.old_end <= f.new_range.end);
+        let at = if let Some(at) = inside {
+            let function = &mut functions[at];
+            let local = change.offset_by(function.new_range.start)?;
+            function.change = function.change.then(local);
+            let body = function.old.field("body")?;
+            let start = function.old_range.start;
+            let local_start = function.change.start + start;
+            if local_start < body.start_byte() || function.change.old_end + start > body.end_byte()
+            {
+                return None;
+            }
+            function.new_range.end = shift(function.new_range.end, delta)?;
+            at
+        } else {
+            if functions
+                .iter()
+                .any(|f| f.new_range.start < change.old_end && change.start < f.new_range.end)
+            {
+                return None;
+            }
+            // The change's offsets in the old text: before it, only the functions edited
+            // so far moved the text.
+            let moved: isize = functions
+                .iter()
+                .filter(|f| f.new_range.end <= change.start)
+                .map(|f| offset_delta(f.old_range.len(), f.new_range.len()))
+                .sum();
+            let old_change = TextChange {
+                start: shift(change.start, -moved)?,
+                old_end: shift(change.old_end, -moved)?,
+                new_end: shift(change.new_end, -moved)?,
+                lines: change.lines,
+            };
+            let old = edited_function(old_root, old_change)?;
+            let old_range: TextRange = old.byte_range().into();
+            let new_start = shift(old_range.start, moved)?;
+            let new_end = shift(shift(old_range.end, moved)?, delta)?;
+            let at = functions
+                .iter()
+                .position(|f| f.old_range.start > old_range.start)
+                .unwrap_or(functions.len());
+            functions.insert(
+                at,
+                EditedFunction {
+                    old,
+                    old_range,
+                    new_range: TextRange::new(new_start, new_end),
+                    change: old_change.offset_by(old_range.start)?,
+                },
+            );
+            if functions.len() > MAX_FUNCTIONS {
+                return None;
+            }
+            at
+        };
+        for function in &mut functions[at + 1..] {
+            function.new_range = TextRange::new(
+                shift(function.new_range.start, delta)?,
+                shift(function.new_range.end, delta)?,
+            );
+        }
+    }
+    (!functions.is_empty()).then_some(functions)
+}
+
+/// `offset` moved by `delta`, if that stays an offset.
+fn shift(offset: usize, delta: isize) -> Option<usize> {
+    usize::try_from(isize::try_from(offset).ok()? + delta).ok()
+}
+
+/// How many more lines `new` has than `old`.
+fn line_delta(old: &str, new: &str) -> isize {
+    let lines = |s: &str| isize::try_from(memchr::memchr_iter(b'\n', s.as_bytes()).count());
+    match (lines(old), lines(new)) {
+        (Ok(old), Ok(new)) => new - old,
+        _ => 0,
+    }
 }
 
 /// Whether the text may hold `# aiolint: disable-file` (then only a whole check can tell).
@@ -376,53 +517,70 @@ fn has_attribute_target(target: Node<'_>) -> bool {
         .any(|t| t.node_kind() == "attribute" || has_attribute_target(t))
 }
 
-/// Where an earlier finding's range is after the change.
+/// Where an earlier finding's range is after the changes.
 enum Place {
-    /// In the edited function: checked again.
+    /// In an edited function: checked again.
     Inside,
-    /// Elsewhere, at this range of the new text.
-    Outside(TextRange),
+    /// Elsewhere, at this range of the new text, which has this many more lines before it.
+    Outside(TextRange, isize),
+}
+
+/// An edited function, as the rest of the module sees it: the text after it moved.
+struct Moved {
+    /// The function in the old text.
+    old_range: TextRange,
+    /// How far the text after it moved.
+    delta: isize,
+    /// How many lines it gained.
+    lines: isize,
 }
 
 /// Moves earlier findings of the rest of the module to the new text.
 struct Mover<'a> {
-    /// The edited function in the old text.
-    old_range: TextRange,
-    delta: isize,
-    lines: isize,
+    /// The edited functions, in the order of the text.
+    functions: Vec<Moved>,
     file: &'a SourceFile,
 }
 
 impl Mover<'_> {
-    /// Where `range` (of the old text) is now; `None` when it straddles the function's edge.
+    /// Where `range` (of the old text) is now; `None` when it straddles a function's edge.
     fn place(&self, range: TextRange) -> Option<Place> {
-        let function = self.old_range;
-        if range.end <= function.start && !(range.is_empty() && range.start == function.start) {
-            Some(Place::Outside(range))
-        } else if range.start >= function.end {
-            let start = usize::try_from(isize::try_from(range.start).ok()? + self.delta).ok()?;
-            let end = usize::try_from(isize::try_from(range.end).ok()? + self.delta).ok()?;
-            Some(Place::Outside(TextRange::new(start, end)))
-        } else if function.start <= range.start && range.end <= function.end {
-            Some(Place::Inside)
-        } else {
-            None
+        let (mut delta, mut lines) = (0, 0);
+        for function in &self.functions {
+            let old = function.old_range;
+            if range.end <= old.start && !(range.is_empty() && range.start == old.start) {
+                break;
+            } else if range.start >= old.end {
+                delta += function.delta;
+                lines += function.lines;
+            } else if old.start <= range.start && range.end <= old.end {
+                return Some(Place::Inside);
+            } else {
+                return None;
+            }
         }
+        let moved = TextRange::new(shift(range.start, delta)?, shift(range.end, delta)?);
+        Some(Place::Outside(moved, lines))
     }
 
-    /// The range of the new text that `range` (outside the function) moved to.
+    /// The range of the new text that `range` (outside the functions) moved to.
     fn outside(&self, range: TextRange) -> Option<TextRange> {
         match self.place(range)? {
-            Place::Outside(moved) => Some(moved),
+            Place::Outside(moved, _) => Some(moved),
             Place::Inside => None,
         }
     }
 
-    /// `diagnostic`, now at `range`, with its fix and related locations in this file moved too.
-    fn diagnostic(&self, diagnostic: &Diagnostic, range: TextRange) -> Option<Diagnostic> {
-        let moved = range != diagnostic.range;
+    /// `diagnostic`, now at `range` (with `lines` more lines before it), with its fix and
+    /// related locations in this file moved too.
+    fn diagnostic(
+        &self,
+        diagnostic: &Diagnostic,
+        range: TextRange,
+        lines: isize,
+    ) -> Option<Diagnostic> {
         // A message may name a line of this file (`first call on line 12`).
-        if moved && self.lines != 0 && diagnostic.message.contains("line ") {
+        if lines != 0 && diagnostic.message.contains("line ") {
             return None;
         }
         let mut diagnostic = diagnostic.clone();

@@ -451,7 +451,7 @@ fn analyzer_alone(text: &str) {
 }
 
 /// The analyzer's share of the keystrokes scenario: the statement typed at the typing spot
-/// one character at a time, each keystroke re-checked with `recheck_function` (the server's
+/// one character at a time, each keystroke re-checked with `recheck_functions` (the server's
 /// fast path: the edited function parsed and checked alone), or reparsed and checked whole when
 /// it declines.
 fn recheck_alone(text: &str, statement: &str) {
@@ -503,7 +503,7 @@ fn recheck_alone(text: &str, statement: &str) {
             diagnostics: &diagnostics,
         };
         let rechecked =
-            analyzer::recheck_function(old, since, &edited, &file, &module, index, &settings);
+            analyzer::recheck_functions(old, &[since], &edited, &file, &module, index, &settings);
         let elapsed = started.elapsed();
         if rechecked.is_some() {
             rechecks.push(elapsed);

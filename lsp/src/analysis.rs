@@ -12,13 +12,13 @@ use std::sync::Arc;
 use analyzer::{
     Checked, Diagnostic, ModuleCheck, ModuleName, ModuleSummary, ParsedModule, ProjectIndex,
     Rechecked, RecheckedSyntax, Settings, SourceFile, SourceKind, TextChange, check_file,
-    check_in_project, recheck_function, summarize,
+    check_in_project, recheck_functions, summarize,
 };
 use ropey::Rope;
 use tower_lsp_server::ls_types::{self as lsp, Uri};
 
 use crate::convert::{PositionEncoding, to_proto};
-use crate::document::{LoggedChange, Snapshot};
+use crate::document::Snapshot;
 use crate::project::{Origin, module_name, scratch_module_name};
 use crate::state::State;
 
@@ -40,7 +40,7 @@ pub(crate) struct Analysis {
     pub text: Arc<str>,
     /// Whether the whole module was checked. An analysis of a keystroke may re-check only the
     /// function typed in and keep the rest of the previous findings
-    /// ([`analyzer::recheck_function`]): the document is analysed whole again once typing
+    /// ([`analyzer::recheck_functions`]): the document is analysed whole again once typing
     /// pauses, and its summary reaches the project then.
     pub complete: bool,
     /// For a partial analysis: the syntax its re-check saw, for [`settle`].
@@ -91,8 +91,8 @@ pub(crate) fn analyze(
     let settings = &state.settings_for(Path::new(&snapshot.path));
     let file = snapshot.source_file();
     let module = document_module(state, snapshot);
-    // A change inside one function since the base is re-checked at once, however many
-    // keystrokes it took; keystrokes in several functions are re-checked one by one.
+    // The changes since the base, inside one function or in several, however many keystrokes
+    // they took, are re-checked at once.
     if record == Record::Keystroke
         && let Some((base, rechecked)) = recheck(state, snapshot, &file, &module)
     {
@@ -100,7 +100,7 @@ pub(crate) fn analyze(
             uri = snapshot.uri.as_str(),
             version = snapshot.version,
             against = base.version,
-            "re-checked the function typed in"
+            "re-checked the functions typed in"
         );
         let published = publishable(state, snapshot, &rechecked.diagnostics);
         let analysis = Analysis {
@@ -116,11 +116,6 @@ pub(crate) fn analyze(
             syntax: Some(rechecked.syntax),
         };
         return (analysis, false);
-    }
-    if record == Record::Keystroke
-        && let Some(caught_up) = catch_up(state, snapshot, &file, &module)
-    {
-        return (caught_up, false);
     }
     let parsed = snapshot.parse();
     let previous = previous.map(|previous| &**previous);
@@ -200,10 +195,10 @@ pub(crate) fn settle(snapshot: &Snapshot, analysis: &Analysis) -> Option<Analysi
     })
 }
 
-/// The findings of a keystroke from re-checking only the function typed in, and the analysis
-/// they re-check: the last one whose parse the document keeps (a whole analysis, or a partial
-/// one that parsed its text), so that the change since is all the edits recorded in that tree.
-/// `None` when the analyzer can only tell from a whole check.
+/// The findings of a keystroke from re-checking only the functions typed in since the base,
+/// and the base: the last analysis whose parse the document keeps (a whole analysis, or a
+/// partial one that parsed its text), so that the changes since are the edits recorded in that
+/// tree (and logged, in order). `None` when the analyzer can only tell from a whole check.
 fn recheck(
     state: &State,
     snapshot: &Snapshot,
@@ -211,14 +206,11 @@ fn recheck(
     module: &ModuleName,
 ) -> Option<(Arc<Analysis>, Rechecked)> {
     let base = Arc::clone(snapshot.base.as_ref()?);
-    let (change, edited, old) = (
-        snapshot.change?,
-        snapshot.edited_tree()?,
-        base.parsed.as_ref()?,
-    );
+    let (edited, old) = (snapshot.edited_tree()?, base.parsed.as_ref()?);
     if snapshot.tree_version != Some(base.version) || base.epoch != snapshot.epoch {
         return None;
     }
+    let changes: Vec<TextChange> = snapshot.log.iter().map(|logged| logged.change).collect();
     let (_, index) = state.project.index_while_typing();
     let checked = Checked {
         text: &base.text,
@@ -226,96 +218,8 @@ fn recheck(
         diagnostics: &base.diagnostics,
     };
     let settings = state.settings_for(Path::new(&snapshot.path));
-    let rechecked = recheck_function(checked, change, edited, file, module, &index, &settings)?;
+    let rechecked = recheck_functions(checked, &changes, edited, file, module, &index, &settings)?;
     Some((base, rechecked))
-}
-
-/// The most keystrokes [`catch_up`] re-checks one by one.
-const MAX_CATCH_UP: usize = 4;
-
-/// Keystrokes in several functions since the document's base (they came faster than each could
-/// be analysed): re-checked one by one, each against the text and findings of the one before,
-/// from the texts in between rebuilt from the document's log, each step's whole parse standing
-/// for its text when it agrees with the re-check ([`RecheckedSyntax::agrees_with`]). Cheaper
-/// than the whole analysis a change spread over several functions needs otherwise, which more
-/// keystrokes would supersede in turn. The result has the whole parse of the current text, so
-/// it is the next keystroke's base. Tried when [`recheck`] declines the change since the base
-/// (it spans functions). `None` for a single keystroke, beyond
-/// [`MAX_CATCH_UP`], or as soon as a step is not a re-check of one function.
-fn catch_up(
-    state: &State,
-    snapshot: &Snapshot,
-    file: &SourceFile,
-    module: &ModuleName,
-) -> Option<Analysis> {
-    let base = snapshot.base.as_ref()?;
-    if snapshot.tree_version != Some(base.version) || base.epoch != snapshot.epoch {
-        return None;
-    }
-    let steps: Vec<&[LoggedChange]> = snapshot
-        .log
-        .chunk_by(|a, b| a.version == b.version)
-        .collect();
-    if steps.len() < 2 || steps.len() > MAX_CATCH_UP {
-        return None;
-    }
-    let (_, index) = state.project.index_while_typing();
-    let settings = state.settings_for(Path::new(&snapshot.path));
-    let mut text = base.text.to_string();
-    let mut parsed = base.parsed.clone()?;
-    let mut diagnostics = base.diagnostics.clone();
-    for step in steps {
-        let mut edited = parsed.clone();
-        let mut next = text.clone();
-        let mut change: Option<TextChange> = None;
-        for logged in step {
-            let range = logged.edit.start_byte..logged.edit.old_end_byte;
-            next.get(range.clone())?;
-            next.replace_range(range, &logged.inserted);
-            edited.edit(&logged.edit);
-            change = Some(change.map_or(logged.change, |before| before.then(logged.change)));
-        }
-        let mut step_file = SourceFile::new(file.path.clone(), next);
-        step_file.kind = file.kind;
-        let checked = Checked {
-            text: &text,
-            parsed: &parsed,
-            diagnostics: &diagnostics,
-        };
-        let rechecked = recheck_function(
-            checked, change?, &edited, &step_file, module, &index, &settings,
-        )?;
-        let bytes = step_file.text.as_bytes();
-        let reparsed = edited.reparse(&mut |offset| bytes.get(offset..).unwrap_or_default())?;
-        if !rechecked.syntax.agrees_with(&reparsed) {
-            return None;
-        }
-        text = step_file.text.to_string();
-        parsed = reparsed;
-        diagnostics = rechecked.diagnostics;
-    }
-    if *text != *file.text {
-        return None;
-    }
-    tracing::debug!(
-        uri = snapshot.uri.as_str(),
-        version = snapshot.version,
-        against = base.version,
-        "re-checked keystrokes one by one"
-    );
-    let published = publishable(state, snapshot, &diagnostics);
-    Some(Analysis {
-        version: snapshot.version,
-        epoch: snapshot.epoch,
-        diagnostics,
-        published,
-        parsed: Some(parsed),
-        summary: None,
-        generation: base.generation,
-        text: Arc::clone(&file.text),
-        complete: false,
-        syntax: None,
-    })
 }
 
 /// Diagnostics for the client, in the session's encoding.

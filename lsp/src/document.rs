@@ -30,9 +30,6 @@ pub(crate) struct Document {
     tree_stale: bool,
     /// The version `tree` is the parse of.
     tree_version: Option<i32>,
-    /// How the text changed since `tree` was parsed (`None` when it did not, or when the whole
-    /// text was replaced).
-    change: Option<TextChange>,
     /// Every change since the text of version `log_from`: a parse of any version since (one
     /// that finished after newer changes came) can be brought up to date
     /// ([`Document::store_parse`]), and the texts in between rebuilt.
@@ -58,8 +55,6 @@ pub(crate) struct LoggedChange {
     pub version: i32,
     pub edit: InputEdit,
     pub change: TextChange,
-    /// The text inserted (at `edit.start_byte`, in place of the bytes up to `old_end_byte`).
-    pub inserted: String,
 }
 
 /// When this document's diagnostics task runs (see `handlers::diagnostics`).
@@ -69,6 +64,8 @@ pub(crate) struct Schedule {
     pub running: bool,
     /// The project changed: analyse again even if the text did not.
     pub refresh: bool,
+    /// The whole parse of a partial analysis's text is being made (`handlers::diagnostics`).
+    pub settling: bool,
 }
 
 /// What an analysis run needs from a document: cheap clones taken under the lock.
@@ -82,9 +79,8 @@ pub(crate) struct Snapshot {
     pub rope: Rope,
     tree: Option<ParsedModule>,
     tree_stale: bool,
-    /// The version the document's last parse is of, and how the text changed since then.
+    /// The version the document's last parse is of.
     pub tree_version: Option<i32>,
-    pub change: Option<TextChange>,
     /// The analysis of the text of `tree_version`, if one is kept.
     pub base: Option<Arc<Analysis>>,
     /// The changes since the text of `tree_version`, in order.
@@ -158,7 +154,6 @@ impl Document {
             tree: None,
             tree_stale: true,
             tree_version: None,
-            change: None,
             log: Vec::new(),
             log_from: version,
             base: None,
@@ -166,6 +161,7 @@ impl Document {
             schedule: Schedule {
                 running: false,
                 refresh: false,
+                settling: false,
             },
             latest: None,
             generation: None,
@@ -205,16 +201,13 @@ impl Document {
             return None;
         }
         let mut tree = parsed;
-        let mut change: Option<TextChange> = None;
         for logged in self.log.iter().filter(|logged| logged.version > version) {
             tree.edit(&logged.edit);
-            change = Some(change.map_or(logged.change, |before| before.then(logged.change)));
         }
         self.log.retain(|logged| logged.version > version);
         self.log_from = version;
-        self.tree_stale = change.is_some();
+        self.tree_stale = !self.log.is_empty();
         self.tree_version = Some(version);
-        self.change = change;
         self.base = None;
         self.tree.replace(tree)
     }
@@ -251,7 +244,6 @@ impl Document {
             tree: self.tree.clone(),
             tree_stale: self.tree_stale,
             tree_version: self.tree_version,
-            change: self.change,
             base: self.base.clone(),
             log: if self.tree_version == Some(self.log_from) {
                 self.log.clone()
@@ -267,7 +259,6 @@ impl Document {
         self.tree = None;
         self.tree_stale = true;
         self.tree_version = None;
-        self.change = None;
         self.log.clear();
         self.log_from = version;
         self.base = None;
@@ -310,11 +301,9 @@ impl Document {
             version,
             edit,
             change,
-            inserted: text.to_string(),
         });
         if let Some(tree) = &mut self.tree {
             tree.edit(&edit);
-            self.change = Some(self.change.map_or(change, |before| before.then(change)));
         }
         if !self.lone_cr {
             // A lone `\r` can only appear where the text changed, or just before it.
@@ -409,7 +398,7 @@ mod tests {
         doc.apply_changes(4, &[change(((0, 4), (0, 5)), "first")], Utf8);
         let older = second.parse().expect("parses");
         assert!(doc.store_parse(2, older).is_some());
-        assert_eq!((doc.tree_version, doc.change.is_some()), (Some(2), true));
+        assert_eq!((doc.tree_version, doc.log.len()), (Some(2), 2));
         let text = "def first():\n    x = 1\n    pass\n\n\ndef g():\n    return 2\n";
         check(&mut doc, text);
         assert_eq!(doc.tree_version, Some(4));

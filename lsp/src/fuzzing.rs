@@ -11,7 +11,7 @@
 //! whole parse kept it inside the function, to tell how often the property is exercised.
 
 use analyzer::{
-    Checked, Diagnostic, ModuleName, ParsedModule, ProjectIndex, Settings, SourceFile,
+    Checked, Diagnostic, ModuleName, ParsedModule, ProjectIndex, Settings, SourceFile, TextChange,
     check_in_project,
 };
 use ropey::Rope;
@@ -107,10 +107,17 @@ pub fn edit_session_with(
             ));
         }
         let file = SourceFile::new(snapshot.path.clone(), model.as_str());
+        // The changes since the base as one (re-checks of edits in several functions at once
+        // are compared with whole checks by the analyzer's unit tests).
+        let change = snapshot
+            .log
+            .iter()
+            .map(|logged| logged.change)
+            .reduce(TextChange::then);
         let recheckable = base
             .as_ref()
             .filter(|_| recheck)
-            .zip(snapshot.change)
+            .zip(change)
             .zip(snapshot.edited_tree());
         let whole = match recheckable {
             Some(((base, change), edited)) => {

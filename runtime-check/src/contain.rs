@@ -488,6 +488,13 @@ mod linux {
         unsafe {
             libc::sigprocmask(libc::SIG_BLOCK, &raw const blocked, &raw mut previous);
         }
+        // A pipe whose write end only the process in the middle keeps: the interpreter's side
+        // sees it closed if the middle died before the interpreter's death signal was set.
+        let mut alive: [libc::c_int; 2] = [-1, -1];
+        // SAFETY: pipe2 fills in the two descriptors of the array we pass.
+        if unsafe { libc::pipe2(alive.as_mut_ptr(), libc::O_CLOEXEC) } != 0 {
+            return Err(io::Error::last_os_error());
+        }
         // SAFETY: fork in a single-threaded child; both sides only make async-signal-safe
         // calls until exec or _exit.
         let pid = unsafe { libc::fork() };
@@ -495,16 +502,27 @@ mod linux {
             return Err(io::Error::last_os_error());
         }
         if pid > 0 {
-            middle(pid);
+            middle(pid, alive[1]);
         }
         // The interpreter's side: PID 1 of the new namespace. (The death signal is not
         // inherited across `fork`.)
-        // SAFETY: as above.
+        // SAFETY: as above; closing our copy of the write end.
         unsafe {
             libc::sigprocmask(libc::SIG_SETMASK, &raw const previous, std::ptr::null_mut());
+            libc::close(alive[1]);
         }
         // The process in the middle dies only with the whole group, this one included.
         set_parent_process_death_signal(Some(Signal::KILL))?;
+        // It may have died before that call (aiolint killed at that moment): then this side
+        // was left running, outside any supervision (found by the stress run of the tests).
+        let middle_gone = middle_is_gone(alive[0]);
+        // SAFETY: closing the read end, ours.
+        unsafe {
+            libc::close(alive[0]);
+        }
+        if middle_gone {
+            return Err(io::Error::other("the supervisor is gone"));
+        }
         isolation.pid_namespace = true;
         if private_mounts {
             isolation.read_only_files = read_only_except_workdir(mounts);
@@ -680,8 +698,8 @@ mod linux {
     /// `SIGUSR1` to the interpreter, and when the interpreter is gone (and with it, its PID
     /// namespace) exits the same way. It is the probe's process-group leader, so the
     /// supervisor's group kill reaches it and the interpreter alike.
-    fn middle(child: libc::pid_t) -> ! {
-        close_every_descriptor();
+    fn middle(child: libc::pid_t, alive: libc::c_int) -> ! {
+        close_every_descriptor_but(alive);
         let waited = signal_set(&[libc::SIGCHLD, libc::SIGUSR1]);
         loop {
             // SAFETY: sigwaitinfo on signals blocked in this process; no siginfo wanted.
@@ -706,14 +724,38 @@ mod linux {
         }
     }
 
-    /// Closes every descriptor: the pipes (so their readers see end-of-file once the
-    /// interpreter is gone) and std's exec-error pipe (so `spawn` returns once the interpreter
-    /// has exec'd).
-    fn close_every_descriptor() {
+    /// Whether the write end of the pipe whose read end is `alive` is closed: the process in
+    /// the middle, its only holder, is gone.
+    fn middle_is_gone(alive: libc::c_int) -> bool {
+        let mut poll = libc::pollfd {
+            fd: alive,
+            events: 0,
+            revents: 0,
+        };
+        loop {
+            // SAFETY: poll(2) on one descriptor of ours, without waiting.
+            let ready = unsafe { libc::poll(&raw mut poll, 1, 0) };
+            if ready >= 0 {
+                return ready > 0;
+            }
+            if io::Error::last_os_error().kind() != io::ErrorKind::Interrupted {
+                return true;
+            }
+        }
+    }
+
+    /// Closes every descriptor but `kept`: the pipes (so their readers see end-of-file once
+    /// the interpreter is gone) and std's exec-error pipe (so `spawn` returns once the
+    /// interpreter has exec'd).
+    fn close_every_descriptor_but(kept: libc::c_int) {
         #[cfg(target_env = "gnu")]
         // SAFETY: close_range(2) on our own descriptor table.
         unsafe {
-            libc::close_range(0, libc::c_uint::MAX, 0);
+            let kept_fd = libc::c_uint::try_from(kept).unwrap_or(0);
+            if kept_fd > 0 {
+                libc::close_range(0, kept_fd - 1, 0);
+            }
+            libc::close_range(kept_fd + 1, libc::c_uint::MAX, 0);
         }
         #[cfg(not(target_env = "gnu"))]
         {
@@ -730,6 +772,9 @@ mod linux {
                 1 << 16
             };
             for fd in 0..libc::c_int::try_from(top).unwrap_or(1 << 16) {
+                if fd == kept {
+                    continue;
+                }
                 // SAFETY: close(2) on our own descriptor table; EBADF is harmless.
                 unsafe {
                     libc::close(fd);

@@ -108,7 +108,7 @@ fn recheck(
         parsed: &old_parsed,
         diagnostics: &old_diagnostics,
     };
-    let rechecked = recheck_function(old, change, &edited, &file, &module, index, &settings);
+    let rechecked = recheck_functions(old, &[change], &edited, &file, &module, index, &settings);
     let whole = check_in_project(&file, &parsed, &module, index, &settings);
     // A whole check is the reference only where a parse of the whole new text leaves the
     // edit inside the function (no unclosed bracket swallowing what follows).
@@ -324,7 +324,7 @@ fn keystroke(
         new_end,
         lines: isize::try_from(insert.matches('\n').count()).unwrap_or(0),
     };
-    let rechecked = recheck_function(old, change, &edited, &file, &module, index, &settings);
+    let rechecked = recheck_functions(old, &[change], &edited, &file, &module, index, &settings);
     let whole = check_in_project(&file, &parsed, &module, index, &settings);
     (rechecked, parsed, whole, new_text)
 }
@@ -463,4 +463,145 @@ fn a_function_with_version_marks_is_left_to_a_whole_check() {
     let (rechecked, whole, _) = recheck(text, guarded, guarded + 1, "2", ProjectIndex::empty());
     assert_eq!(codes(&whole), []);
     assert_eq!(rechecked, Some(whole), "taken, and right");
+}
+
+/// Applies `edits` (each `(start, end, insert)` in the text the ones before it left) to
+/// `old_text` one after the other, and re-checks them all at once against `old_text`: the
+/// re-check (if it took the edits, and a whole parse kept each one inside its function), a
+/// whole check of the final text, and that text.
+fn recheck_sequence(
+    old_text: &str,
+    edits: &[(usize, usize, &str)],
+    index: &ProjectIndex,
+) -> (Option<Vec<Diagnostic>>, Vec<Diagnostic>, String) {
+    let settings = Settings::default();
+    let module = ModuleName {
+        names: vec!["app".to_string()],
+        is_package: false,
+    };
+    let old_file = SourceFile::new("app.py", old_text);
+    let old_parsed = ParsedModule::parse(old_text).expect("parses");
+    let old_diagnostics = check_in_project(&old_file, &old_parsed, &module, index, &settings);
+    let mut text = old_text.to_string();
+    let mut edited = old_parsed.clone();
+    let mut parsed = old_parsed.clone();
+    let mut changes = Vec::new();
+    let mut confined = true;
+    for &(start, end, insert) in edits {
+        let new_text = format!("{}{insert}{}", &text[..start], &text[end..]);
+        let new_end = start + insert.len();
+        edited.edit(&InputEdit {
+            start_byte: start,
+            old_end_byte: end,
+            new_end_byte: new_end,
+            start_point: point_at(&text, start),
+            old_end_point: point_at(&text, end),
+            new_end_point: point_at(&new_text, new_end),
+        });
+        let lines = |s: &str| isize::try_from(s.matches('\n').count()).unwrap_or(0);
+        changes.push(TextChange {
+            start,
+            old_end: end,
+            new_end,
+            lines: lines(insert) - lines(&text[start..end]),
+        });
+        let reparsed = ParsedModule::parse(&new_text).expect("parses");
+        // Typing right after a function's last character is typing in it: the function holds
+        // the character before.
+        confined &= edit_stays_inside(&parsed, &reparsed, &new_text, start)
+            || (start > 0 && edit_stays_inside(&parsed, &reparsed, &new_text, start - 1));
+        parsed = reparsed;
+        text = new_text;
+    }
+    let file = SourceFile::new("app.py", text.clone());
+    let old = Checked {
+        text: old_text,
+        parsed: &old_parsed,
+        diagnostics: &old_diagnostics,
+    };
+    let rechecked = recheck_functions(old, &changes, &edited, &file, &module, index, &settings);
+    let whole = check_in_project(&file, &parsed, &module, index, &settings);
+    if let Some(rechecked) = &rechecked {
+        assert!(
+            !rechecked.syntax.agrees_with(&parsed) || confined,
+            "{edits:?}: a re-check agreed with a parse that restructured more than its functions:\n{text}"
+        );
+    }
+    let rechecked = rechecked.map(|rechecked| rechecked.diagnostics);
+    (rechecked.filter(|_| confined), whole, text)
+}
+
+/// Keystrokes in one function, then in another (and back in the first), re-checked all at
+/// once against the text before them: the result equals a whole check of the final text
+/// whenever the re-check takes them; it takes most balanced edits in statements.
+#[test]
+fn edits_in_several_functions_are_rechecked_at_once() {
+    let project = lib_index();
+    let at = |needle: &str| MODULE.find(needle).expect("in the module");
+    // First edits, each in another function: (offset, inserted).
+    let firsts = [
+        (at("time.sleep(1)"), "x = fetch(2)\n    "),
+        (at("        self.load(key)") + 8, "await "),
+        (at("    fetch(\"a\")") + 4, "time.sleep(0)\n    "),
+    ];
+    let seconds: &[(&str, usize)] = &[("x", 0), ("time.sleep(1)", 0), ("await ", 0), ("", 1)];
+    let (mut tried, mut taken, mut elsewhere) = (0, 0, 0);
+    for (first, typed) in firsts {
+        let after_first = format!("{}{typed}{}", &MODULE[..first], &MODULE[first..]);
+        for (offset, _) in after_first.char_indices() {
+            let line_start = after_first[..offset].rfind('\n').map_or(0, |i| i + 1);
+            let line = &after_first[line_start..];
+            let indentation = &after_first[line_start..offset];
+            let signature = line.trim_start().starts_with("def ")
+                || line.trim_start().starts_with("async def ");
+            if !line.starts_with("    ")
+                || offset % 4 != 0
+                || signature
+                || (indentation.trim().is_empty()
+                    && line[offset - line_start..].starts_with(char::is_whitespace))
+            {
+                continue;
+            }
+            for &(insert, removed) in seconds {
+                let end = (offset + removed).min(after_first.len());
+                if !after_first.is_char_boundary(end) || after_first[offset..end].contains('\n') {
+                    continue;
+                }
+                // And a third keystroke back in the first function, right after its edit
+                // (moved by the second when that came before it).
+                let back = first + typed.len();
+                let back = if offset < back {
+                    back + insert.len() - (end - offset)
+                } else {
+                    back
+                };
+                let edits = [
+                    (first, first, typed),
+                    (offset, end, insert),
+                    (back, back, "y"),
+                ];
+                for edits in [&edits[..2], &edits[..]] {
+                    let (rechecked, whole, text) = recheck_sequence(MODULE, edits, &project);
+                    tried += 1;
+                    let Some(rechecked) = rechecked else {
+                        continue;
+                    };
+                    taken += 1;
+                    let outside_first = !(first..=back).contains(&offset);
+                    elsewhere += usize::from(outside_first);
+                    assert_eq!(
+                        rechecked,
+                        whole,
+                        "{edits:?}:\n{text}\nrecheck {:?}\nwhole {:?}",
+                        codes(&rechecked),
+                        codes(&whole)
+                    );
+                }
+            }
+        }
+    }
+    assert!(
+        taken * 3 > tried * 2 && elsewhere * 2 > taken,
+        "the re-check took {taken} of {tried} edit sequences, {elsewhere} of them in several functions"
+    );
 }

@@ -102,9 +102,9 @@ pub(crate) fn check_model<'t>(
     dispatch(file, root, model, settings, None)
 }
 
-/// Runs every enabled rule over one function of a parsed module (the one `focus` is on), with
-/// a model focused on it.
-pub(crate) fn check_function<'t>(
+/// Runs every enabled rule over some functions of a parsed module (those `focus` is on), with
+/// a model focused on them.
+pub(crate) fn check_functions<'t>(
     file: &SourceFile,
     root: Node<'t>,
     source: &'t str,
@@ -114,18 +114,17 @@ pub(crate) fn check_function<'t>(
     focus: &Focus<'t>,
 ) -> Findings {
     let model = SemanticModel::build_focused(root, source, module, index, focus);
-    let only = focus.function.byte_range().into();
-    dispatch(file, root, &model, settings, Some((only, focus)))
+    dispatch(file, root, &model, settings, Some(focus))
 }
 
-/// Walks the tree (or, with `focus`, the nodes inside the focused function, in place of the
-/// one it replaces) and runs the rules.
+/// Walks the tree (or, with `focus`, the nodes inside the focused functions, in place of the
+/// ones they replace) and runs the rules.
 fn dispatch<'t>(
     file: &SourceFile,
     root: Node<'t>,
     model: &SemanticModel<'t>,
     settings: &Settings,
-    focus: Option<(TextRange, &Focus<'t>)>,
+    focus: Option<&Focus<'t>>,
 ) -> Findings {
     let mut dispatcher = Dispatcher {
         file,
@@ -137,10 +136,10 @@ fn dispatch<'t>(
         suppressions: Suppressions::default(),
         diagnostics: Vec::new(),
         pending: Vec::new(),
-        only: focus.map(|(only, _)| only),
+        only: focus.map(Focus::ranges),
     };
-    if let Some((_, focus)) = focus {
-        walk_spliced(root, focus.replaced, focus.function, &mut dispatcher);
+    if let Some(focus) = focus {
+        walk_spliced(root, &focus.splices(), &mut dispatcher);
     } else {
         dispatcher.suppressions = Suppressions::of_comments(root, model.source, &file.line_index);
         model
@@ -170,9 +169,8 @@ struct Dispatcher<'a, 't> {
     suppressions: Suppressions,
     diagnostics: Vec<Diagnostic>,
     pending: Vec<Pending>,
-    /// Rules run only on the nodes inside this range (the walk skips what does not overlap
-    /// it).
-    only: Option<TextRange>,
+    /// Rules run only on the nodes inside these ranges (the walk skips what overlaps none).
+    only: Option<Vec<TextRange>>,
 }
 
 impl<'t> Visitor<'t> for Dispatcher<'_, 't> {
@@ -188,13 +186,16 @@ impl<'t> Visitor<'t> for Dispatcher<'_, 't> {
         if node.is_error() {
             return Descend::No;
         }
-        if let Some(only) = self.only {
+        if let Some(only) = &self.only {
             let range: TextRange = node.byte_range().into();
-            if !range.overlaps(only) {
+            if !only.iter().any(|&only| range.overlaps(only)) {
                 return Descend::No;
             }
-            if range.start < only.start || range.end > only.end {
-                // An ancestor of the range: its own rules are not for this check.
+            if !only
+                .iter()
+                .any(|only| only.start <= range.start && range.end <= only.end)
+            {
+                // An ancestor of the ranges: its own rules are not for this check.
                 return Descend::Yes;
             }
         }

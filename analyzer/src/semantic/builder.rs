@@ -42,8 +42,8 @@ impl<'t> SemanticModel<'t> {
         Self::build_with(root, source, module, index, None)
     }
 
-    /// The model of module `module` for re-checking the function `focus` is on: the bodies of
-    /// most other functions are not walked (see [`Focus`]).
+    /// The model of module `module` for re-checking the functions `focus` is on: the bodies
+    /// of most other functions are not walked (see [`Focus`]).
     pub(crate) fn build_focused(
         root: Node<'t>,
         source: &'t str,
@@ -82,7 +82,7 @@ impl<'t> SemanticModel<'t> {
             focus,
         };
         match focus {
-            Some(focus) => walk_spliced(root, focus.replaced, focus.function, &mut builder),
+            Some(focus) => walk_spliced(root, &focus.splices(), &mut builder),
             None => walk(root, &mut builder),
         }
         builder.model
@@ -108,7 +108,7 @@ struct Builder<'a, 't> {
     branch_depth: Vec<u32>,
     /// Identifiers in binding position: not references.
     stores: FxHashSet<usize>,
-    /// The function a focused build is for: the bodies it does not need are skipped.
+    /// The functions a focused build is for: the bodies it does not need are skipped.
     focus: Option<&'a Focus<'t>>,
 }
 

@@ -1,6 +1,6 @@
-//! A model focused on one function: which function bodies a focused build walks.
+//! A model focused on the edited functions: which function bodies a focused build walks.
 //!
-//! Re-checking one edited function needs the module's names, the classes, every function's
+//! Re-checking an edited function needs the module's names, the classes, every function's
 //! signature, and the whole of the edited function, but not what other functions do inside.
 //! Their bodies are skipped, except where something inside can be seen from outside:
 //!
@@ -25,46 +25,81 @@ use tree_sitter::Node;
 use crate::syntax::NodeExt;
 use crate::text_range::TextRange;
 
-/// The function a focused model is built for.
-#[derive(Debug)]
-pub(crate) struct Focus<'t> {
+/// One edited function of a focused model: its new text parsed alone, in place of its node in
+/// the module's tree.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Spliced<'t> {
     /// The edited function, parsed on its own: an outermost `function_definition` (not inside
     /// another function).
     pub function: Node<'t>,
     /// The node `function` stands in for in the module's tree (the function before the edit).
     pub replaced: Node<'t>,
-    /// The class whose body holds `function` directly, if any: all its methods are walked.
-    class: Option<TextRange>,
-    /// The function's name when it is a plain `def`: bodies that mention it are walked.
-    sync_name: Option<&'t str>,
+}
+
+/// The functions a focused model is built for.
+#[derive(Debug)]
+pub(crate) struct Focus<'t> {
+    /// The edited functions, in the order of the text.
+    pub spliced: Vec<Spliced<'t>>,
+    /// The classes whose bodies hold an edited function directly: all their methods are walked.
+    classes: Vec<TextRange>,
+    /// The names of the edited functions that are plain `def`s: bodies that mention one are
+    /// walked.
+    sync_names: Vec<&'t str>,
 }
 
 impl<'t> Focus<'t> {
-    /// The focus on `function`, which stands in for `replaced` of the module's tree (both
-    /// outermost `function_definition`s of trees of `source`).
-    pub(crate) fn new(function: Node<'t>, replaced: Node<'t>, source: &'t str) -> Self {
-        let class = enclosing_class(replaced).map(|class| class.byte_range().into());
-        let sync_name = (!function.is_async_def())
-            .then(|| function.field("name").map(|name| name.text(source)))
-            .flatten();
+    /// The focus on the functions `spliced` (each standing for an outermost
+    /// `function_definition` of the module's tree; all trees of `source`).
+    pub(crate) fn new(spliced: Vec<Spliced<'t>>, source: &'t str) -> Self {
+        let classes = spliced
+            .iter()
+            .filter_map(|s| enclosing_class(s.replaced))
+            .map(|class| class.byte_range().into())
+            .collect();
+        let sync_names = spliced
+            .iter()
+            .filter(|s| !s.function.is_async_def())
+            .filter_map(|s| s.function.field("name").map(|name| name.text(source)))
+            .collect();
         Self {
-            function,
-            replaced,
-            class,
-            sync_name,
+            spliced,
+            classes,
+            sync_names,
         }
+    }
+
+    /// Each edited function's node in the module's tree, and its new text's node (for
+    /// [`crate::syntax::walk::walk_spliced`]).
+    pub(crate) fn splices(&self) -> Vec<(Node<'t>, Node<'t>)> {
+        self.spliced
+            .iter()
+            .map(|s| (s.replaced, s.function))
+            .collect()
+    }
+
+    /// The ranges of the edited functions, in the new text.
+    pub(crate) fn ranges(&self) -> Vec<TextRange> {
+        self.spliced
+            .iter()
+            .map(|s| s.function.byte_range().into())
+            .collect()
     }
 
     /// Whether a focused build walks the body of `function` (any `function_definition`).
     pub(crate) fn walks_body(&self, function: Node<'t>, source: &str) -> bool {
         let range: TextRange = function.byte_range().into();
-        let focused: TextRange = self.function.byte_range().into();
-        if range.overlaps(focused) {
+        if self
+            .spliced
+            .iter()
+            .any(|s| range.overlaps(s.function.byte_range().into()))
+        {
             return true;
         }
         if self
-            .class
-            .is_some_and(|class| class.start <= range.start && range.end <= class.end)
+            .classes
+            .iter()
+            .any(|class| class.start <= range.start && range.end <= class.end)
         {
             return true;
         }
@@ -75,13 +110,13 @@ impl<'t> Focus<'t> {
         text.contains("yield")
             || text.contains("global")
             || text.contains("def ")
-            || self.sync_name.is_some_and(|name| text.contains(name))
+            || self.sync_names.iter().any(|name| text.contains(name))
             || self.may_call(function, source)
     }
 
-    /// Whether the edited function may call `function`, an undecorated function that is not a
+    /// Whether an edited function may call `function`, an undecorated function that is not a
     /// method (what such a function does with a coroutine passed to it decides whether that
-    /// coroutine is lost): its name is a word of the edited function's text.
+    /// coroutine is lost): its name is a word of an edited function's text.
     fn may_call(&self, function: Node<'t>, source: &str) -> bool {
         let in_class_or_decorated = function.parent().is_some_and(|parent| {
             parent.node_kind() == "decorated_definition"
@@ -95,11 +130,13 @@ impl<'t> Focus<'t> {
         let Some(name) = function.field("name").map(|name| name.text(source)) else {
             return false;
         };
-        let edited = self.function.text(source);
         let word = |c: Option<char>| c.is_some_and(|c| c.is_alphanumeric() || c == '_');
-        edited.match_indices(name).any(|(at, _)| {
-            !word(edited[..at].chars().next_back())
-                && !word(edited[at + name.len()..].chars().next())
+        self.spliced.iter().any(|s| {
+            let edited = s.function.text(source);
+            edited.match_indices(name).any(|(at, _)| {
+                !word(edited[..at].chars().next_back())
+                    && !word(edited[at + name.len()..].chars().next())
+            })
         })
     }
 }

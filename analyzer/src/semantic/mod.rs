@@ -13,7 +13,7 @@ mod infer;
 mod model;
 mod outline;
 
-pub(crate) use focus::Focus;
+pub(crate) use focus::{Focus, Spliced};
 pub(crate) use infer::{ClassRef, Value, Wrapper};
 pub(crate) use model::{
     BindingKind, ClassId, FunctionId, Lookup, MODULE_SCOPE, ScopeId, ScopeKind, SemanticModel,

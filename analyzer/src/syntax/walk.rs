@@ -31,25 +31,18 @@ pub(crate) trait Visitor<'t> {
 
 /// Visits every node under `root` in pre-order.
 pub(crate) fn walk<'t>(root: Node<'t>, visitor: &mut impl Visitor<'t>) {
-    walk_from(root, None, &mut Vec::new(), None, visitor);
+    walk_from(root, None, &mut Vec::new(), &[], visitor);
 }
 
-/// Visits every node under `root` in pre-order, but `replacement` (the root of a subtree of
-/// another tree, for the same text) and its descendants in place of `replaced` (a node under
-/// `root`) and its descendants.
+/// Visits every node under `root` in pre-order, but for each `(replaced, replacement)` of
+/// `splices`, `replacement` (the root of a subtree of another tree, for the same text) and its
+/// descendants in place of `replaced` (a node under `root`) and its descendants.
 pub(crate) fn walk_spliced<'t>(
     root: Node<'t>,
-    replaced: Node<'t>,
-    replacement: Node<'t>,
+    splices: &[(Node<'t>, Node<'t>)],
     visitor: &mut impl Visitor<'t>,
 ) {
-    walk_from(
-        root,
-        None,
-        &mut Vec::new(),
-        Some((replaced, replacement)),
-        visitor,
-    );
+    walk_from(root, None, &mut Vec::new(), splices, visitor);
 }
 
 /// Walks the subtree of `root` (under `field` of the last of `ancestors`). The one recursion
@@ -58,7 +51,7 @@ fn walk_from<'t>(
     root: Node<'t>,
     root_field: Option<&'static str>,
     ancestors: &mut Vec<Node<'t>>,
-    splice: Option<(Node<'t>, Node<'t>)>,
+    splices: &[(Node<'t>, Node<'t>)],
     visitor: &mut impl Visitor<'t>,
 ) {
     let base = ancestors.len();
@@ -70,22 +63,19 @@ fn walk_from<'t>(
         } else {
             field_name(cursor.field_id())
         };
-        match splice {
-            Some((replaced, replacement)) if node == replaced => {
-                walk_from(replacement, field, ancestors, None, visitor);
+        if let Some(&(_, replacement)) = splices.iter().find(|(replaced, _)| *replaced == node) {
+            walk_from(replacement, field, ancestors, &[], visitor);
+        } else {
+            let descend = visitor.enter(&Visit {
+                node,
+                field,
+                ancestors,
+            });
+            if descend == Descend::Yes && cursor.goto_first_child() {
+                ancestors.push(node);
+                continue;
             }
-            _ => {
-                let descend = visitor.enter(&Visit {
-                    node,
-                    field,
-                    ancestors,
-                });
-                if descend == Descend::Yes && cursor.goto_first_child() {
-                    ancestors.push(node);
-                    continue;
-                }
-                visitor.leave(node);
-            }
+            visitor.leave(node);
         }
         loop {
             if ancestors.len() == base {

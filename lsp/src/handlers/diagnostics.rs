@@ -18,13 +18,13 @@
 //! document being typed in, against the current index, once typing pauses.
 //!
 //! Most keystrokes are inside one function: their analysis re-checks only that function and
-//! moves the rest of the previous findings (`analyzer::recheck_function`), a few milliseconds
+//! moves the rest of the previous findings (`analyzer::recheck_functions`), a few milliseconds
 //! even in a long module. Such a partial analysis leaves the document's summary out of the
 //! project and arms the refresher, which analyses the whole document once typing pauses. A
 //! change that arrives while a refresh runs is analysed as soon as it ends. After a partial
-//! analysis, its text is parsed whole and, when that parse agrees with it, becomes the
-//! document's base: the next keystroke re-checks against it, in whichever function it lands
-//! (and keystrokes that came meanwhile are re-checked one by one, `analysis::catch_up`).
+//! analysis, its text is parsed whole in the background and, when that parse agrees with it,
+//! becomes the document's base; until then, keystrokes re-check every function typed in since
+//! the previous base, in whichever functions they land.
 
 use std::path::Path;
 use std::sync::{Arc, Mutex, PoisonError};
@@ -121,7 +121,7 @@ async fn run(state: Arc<State>, uri: Uri, epoch: u64) {
                 // or against its text once parsed whole.
                 tokio::task::spawn_blocking(move || drop(displaced));
                 if analysis.syntax.is_some() {
-                    settle_partial(&state, &uri, epoch, snapshot, analysis).await;
+                    settle_partial(&state, &uri, epoch, snapshot, analysis);
                 }
                 continue;
             }
@@ -138,7 +138,7 @@ async fn run(state: Arc<State>, uri: Uri, epoch: u64) {
         // Freeing a syntax tree takes a while: after publishing, off the async workers.
         tokio::task::spawn_blocking(move || drop(displaced));
         if analysis.syntax.is_some() {
-            settle_partial(&state, &uri, epoch, snapshot, analysis).await;
+            settle_partial(&state, &uri, epoch, snapshot, analysis);
         }
         if finish(&state, &uri, epoch, version) {
             return;
@@ -149,32 +149,47 @@ async fn run(state: Arc<State>, uri: Uri, epoch: u64) {
 /// After a partial analysis was published: parses its text whole, and when that parse agrees
 /// with the re-check ([`settle`]), keeps it (brought up to date with any change that came
 /// meanwhile) as the document's parse and base, so that the next keystroke re-checks against
-/// this text wherever it lands. Also when the next change already came: re-checking it against
-/// this text costs less than the whole analysis it would need if it is in another function.
-async fn settle_partial(
+/// this text. In the background, beside the next keystrokes' analyses (which re-check every
+/// function typed in since the base kept until then): a text with many syntax errors can take
+/// longer to parse than the pause between keystrokes. One at a time per document: a partial
+/// analysis that finishes while one runs is not settled (a later one will be).
+fn settle_partial(
     state: &Arc<State>,
     uri: &Uri,
     epoch: u64,
     snapshot: Snapshot,
     analysis: Arc<Analysis>,
 ) {
-    let Ok(Some(settled)) = tokio::task::spawn_blocking(move || settle(&snapshot, &analysis)).await
-    else {
-        return;
-    };
-    let settled = Arc::new(settled);
-    let displaced = state
+    let start = state
         .docs
-        .with_epoch(uri, epoch, |doc| doc.store_base(&settled))
-        .flatten();
-    if let Some(displaced) = displaced {
-        tracing::debug!(
-            uri = uri.as_str(),
-            version = settled.version,
-            "kept the whole parse of a re-checked text"
-        );
-        tokio::task::spawn_blocking(move || drop(displaced));
+        .with_epoch(uri, epoch, |doc| {
+            !std::mem::replace(&mut doc.schedule.settling, true)
+        })
+        .unwrap_or(false);
+    if !start {
+        return;
     }
+    let (state, uri) = (Arc::clone(state), uri.clone());
+    tokio::spawn(async move {
+        let settled = tokio::task::spawn_blocking(move || settle(&snapshot, &analysis)).await;
+        let displaced = state
+            .docs
+            .with_epoch(&uri, epoch, |doc| {
+                doc.schedule.settling = false;
+                let settled = Arc::new(settled.ok().flatten()?);
+                let displaced = doc.store_base(&settled)?;
+                Some((settled.version, displaced))
+            })
+            .flatten();
+        if let Some((version, displaced)) = displaced {
+            tracing::debug!(
+                uri = uri.as_str(),
+                version,
+                "kept the whole parse of a re-checked text"
+            );
+            tokio::task::spawn_blocking(move || drop(displaced));
+        }
+    });
 }
 
 /// The analysis of a document whose file the configuration excludes: no findings, and no
