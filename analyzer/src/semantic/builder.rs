@@ -128,7 +128,11 @@ impl<'t> Visitor<'t> for Builder<'_, 't> {
         if let (Some(focus), Some("body"), Some(&parent)) =
             (self.focus, visit.field, visit.ancestors.last())
             && parent.node_kind() == "function_definition"
-            && !focus.walks_body(parent, self.model.source)
+            && !focus.walks_body(
+                parent,
+                &visit.ancestors[..visit.ancestors.len() - 1],
+                self.model.source,
+            )
         {
             return Descend::No;
         }
@@ -341,11 +345,12 @@ impl<'t> Builder<'_, 't> {
     }
 
     fn parameters(&mut self, parameters: Node<'t>, scope: ScopeId, function: Option<FunctionId>) {
-        for (index, parameter) in parameters.named_children_vec().into_iter().enumerate() {
+        let mut cursor = parameters.walk();
+        for (index, parameter) in parameters.named_children(&mut cursor).enumerate() {
             let (name, annotation) = match parameter.node_kind() {
                 "identifier" => (Some(parameter), None),
                 "typed_parameter" => {
-                    let name = parameter.named_children_vec().into_iter().next().map(|n| {
+                    let name = parameter.named_child(0).map(|n| {
                         if n.node_kind() == "identifier" {
                             n
                         } else {

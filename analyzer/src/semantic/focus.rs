@@ -86,8 +86,14 @@ impl<'t> Focus<'t> {
             .collect()
     }
 
-    /// Whether a focused build walks the body of `function` (any `function_definition`).
-    pub(crate) fn walks_body(&self, function: Node<'t>, source: &str) -> bool {
+    /// Whether a focused build walks the body of `function` (any `function_definition`, under
+    /// `ancestors`, root first).
+    pub(crate) fn walks_body(
+        &self,
+        function: Node<'t>,
+        ancestors: &[Node<'t>],
+        source: &str,
+    ) -> bool {
         let range: TextRange = function.byte_range().into();
         if self
             .spliced
@@ -111,17 +117,19 @@ impl<'t> Focus<'t> {
             || text.contains("global")
             || text.contains("def ")
             || self.sync_names.iter().any(|name| text.contains(name))
-            || self.may_call(function, source)
+            || self.may_call(function, ancestors, source)
     }
 
     /// Whether an edited function may call `function`, an undecorated function that is not a
     /// method (what such a function does with a coroutine passed to it decides whether that
     /// coroutine is lost): its name is a word of an edited function's text.
-    fn may_call(&self, function: Node<'t>, source: &str) -> bool {
-        let in_class_or_decorated = function.parent().is_some_and(|parent| {
+    fn may_call(&self, function: Node<'t>, ancestors: &[Node<'t>], source: &str) -> bool {
+        // (From the walk's ancestors: `Node::parent` searches down from the root.)
+        let mut above = ancestors.iter().rev();
+        let in_class_or_decorated = above.next().is_some_and(|parent| {
             parent.node_kind() == "decorated_definition"
-                || parent
-                    .parent()
+                || above
+                    .next()
                     .is_some_and(|grandparent| grandparent.node_kind() == "class_definition")
         });
         if in_class_or_decorated {
