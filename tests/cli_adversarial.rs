@@ -133,17 +133,34 @@ fn comments_only_and_line_endings_give_findings_at_the_right_lines() {
     assert_eq!(all[1]["column"], 5, "{:?}", all[1]);
 }
 
-/// Python ends a line at a lone `\r` (old Mac line endings) too; tree-sitter-python and the
-/// command line's line numbers do not: the whole file is one line, with a syntax error in it.
+/// Python ends a line at a lone `\r` (old Mac line endings) too, and so do the parser (which is
+/// given each lone `\r` as a `\n`) and the command line's line numbers: no syntax error, the
+/// finding on its line and column, a `# noqa` for its own line only, and the same in a file
+/// that mixes the three kinds of line break.
 #[test]
-#[ignore = "not fixed yet: lone-CR line endings are not line breaks for the parser (docs/reliability.md)"]
 fn lone_cr_line_endings_are_line_breaks() {
-    let dir = project(&[(
-        "cr.py",
-        b"import time\r\r\rasync def f():\r    x = 1\r    time.sleep(1)\r",
-    )]);
-    let output = check(dir.path(), &["cr.py"]);
-    assert_eq!(found(&output), [finding("cr.py", 6, "AIO200")]);
+    let dir = project(&[
+        (
+            "cr.py",
+            b"import time\r\r\rasync def f():\r    x = 1\r    time.sleep(1)\r",
+        ),
+        (
+            "mixed.py",
+            b"import time\r\n\n\rasync def f():\r    time.sleep(1)  # noqa: AIO200\r\n    s = '''a\rb'''\n    time.sleep(2)\r",
+        ),
+    ]);
+    let output = check(dir.path(), &["cr.py", "mixed.py"]);
+    assert_eq!(code(&output), 1, "{}", stderr(&output));
+    assert_eq!(
+        found(&output),
+        [
+            finding("cr.py", 6, "AIO200"),
+            finding("mixed.py", 8, "AIO200")
+        ]
+    );
+    let all = json(&output);
+    assert_eq!(all[0]["column"], 5, "{:?}", all[0]);
+    assert_eq!(all[1]["column"], 5, "{:?}", all[1]);
 }
 
 /// A 50 MB file and a file of 100,000 functions: checked whole (the finding at the very end is

@@ -143,6 +143,21 @@ fn crlf_and_non_ascii_text_is_kept_byte_exact_outside_the_edits() {
     );
 }
 
+/// A file whose line breaks are lone `\r`s (old Mac line endings) is fixed at the right places,
+/// its `\r`s kept and the added lines ended the same way.
+#[test]
+fn lone_cr_line_endings_are_kept() {
+    let original = "import time\r\rasync def poll():\r    time.sleep(1)\r    return '\\r'\r";
+    let expected = "import time\rimport asyncio\r\rasync def poll():\r    await asyncio.sleep(1)\r    return '\\r'\r";
+    let dir = project(&[("cr.py", original.as_bytes())]);
+    let output = aiolint(dir.path(), &["check", "--fix", "cr.py"]);
+    assert_eq!(code(&output), 0, "{}", stderr(&output));
+    assert_eq!(
+        fs::read(dir.path().join("cr.py")).expect("read back"),
+        expected.as_bytes()
+    );
+}
+
 #[test]
 fn permissions_are_kept_and_symbolic_links_stay_links() {
     let dir = project(&[("real/sleepy.py", SLEEPY.as_bytes())]);

@@ -1,5 +1,6 @@
 //! End-to-end tests of `aiolint server`: the built binary, spoken to over stdin/stdout.
 
+mod common;
 mod lsp_client;
 
 use std::fmt::Write as _;
@@ -268,6 +269,80 @@ fn a_burst_of_200_incremental_edits_ends_with_the_right_diagnostics() {
     assert!(published.windows(2).all(|w| w[0] < w[1]), "{published:?}");
     assert!(published.iter().all(|&v| v < version), "{published:?}");
     assert!(published.len() < 100, "bursts are coalesced: {published:?}");
+    assert!(client.shutdown_and_exit().success());
+}
+
+/// `(code, line, column)` of each finding of `aiolint check` on `path` in `dir`, 1-based.
+fn check_findings(dir: &std::path::Path, path: &str) -> Vec<(String, u64, u64)> {
+    let output = common::aiolint(
+        dir,
+        &["check", "--output-format", "json", "--no-cache", path],
+    );
+    common::json(&output)
+        .iter()
+        .map(|f| {
+            (
+                f["code"].as_str().unwrap_or_default().to_string(),
+                f["line"].as_u64().unwrap_or_default(),
+                f["column"].as_u64().unwrap_or_default(),
+            )
+        })
+        .collect()
+}
+
+/// `(code, line, column)` of each diagnostic, 1-based (the column of an ASCII line).
+fn diagnostic_positions(diagnostics: &[Value]) -> Vec<(String, u64, u64)> {
+    diagnostics
+        .iter()
+        .map(|d| {
+            let start = &d["range"]["start"];
+            (
+                d["code"].as_str().unwrap_or_default().to_string(),
+                start["line"].as_u64().unwrap_or_default() + 1,
+                start["character"].as_u64().unwrap_or_default() + 1,
+            )
+        })
+        .collect()
+}
+
+/// A document whose line breaks are mostly lone `\r`s (old Mac line endings), with a string
+/// across one and a `# noqa`: the server's diagnostics are at the lines and columns
+/// `aiolint check` gives, when opened and after an edit that adds a line.
+#[test]
+fn a_lone_cr_document_gets_the_diagnostics_of_aiolint_check() {
+    let text = "import time\r\rasync def f():\r    x = 1\r\n    time.sleep(1)\r    s = '''a\rb'''; time.sleep(2)\r    time.sleep(4)  # noqa\r";
+    let dir = tempfile::tempdir().expect("temp dir");
+    let path = dir.path().join("cr.py");
+    std::fs::write(&path, text).expect("write");
+    let expected = check_findings(dir.path(), "cr.py");
+    assert_eq!(
+        expected,
+        [("AIO200".to_string(), 5, 5), ("AIO200".to_string(), 7, 7)]
+    );
+    let mut client = Client::initialized(&[Encoding::Utf16], &[]);
+    let uri = file_uri(&path);
+    client.open(&uri, text);
+    assert_eq!(
+        diagnostic_positions(&client.diagnostics(&uri, Some(1))),
+        expected
+    );
+    // After `time.sleep(1)` (line 5, counting lone `\r`s), a new line ended by a lone `\r`.
+    let at = json!({"line": 4, "character": 17});
+    client.notify(
+        "textDocument/didChange",
+        json!({
+            "textDocument": {"uri": &uri, "version": 2},
+            "contentChanges": [{"range": {"start": at, "end": at}, "text": "\r    time.sleep(3)"}],
+        }),
+    );
+    let edited = text.replacen("time.sleep(1)", "time.sleep(1)\r    time.sleep(3)", 1);
+    std::fs::write(&path, &edited).expect("write");
+    let expected = check_findings(dir.path(), "cr.py");
+    assert_eq!(expected.len(), 3, "{expected:?}");
+    assert_eq!(
+        diagnostic_positions(&client.diagnostics(&uri, Some(2))),
+        expected
+    );
     assert!(client.shutdown_and_exit().success());
 }
 

@@ -11,17 +11,55 @@ use crate::{
     check_in_project, recheck_functions,
 };
 
-/// The tree-sitter point of byte `offset` of `text` (rows count `\n` only, columns bytes).
-/// `offset` is clamped to the text and moved back to a character boundary.
+/// The tree-sitter point of byte `offset` of `text` (rows end at `\n`, `\r\n` and a lone `\r`,
+/// as [`crate::LineIndex`] counts them; columns are bytes). `offset` is clamped to the text and
+/// moved back to a character boundary.
 pub fn point_at(text: &str, offset: usize) -> Point {
     let mut offset = offset.min(text.len());
     while !text.is_char_boundary(offset) {
         offset -= 1;
     }
-    let before = &text[..offset];
+    let bytes = &text.as_bytes()[..offset];
+    let mut row = 0;
+    let mut line_start = 0;
+    for (i, &byte) in bytes.iter().enumerate() {
+        // A `\r` is a line break unless a `\n` follows it in the text (not only before `offset`).
+        if byte == b'\n' || (byte == b'\r' && text.as_bytes().get(i + 1) != Some(&b'\n')) {
+            row += 1;
+            line_start = i + 1;
+        }
+    }
     Point {
-        row: before.matches('\n').count(),
-        column: offset - before.rfind('\n').map_or(0, |i| i + 1),
+        row,
+        column: offset - line_start,
+    }
+}
+
+/// Every node of the tree, in order, with its kind, byte range and points: two parses of a text
+/// agree when these do (the `Debug` form of a parse shows only its root).
+pub fn tree_positions(parsed: &ParsedModule) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut cursor = parsed.root().walk();
+    loop {
+        let node = cursor.node();
+        out.push(format!(
+            "{} {:?} {:?}-{:?}",
+            node.kind(),
+            node.byte_range(),
+            node.start_position(),
+            node.end_position()
+        ));
+        if cursor.goto_first_child() {
+            continue;
+        }
+        loop {
+            if cursor.goto_next_sibling() {
+                break;
+            }
+            if !cursor.goto_parent() {
+                return out;
+            }
+        }
     }
 }
 

@@ -3,6 +3,7 @@
 use tree_sitter::Node;
 
 use crate::fix::Edit;
+use crate::line_index::{newline_of, next_line_start};
 use crate::syntax::NodeExt;
 
 /// An edit that adds `import {module}` on its own line: after the leading block of top-level
@@ -42,30 +43,25 @@ pub(crate) fn insert_after_imports(root: Node<'_>, source: &str, new_statement: 
             break;
         }
     }
-    let newline = if source.contains("\r\n") {
-        "\r\n"
-    } else {
-        "\n"
-    };
+    let newline = newline_of(source);
     if let Some(statement) = insert_after {
         // After the end of the statement's line (keeping any trailing comment on it).
-        let end = statement.end_byte();
-        let line_end = source[end..]
-            .find('\n')
-            .map_or(source.len(), |i| end + i + 1);
-        if line_end == source.len() && !source.ends_with('\n') {
-            Edit::insert(line_end, format!("{newline}{new_statement}"))
-        } else {
-            Edit::insert(line_end, format!("{new_statement}{newline}"))
+        match next_line_start(source, statement.end_byte()) {
+            Some(next) => Edit::insert(next, format!("{new_statement}{newline}")),
+            None => Edit::insert(source.len(), format!("{newline}{new_statement}")),
         }
     } else {
         // At the top, below a shebang or encoding comment.
         let mut offset = 0;
-        for line in source.split_inclusive('\n') {
-            let trimmed = line.trim_start();
-            if trimmed.starts_with("#!") || (trimmed.starts_with('#') && trimmed.contains("coding"))
+        while offset < source.len() {
+            let trimmed = source[offset..].trim_start_matches([' ', '\t', '\x0c']);
+            let Some(next) = next_line_start(source, offset) else {
+                break;
+            };
+            if trimmed.starts_with("#!")
+                || (trimmed.starts_with('#') && source[offset..next].contains("coding"))
             {
-                offset += line.len();
+                offset = next;
             } else {
                 break;
             }

@@ -60,7 +60,15 @@ impl Notebook {
             };
             let cell_magic = source.trim_start().starts_with("%%");
             let mut continued = false;
-            for (line_index, line) in source.lines().enumerate() {
+            // Lines end at `\n`, `\r\n` and a lone `\r`, as `LineIndex` counts the joined text's.
+            let lines = crate::LineIndex::new(&source);
+            let count = if source.is_empty() || source.ends_with(['\n', '\r']) {
+                lines.line_count() - 1
+            } else {
+                lines.line_count()
+            };
+            for line_index in 0..count {
+                let line = lines.line_text(line_index, &source);
                 let trimmed = line.trim_start();
                 let is_magic = cell_magic
                     || continued
@@ -110,6 +118,12 @@ mod tests {
         assert_eq!(notebook.cell_line(3), Some(CellLine { cell: 2, line: 4 }));
         assert_eq!(notebook.cell_line(6), Some(CellLine { cell: 4, line: 1 }));
         assert_eq!(notebook.cell_line(7), None);
+        // A lone `\r` ends a cell line too, as it ends a line of the joined text.
+        let lone_cr = r#"{"cells": [{"cell_type": "code", "source": "x = 1\ry = 2\r\nz = 3\r"}]}"#;
+        let notebook = Notebook::parse(lone_cr).expect("valid notebook");
+        assert_eq!(notebook.text, "x = 1\ny = 2\nz = 3\n");
+        assert_eq!(notebook.cell_line(2), Some(CellLine { cell: 1, line: 3 }));
+        assert_eq!(notebook.cell_line(3), None);
         assert!(Notebook::parse("[]").is_err());
         assert!(Notebook::parse("{").is_err());
     }

@@ -1,7 +1,15 @@
 //! Parsing with tree-sitter-python. Parsing never fails: syntax errors are collected alongside
 //! the tree.
+//!
+//! Python ends a line at `\n`, `\r\n` and a lone `\r` (universal newlines); tree-sitter-python
+//! only at `\n`. So every lone `\r` (one not followed by `\n`) reaches tree-sitter as a `\n`:
+//! the same length, so every node's byte range is valid in the original text, and tree-sitter's
+//! rows are the lines of [`crate::LineIndex`] (and of the language server's ropes). Texts without
+//! a lone `\r` (the common case, `\r\n` files included) are given to tree-sitter as they are,
+//! without a copy.
 
 use crate::syntax::NodeExt;
+use std::borrow::Cow;
 use std::cell::RefCell;
 
 use tree_sitter::{Node, Parser, Tree};
@@ -21,7 +29,8 @@ pub(crate) struct SyntaxError {
     pub missing: Option<String>,
 }
 
-/// A row and byte column, as tree-sitter counts them (rows split on `\n` only).
+/// A row and byte column, as tree-sitter counts them: rows end at `\n`, `\r\n` and a lone `\r`
+/// (which tree-sitter is given as `\n`), the rows of [`crate::LineIndex`]; columns are bytes.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
 pub struct Point {
     pub row: usize,
@@ -52,17 +61,20 @@ impl ParsedModule {
     /// Parses `text`. `None` only if tree-sitter itself gives up, which it does not do without
     /// a timeout.
     pub fn parse(text: &str) -> Option<Self> {
-        Self::parse_from(None, &mut |offset| {
-            text.as_bytes().get(offset..).unwrap_or_default()
-        })
+        let bytes = normalized(text.as_bytes());
+        let bytes: &[u8] = &bytes;
+        Self::parse_from(None, &mut |offset| bytes.get(offset..).unwrap_or_default())
     }
 
     /// Parses the new text incrementally, reusing this tree; every change made to the text
     /// since this tree was parsed must have been passed to [`ParsedModule::edit`] first.
     /// `read(offset)` returns the text from `offset` on (any non-empty prefix of it, such as
-    /// one chunk of a rope; empty at the end).
+    /// one chunk of a rope; empty at the end). The text is read as it is; the lone `\r`s of
+    /// each piece are replaced here, as [`ParsedModule::parse`] does.
     pub fn reparse<'a>(&self, read: &mut dyn FnMut(usize) -> &'a [u8]) -> Option<Self> {
-        Self::parse_from(Some(&self.tree), read)
+        Self::parse_from(Some(&self.tree), &mut |offset| {
+            normalized_piece(read, offset)
+        })
     }
 
     /// Records one change to the text in the tree, ahead of [`ParsedModule::reparse`].
@@ -109,10 +121,12 @@ impl ParsedModule {
             start_point: point(start),
             end_point: point(end),
         }];
+        let bytes = normalized(text.as_bytes());
+        let bytes: &[u8] = &bytes;
         let tree = with_parser(|parser| {
             parser.set_included_ranges(&included).ok()?;
             let tree = parser.parse_with_options(
-                &mut |offset, _| text.as_bytes().get(offset..).unwrap_or_default(),
+                &mut |offset, _| bytes.get(offset..).unwrap_or_default(),
                 None,
                 None,
             );
@@ -120,16 +134,19 @@ impl ParsedModule {
             parser.set_included_ranges(&[]).ok()?;
             tree
         })?;
-        let syntax_errors = collect_syntax_errors(&tree, &mut |offset| {
-            text.as_bytes().get(offset..).unwrap_or_default()
-        });
+        let syntax_errors =
+            collect_syntax_errors(&tree, &mut |offset| bytes.get(offset..).unwrap_or_default());
         Some(Self {
             tree,
             syntax_errors,
         })
     }
 
-    fn parse_from<'a>(old: Option<&Tree>, read: &mut dyn FnMut(usize) -> &'a [u8]) -> Option<Self> {
+    /// Parses the text `read` gives, lone `\r`s already replaced.
+    fn parse_from<T: AsRef<[u8]>>(
+        old: Option<&Tree>,
+        read: &mut dyn FnMut(usize) -> T,
+    ) -> Option<Self> {
         let tree = with_parser(|parser| {
             parser.parse_with_options(&mut |offset, _| read(offset), old, None)
         })?;
@@ -139,6 +156,56 @@ impl ParsedModule {
             syntax_errors,
         })
     }
+}
+
+/// The most bytes of one piece of text handed to tree-sitter by [`ParsedModule::reparse`], so
+/// that looking for `\r` in it costs little however much of the text the reader returns.
+const MAX_PIECE: usize = 64 * 1024;
+
+/// The first lone `\r` of `bytes`: one not followed by `\n`, where `next` is the byte that
+/// follows `bytes` in the text (`None` at its end).
+fn first_lone_cr(bytes: &[u8], next: Option<u8>) -> Option<usize> {
+    memchr::memchr_iter(b'\r', bytes).find(|&i| bytes.get(i + 1).copied().or(next) != Some(b'\n'))
+}
+
+/// `bytes` with every lone `\r` replaced by `\n` (see the module documentation); borrowed
+/// when it has none. `next` is the byte that follows `bytes` in the text.
+fn normalize(bytes: &[u8], next: Option<u8>) -> Cow<'_, [u8]> {
+    let Some(first) = first_lone_cr(bytes, next) else {
+        return Cow::Borrowed(bytes);
+    };
+    let mut owned = bytes.to_vec();
+    for i in memchr::memchr_iter(b'\r', &bytes[first..]).map(|i| first + i) {
+        if bytes.get(i + 1).copied().or(next) != Some(b'\n') {
+            owned[i] = b'\n';
+        }
+    }
+    Cow::Owned(owned)
+}
+
+/// A whole text as tree-sitter is given it.
+fn normalized(text: &[u8]) -> Cow<'_, [u8]> {
+    normalize(text, None)
+}
+
+/// The piece of text `read` gives from `offset` (at most [`MAX_PIECE`] bytes of it), as
+/// tree-sitter is given it. A `\r` that ends the piece is lone unless the text goes on with a
+/// `\n`, which is read then.
+fn normalized_piece<'a>(read: &mut dyn FnMut(usize) -> &'a [u8], offset: usize) -> Cow<'a, [u8]> {
+    let whole = read(offset);
+    let piece = &whole[..whole.len().min(MAX_PIECE)];
+    if memchr::memchr(b'\r', piece).is_none() {
+        return Cow::Borrowed(piece);
+    }
+    let next = if piece.last() == Some(&b'\r') {
+        match whole.get(piece.len()) {
+            Some(&byte) => Some(byte),
+            None => read(offset + piece.len()).first().copied(),
+        }
+    } else {
+        None
+    };
+    normalize(piece, next)
 }
 
 /// Runs `parse` with this thread's parser for Python.
@@ -159,10 +226,10 @@ fn with_parser<T>(parse: impl FnOnce(&mut Parser) -> Option<T>) -> Option<T> {
 /// Collects the outermost `ERROR` and `MISSING` nodes, walking with a cursor (no recursion).
 /// Valid Python that tree-sitter-python marks as an error (starred subscript items,
 /// [`is_starred_item`]; type-parameter defaults, [`type_defaults`]) is not one. `read` gives
-/// the parsed text as [`ParsedModule::reparse`] takes it.
-fn collect_syntax_errors<'a>(
+/// the parsed text as tree-sitter was given it.
+fn collect_syntax_errors<T: AsRef<[u8]>>(
     tree: &Tree,
-    read: &mut dyn FnMut(usize) -> &'a [u8],
+    read: &mut dyn FnMut(usize) -> T,
 ) -> Vec<SyntaxError> {
     let mut errors = Vec::new();
     if !tree.root_node().has_error() {
@@ -217,11 +284,15 @@ fn collect_syntax_errors<'a>(
 }
 
 /// The bytes `range` of the text `read` gives.
-fn bytes_of<'a>(read: &mut dyn FnMut(usize) -> &'a [u8], range: std::ops::Range<usize>) -> Vec<u8> {
+fn bytes_of<T: AsRef<[u8]>>(
+    read: &mut dyn FnMut(usize) -> T,
+    range: std::ops::Range<usize>,
+) -> Vec<u8> {
     let mut bytes = Vec::with_capacity(range.len());
     let mut offset = range.start;
     while offset < range.end {
         let chunk = read(offset);
+        let chunk = chunk.as_ref();
         if chunk.is_empty() {
             break;
         }
@@ -345,6 +416,7 @@ fn in_subscript(node: Node<'_>) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::fuzzing::tree_positions as positions;
     use crate::test_support::point_at;
 
     #[test]
@@ -598,6 +670,128 @@ mod tests {
         for code in broken {
             let parsed = ParsedModule::parse(code).expect("parses");
             assert!(!parsed.is_valid(), "no syntax error in:\n{code}");
+        }
+    }
+
+    /// `(line, column, code)` of every finding with the default rules, 1-based.
+    fn findings(text: &str) -> Vec<(usize, usize, &'static str)> {
+        let file = crate::SourceFile::new("m.py", text);
+        crate::check_file(&file, &crate::Settings::default())
+            .iter()
+            .map(|d| {
+                let at = file.line_index.line_column(d.range.start, text);
+                (at.line, at.column, d.code())
+            })
+            .collect()
+    }
+
+    const LONE_CR: &str = "import time\r\rasync def f():\r    x = 1\r    time.sleep(1)\r";
+
+    #[test]
+    fn a_lone_cr_is_a_line_break() {
+        let parsed = ParsedModule::parse(LONE_CR).expect("parses");
+        assert!(parsed.is_valid(), "{:?}", parsed.syntax_errors);
+        // The tree of the same text with `\n` line endings, node for node and point for point.
+        let with_newlines = ParsedModule::parse(&LONE_CR.replace('\r', "\n")).expect("parses");
+        assert_eq!(positions(&parsed), positions(&with_newlines));
+        assert_eq!(findings(LONE_CR), [(5, 5, "AIO200")]);
+        // Mixed: `\r\n`, a lone `\r` and `\n`.
+        let mixed = "import time\r\n\rasync def f():\n    x = 1\r\n    time.sleep(1)\r";
+        assert!(ParsedModule::parse(mixed).is_some_and(|p| p.is_valid()));
+        assert_eq!(findings(mixed), [(5, 5, "AIO200")]);
+    }
+
+    /// A `\r\n` file reaches tree-sitter as it is, uncopied, as does a file without `\r`.
+    #[test]
+    fn crlf_and_newline_texts_are_not_copied() {
+        let crlf = "import time\r\n\r\nasync def f():\r\n    time.sleep(1)\r\n";
+        assert!(matches!(normalized(crlf.as_bytes()), Cow::Borrowed(_)));
+        assert!(matches!(normalized(b"a = 1\n"), Cow::Borrowed(_)));
+        assert_eq!(&*normalized(b"a\rb\r\nc\r\r"), b"a\nb\r\nc\n\n");
+        assert!(ParsedModule::parse(crlf).is_some_and(|p| p.is_valid()));
+        assert_eq!(findings(crlf), [(4, 5, "AIO200")]);
+        // A `\r` that ends a piece is lone unless the text goes on with `\n`.
+        let text = b"a\r\nb\rc\r";
+        let mut read = |offset: usize| -> &[u8] {
+            let end = match offset {
+                0..2 => 2,
+                2..5 => 5,
+                _ => text.len(),
+            };
+            text.get(offset..end).unwrap_or_default()
+        };
+        assert_eq!(&*normalized_piece(&mut read, 0), b"a\r");
+        assert_eq!(&*normalized_piece(&mut read, 2), b"\nb\n");
+        assert_eq!(&*normalized_piece(&mut read, 5), b"c\n");
+    }
+
+    /// Strings, comments and continuations across lone `\r`s. A triple-quoted string keeps its
+    /// `\r`s in the text (Python reads them as `\n`); what follows it is on the right lines.
+    #[test]
+    fn multi_line_tokens_across_lone_crs() {
+        let text = "import time\rDOC = \"\"\"one\rtwo\r\"\"\"\rx = (1 +\r     2) \\\r    + 3\rasync def f():\r    time.sleep(1)  # noqa: AIO200\r    time.sleep(2)  # a comment\r    time.sleep(3)\r";
+        let parsed = ParsedModule::parse(text).expect("parses");
+        assert!(parsed.is_valid(), "{:?}", parsed.syntax_errors);
+        let with_newlines = ParsedModule::parse(&text.replace('\r', "\n")).expect("parses");
+        assert_eq!(positions(&parsed), positions(&with_newlines));
+        let start = text.find("\"\"\"one").unwrap_or_default();
+        let end = text.find("\r\"\"\"").unwrap_or_default() + 4;
+        let string = parsed
+            .root()
+            .descendant_for_byte_range(start, end)
+            .expect("the string");
+        assert_eq!(string.kind(), "string");
+        assert_eq!(&text[string.byte_range()], "\"\"\"one\rtwo\r\"\"\"");
+        // Each comment ends at its line's `\r`, so the `# noqa` silences its own line only.
+        assert_eq!(findings(text), [(10, 5, "AIO200"), (11, 5, "AIO200")]);
+    }
+
+    /// An edit that makes a lone `\r` part of a `\r\n` (and back), reparsed from pieces of a few
+    /// bytes, gives the tree of a fresh parse, points included.
+    #[test]
+    fn incremental_reparse_of_lone_crs_matches_a_fresh_parse() {
+        let mut text = LONE_CR.to_string();
+        let mut parsed = ParsedModule::parse(&text).expect("parses");
+        // (offset, removed bytes, inserted text)
+        let edits: &[(usize, usize, &str)] = &[
+            (12, 0, "\n"),    // `\r\r` becomes `\r\r\n`
+            (13, 1, ""),      // and back
+            (11, 1, "\r\n"),  // the first `\r` becomes `\r\n`
+            (12, 0, "# c\r"), // a comment line between the `\r` and `\n` of a `\r\n`
+            (5, 0, "\r"),     // `imp\rort`: a syntax error
+            (5, 1, ""),
+        ];
+        for &(start, removed, inserted) in edits {
+            let old_end = start + removed;
+            let new_text = format!("{}{inserted}{}", &text[..start], &text[old_end..]);
+            let new_end = start + inserted.len();
+            // The byte before a change may turn from a lone `\r` into one of `\r\n`: the edit
+            // starts before it.
+            let start = if text[..start].ends_with('\r') {
+                start - 1
+            } else {
+                start
+            };
+            parsed.edit(&InputEdit {
+                start_byte: start,
+                old_end_byte: old_end,
+                new_end_byte: new_end,
+                start_point: point_at(&text, start),
+                old_end_point: point_at(&text, old_end),
+                new_end_point: point_at(&new_text, new_end),
+            });
+            let bytes = new_text.as_bytes();
+            let reparsed = parsed
+                .reparse(&mut |offset| {
+                    let end = (offset + 3).min(bytes.len());
+                    bytes.get(offset..end).unwrap_or_default()
+                })
+                .expect("reparses");
+            let fresh = ParsedModule::parse(&new_text).expect("parses");
+            assert_eq!(positions(&reparsed), positions(&fresh), "{new_text:?}");
+            assert_eq!(reparsed.is_valid(), fresh.is_valid(), "{new_text:?}");
+            text = new_text;
+            parsed = reparsed;
         }
     }
 

@@ -427,15 +427,32 @@ impl<'t> Planner<'t> {
                     }
                 }
             }
-            let mut lines: Vec<&str> = self.text.split('\n').collect();
+            // Lines as tree-sitter's rows count them (`\n`, `\r\n`, a lone `\r`); a blanked line
+            // keeps its line break.
+            let index = crate::LineIndex::new(self.text);
+            let mut blank = vec![false; index.line_count()];
             for (index, (first, last)) in rows.iter().enumerate() {
                 if !keep[index] {
-                    for line in lines.iter_mut().take(last + 1).skip(*first) {
-                        *line = "";
+                    for line in blank.iter_mut().take(last + 1).skip(*first) {
+                        *line = true;
                     }
                 }
             }
-            lines.join("\n")
+            let mut context = String::with_capacity(self.text.len());
+            for (line, blank) in blank.iter().enumerate() {
+                let end = if line + 1 < index.line_count() {
+                    index.line_start(line + 1)
+                } else {
+                    self.text.len()
+                };
+                let start = if *blank {
+                    index.line_range(line, self.text).end
+                } else {
+                    index.line_start(line)
+                };
+                context.push_str(self.text.get(start..end).unwrap_or_default());
+            }
+            context
         })
     }
 
@@ -733,7 +750,7 @@ fn import_statement(name: &str, path: &str) -> String {
 
 /// Source text for a message: its first line, at most 40 characters.
 fn short(text: &str) -> String {
-    let line = text.lines().next().unwrap_or_default();
+    let line = text.split(['\n', '\r']).next().unwrap_or_default();
     let mut shown: String = line.chars().take(40).collect();
     if shown.len() < text.trim_end().len() {
         shown.push_str("...");
@@ -905,6 +922,20 @@ mod tests {
         assert_eq!(probe.source.lines().count(), source.lines().count());
         // The statement alone is no fallback: `DELAY` is this file's.
         assert_eq!(fallback, None);
+    }
+
+    /// With lone `\r` line endings, statements are blanked by the same lines tree-sitter's rows
+    /// count, each blanked line keeping its line break.
+    #[test]
+    fn a_lone_cr_module_context_blanks_whole_lines() {
+        let source = "import asyncio\rimport time\rrunning = asyncio.run(main())\r\nprint('hi')\rasync def main():\r    time.sleep(1)\r";
+        let (probe, _) = only_probe(source);
+        assert_eq!(probe.entry, ProbeEntry::Function("main".into()));
+        assert_eq!(probe.flagged_line, 6);
+        assert_eq!(
+            probe.source,
+            "import asyncio\rimport time\r\r\n\rasync def main():\r    time.sleep(1)\r"
+        );
     }
 
     #[test]

@@ -8,7 +8,7 @@ use tower_lsp_server::ls_types::{TextDocumentContentChangeEvent, Uri};
 
 use crate::analysis::Analysis;
 use crate::convert::{PositionEncoding, from_proto};
-use crate::rope_ext::{RopeExt, point_after};
+use crate::rope_ext::RopeExt;
 
 /// The most changes kept for bringing an older parse up to date.
 const MAX_LOG: usize = 4096;
@@ -38,8 +38,6 @@ pub(crate) struct Document {
     /// The analysis whose text `tree` is the parse of (a whole one, or a partial one whose
     /// whole parse agreed with it): what the next keystroke re-checks against.
     base: Option<Arc<Analysis>>,
-    /// Whether the text may hold a `\r` not followed by `\n` (see [`RopeExt::ts_point`]).
-    lone_cr: bool,
     pub schedule: Schedule,
     /// The newest analysis that was published, for hover and for skipping work.
     pub latest: Option<Arc<Analysis>>,
@@ -143,7 +141,6 @@ impl Document {
     pub(crate) fn new(uri: Uri, version: i32, text: &str, epoch: u64) -> Self {
         let (path, kind) = path_and_kind(&uri);
         let rope = Rope::from_str(text);
-        let lone_cr = rope.has_lone_cr(0, rope.len_bytes());
         Self {
             uri,
             path,
@@ -157,7 +154,6 @@ impl Document {
             log: Vec::new(),
             log_from: version,
             base: None,
-            lone_cr,
             schedule: Schedule {
                 running: false,
                 refresh: false,
@@ -255,7 +251,6 @@ impl Document {
 
     fn replace_all(&mut self, version: i32, text: &str) {
         self.rope = Rope::from_str(text);
-        self.lone_cr = self.rope.has_lone_cr(0, self.rope.len_bytes());
         self.tree = None;
         self.tree_stale = true;
         self.tree_version = None;
@@ -266,19 +261,29 @@ impl Document {
 
     /// Replaces the bytes `range` (on character boundaries, as `from_proto` makes them) with
     /// `text`, and records the edit in the tree.
+    ///
+    /// Tree-sitter is given each lone `\r` as a `\n` (`analyzer::ParsedModule`), so a `\r` just
+    /// before the change can turn from a line break of its own into the first half of a `\r\n`
+    /// (or back): the edit given to the tree starts at that `\r`, which it replaces with itself.
+    /// The change's end needs no such care: whether a `\r` is lone depends on the byte after it.
     fn replace(&mut self, version: i32, range: TextRange, text: &str) {
-        let start_point = self.rope.ts_point(range.start, self.lone_cr);
-        let old_end_point = self.rope.ts_point(range.end, self.lone_cr);
-        let removed_cr = self.lone_cr && self.removes_cr(range);
+        let cr_before = range.start > 0 && self.rope.get_byte(range.start - 1) == Some(b'\r');
+        let edit_start = if cr_before {
+            range.start - 1
+        } else {
+            range.start
+        };
+        let start_point = self.rope.ts_point(edit_start);
+        let old_end_point = self.rope.ts_point(range.end);
         let start_char = self.rope.byte_to_char(range.start);
         let end_char = self.rope.byte_to_char(range.end);
         self.rope.remove(start_char..end_char);
         self.rope.insert(start_char, text);
         let new_end = range.start + text.len();
         self.tree_stale = true;
-        let new_end_point = point_after(start_point, text);
+        let new_end_point = self.rope.ts_point(new_end);
         let edit = InputEdit {
-            start_byte: range.start,
+            start_byte: edit_start,
             old_end_byte: range.end,
             new_end_byte: new_end,
             start_point,
@@ -305,20 +310,6 @@ impl Document {
         if let Some(tree) = &mut self.tree {
             tree.edit(&edit);
         }
-        if !self.lone_cr {
-            // A lone `\r` can only appear where the text changed, or just before it.
-            self.lone_cr = self
-                .rope
-                .has_lone_cr(range.start.saturating_sub(1), new_end + 1);
-        } else if removed_cr {
-            self.lone_cr = self.rope.has_lone_cr(0, self.rope.len_bytes());
-        }
-    }
-
-    fn removes_cr(&self, range: TextRange) -> bool {
-        self.rope
-            .get_byte_slice(range.start..range.end)
-            .is_some_and(|slice| slice.bytes().any(|b| b == b'\r'))
     }
 }
 
@@ -376,6 +367,10 @@ mod tests {
         let incremental = doc.snapshot().parse().expect("parses");
         let fresh = ParsedModule::parse(expected).expect("parses");
         assert_eq!(format!("{incremental:?}"), format!("{fresh:?}"));
+        assert_eq!(
+            analyzer::fuzzing::tree_positions(&incremental),
+            analyzer::fuzzing::tree_positions(&fresh)
+        );
         let file = SourceFile::new("doc.py", expected);
         let settings = Settings::default();
         assert_eq!(
@@ -453,11 +448,47 @@ mod tests {
         let mut doc = Document::new(uri(), 1, "a = 1\r\nb = 2\r\n", 0);
         doc.apply_changes(2, &[change(((1, 0), (1, 1)), "bee")], Utf16);
         check(&mut doc, "a = 1\r\nbee = 2\r\n");
-        // Deleting the `\n` of a `\r\n` leaves a lone `\r`: one LSP line break, no tree-sitter row.
+        // A lone `\r` before a `\r\n`: a line break for LSP and tree-sitter alike.
         doc.apply_changes(3, &[change(((0, 5), (0, 5)), "\r")], Utf16);
         check(&mut doc, "a = 1\r\r\nbee = 2\r\n");
         doc.apply_changes(4, &[change(((2, 3), (2, 3)), "s")], Utf16);
         check(&mut doc, "a = 1\r\r\nbees = 2\r\n");
+        // Inserting a `\n` after a lone `\r` makes a `\r\n` of it: one line break fewer.
+        doc.apply_changes(5, &[change(((1, 0), (1, 0)), "\n")], Utf16);
+        check(&mut doc, "a = 1\r\n\r\nbees = 2\r\n");
+        // Deleting the `\n` of a `\r\n` leaves a lone `\r`: still a line break.
+        doc.apply_changes(6, &[change(((0, 5), (1, 0)), "\r")], Utf16);
+        check(&mut doc, "a = 1\r\r\nbees = 2\r\n");
+        doc.apply_changes(7, &[change(((1, 0), (2, 0)), "")], Utf16);
+        check(&mut doc, "a = 1\rbees = 2\r\n");
+        // A whole file of lone `\r`s, edited at line ends.
+        let mut doc = Document::new(
+            uri(),
+            1,
+            "import time\r\rasync def f():\r    time.sleep(1)\r",
+            0,
+        );
+        doc.apply_changes(2, &[change(((1, 0), (1, 0)), "\n")], Utf16);
+        check(
+            &mut doc,
+            "import time\r\n\rasync def f():\r    time.sleep(1)\r",
+        );
+        doc.apply_changes(3, &[change(((2, 14), (3, 0)), "\r\n    x = 1\r")], Utf16);
+        check(
+            &mut doc,
+            "import time\r\n\rasync def f():\r\n    x = 1\r    time.sleep(1)\r",
+        );
+        doc.apply_changes(4, &[change(((5, 0), (5, 0)), "y = 2\r")], Utf16);
+        check(
+            &mut doc,
+            "import time\r\n\rasync def f():\r\n    x = 1\r    time.sleep(1)\ry = 2\r",
+        );
+        // A `\r` typed between a line's `\r` and the next line: two lone `\r`s, a new line.
+        doc.apply_changes(5, &[change(((4, 17), (4, 17)), "\r")], Utf16);
+        check(
+            &mut doc,
+            "import time\r\n\rasync def f():\r\n    x = 1\r    time.sleep(1)\r\ry = 2\r",
+        );
     }
 
     #[test]
@@ -531,6 +562,69 @@ mod tests {
             (vec![change(((4, 6), (4, 8)), " ver\n\n\nd")], true),
         ];
         assert_eq!(edit_session(initial, &session, true), Ok(()));
+    }
+
+    /// Many pseudo-random sessions of edits around line breaks of every kind, lone `\r`s
+    /// first: after each one, the rope holds the text and the incremental parse is the parse of
+    /// the text from scratch, node for node and point for point (`lsp::fuzzing`'s properties,
+    /// as the `document` fuzz target checks them).
+    #[test]
+    fn edits_around_lone_crs_keep_the_tree_in_step() {
+        use crate::fuzzing::{Change, edit_session_with};
+        const SNIPPETS: &[&str] = &[
+            "\r",
+            "\r",
+            "\n",
+            "\r\n",
+            "",
+            "x",
+            "    ",
+            "(",
+            ")",
+            "\"\"\"",
+            "#",
+            "\\",
+            ":",
+            "async def f():\r    time.sleep(1)\r",
+            "import time\r",
+            "é",
+            "😊",
+        ];
+        let mut state: u64 = 0x2545_f491_4f6c_dd1d;
+        let mut next = |bound: usize| {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            usize::try_from(state % bound as u64).unwrap_or_default()
+        };
+        let small = |n: usize| u32::try_from(n).unwrap_or_default();
+        let initial = "import time\r\rasync def f():\r    x = 1\r\n    time.sleep(1)\r";
+        for session in 0..150 {
+            let notifications: Vec<(Vec<Change>, bool)> = (0..8)
+                .map(|_| {
+                    let changes = (0..=next(3))
+                        .map(|_| {
+                            let start = (small(next(8)), small(next(20)));
+                            let end = if next(2) == 0 {
+                                start
+                            } else {
+                                (start.0 + small(next(2)), small(next(20)))
+                            };
+                            Change {
+                                range: Some((start, end)),
+                                text: SNIPPETS[next(SNIPPETS.len())].to_string(),
+                            }
+                        })
+                        .collect();
+                    (changes, next(3) != 0)
+                })
+                .collect();
+            assert_eq!(
+                edit_session_with(initial, &notifications, session % 2 == 0, false),
+                Ok(()),
+                "session {session}: {notifications:?}"
+            );
+        }
     }
 
     #[test]

@@ -99,7 +99,11 @@ pub fn edit_session_with(
         let snapshot = doc.snapshot();
         let incremental = snapshot.parse().ok_or("the incremental parse gave up")?;
         let fresh = ParsedModule::parse(&model).ok_or("the parse gave up")?;
-        let (incremental_tree, fresh_tree) = (format!("{incremental:?}"), format!("{fresh:?}"));
+        // Every node with its points, not only the root that `Debug` shows.
+        let (incremental_tree, fresh_tree) = (
+            analyzer::fuzzing::tree_positions(&incremental).join("\n"),
+            analyzer::fuzzing::tree_positions(&fresh).join("\n"),
+        );
         if incremental_tree != fresh_tree {
             return Err(format!(
                 "version {version}: the incremental parse is not the parse of {model:?}\n{}",

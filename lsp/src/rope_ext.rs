@@ -3,7 +3,9 @@
 //!
 //! The rope is built with ropey's `cr_lines` feature only, so its lines are the LSP's lines:
 //! they end at `\n`, `\r\n` or a lone `\r` (never at U+2028 and friends, which `unicode_lines`
-//! would add). Tree-sitter counts rows by `\n` alone; [`RopeExt::ts_point`] bridges the two.
+//! would add). They are also the analyzer's lines and tree-sitter's rows: the analyzer hands
+//! each lone `\r` to tree-sitter as a `\n` (`analyzer::ParsedModule`), and its `LineIndex`
+//! counts lines the same way.
 //!
 //! Every method clamps what it is given: a line past the end of the document, a column past
 //! the end of a line, an offset in the middle of a character or between the `\r` and `\n` of a
@@ -23,23 +25,19 @@ pub(crate) trait RopeExt {
     /// the document and down to a character boundary.
     fn position_of(&self, offset: usize, encoding: PositionEncoding) -> (u32, u32);
 
-    /// The tree-sitter point of a byte offset: the number of `\n` before it and the bytes since
-    /// the last one. `lone_cr` says whether the text may contain a `\r` that is not followed by
-    /// `\n`; without one, rope lines and tree-sitter rows coincide and this is `O(log n)`.
-    fn ts_point(&self, offset: usize, lone_cr: bool) -> Point;
+    /// The tree-sitter point of a byte offset: the number of line breaks before it (rope lines)
+    /// and the bytes since the last one. `O(log n)`.
+    fn ts_point(&self, offset: usize) -> Point;
 
     /// The text from byte `offset` on, as far as the chunk holding `offset` goes (empty at or
     /// past the end). This is how tree-sitter reads the rope.
     fn chunk_from(&self, offset: usize) -> &[u8];
 
-    /// Whether the bytes in `start..end` (clamped) hold a `\r` that is not followed by `\n`.
-    fn has_lone_cr(&self, start: usize, end: usize) -> bool;
-
     /// The byte offset where the content of rope line `line` ends (before its line break).
     fn line_content_end(&self, line: usize) -> usize;
 
-    /// The byte offset of an analyzer position: 1-based `line` counted by `\n` alone (as
-    /// tree-sitter does) and 1-based `column` in Unicode code points. A column past the end of
+    /// The byte offset of an analyzer position: 1-based `line` (the rope's lines, which are the
+    /// analyzer's) and 1-based `column` in Unicode code points. A column past the end of
     /// its line is clamped to the line's end; `None` when the text has fewer lines.
     fn offset_of_line_column(&self, line: usize, column: usize) -> Option<usize>;
 }
@@ -85,18 +83,15 @@ impl RopeExt for Rope {
         (saturate(line), saturate(column))
     }
 
-    fn ts_point(&self, offset: usize, lone_cr: bool) -> Point {
+    fn ts_point(&self, offset: usize) -> Point {
         let offset = offset.min(self.len_bytes());
-        if lone_cr {
-            return slow_ts_point(self, offset);
-        }
         // Between the `\r` and `\n` of a break, ropey may already count the break; tree-sitter
         // does not until after the `\n`.
         if offset > 0
             && self.byte_at(offset) == Some(b'\n')
             && self.byte_at(offset - 1) == Some(b'\r')
         {
-            let before = self.ts_point(offset - 1, false);
+            let before = self.ts_point(offset - 1);
             return Point {
                 row: before.row,
                 column: before.column + 1,
@@ -120,27 +115,6 @@ impl RopeExt for Rope {
             .unwrap_or_default()
     }
 
-    fn has_lone_cr(&self, start: usize, end: usize) -> bool {
-        let end = end.min(self.len_bytes());
-        let start = start.min(end);
-        let mut bytes = self.bytes_at(start);
-        let mut position = start;
-        while position < end {
-            let Some(byte) = bytes.next() else {
-                return false;
-            };
-            position += 1;
-            if byte == b'\r' {
-                // Peek without consuming, so a following `\r` is examined too.
-                match bytes.next() {
-                    Some(b'\n') => position += 1,
-                    _ => return true,
-                }
-            }
-        }
-        false
-    }
-
     fn line_content_end(&self, line: usize) -> usize {
         if line + 1 >= self.len_lines() {
             return self.len_bytes();
@@ -158,42 +132,16 @@ impl RopeExt for Rope {
     }
 
     fn offset_of_line_column(&self, line: usize, column: usize) -> Option<usize> {
-        let (start, end) = newline_line_span(self, line.checked_sub(1)?)?;
+        let line = line.checked_sub(1)?;
+        if line >= self.len_lines() {
+            return None;
+        }
+        let (start, end) = (self.line_to_byte(line), self.line_content_end(line));
         let first = self.byte_to_char(start);
         let last = self.byte_to_char(end);
         let char = first.saturating_add(column.saturating_sub(1)).min(last);
         Some(self.char_to_byte(char))
     }
-}
-
-/// The bytes of 0-based line `line` when lines end at `\n` alone, without the `\n` (and without
-/// the `\r` of a `\r\n`). Scans chunk by chunk.
-fn newline_line_span(rope: &Rope, line: usize) -> Option<(usize, usize)> {
-    let mut seen = 0;
-    let mut start = (line == 0).then_some(0);
-    let mut offset = 0;
-    for chunk in rope.chunks() {
-        for (i, byte) in chunk.bytes().enumerate() {
-            if byte != b'\n' {
-                continue;
-            }
-            let at = offset + i;
-            if let Some(start) = start {
-                let end = if at > start && rope.get_byte(at - 1) == Some(b'\r') {
-                    at - 1
-                } else {
-                    at
-                };
-                return Some((start, end));
-            }
-            seen += 1;
-            if seen == line {
-                start = Some(at + 1);
-            }
-        }
-        offset += chunk.len();
-    }
-    start.map(|start| (start, rope.len_bytes()))
 }
 
 /// Small helpers on top of ropey that never panic.
@@ -229,44 +177,6 @@ impl RopeBytes for Rope {
     }
 }
 
-/// Counts `\n` chunk by chunk; used only for documents holding a lone `\r`.
-fn slow_ts_point(rope: &Rope, offset: usize) -> Point {
-    let mut row = 0;
-    let mut line_start = 0;
-    let mut chunk_start = 0;
-    for chunk in rope.chunks() {
-        if chunk_start >= offset {
-            break;
-        }
-        let take = (offset - chunk_start).min(chunk.len());
-        for (i, byte) in chunk.as_bytes()[..take].iter().enumerate() {
-            if *byte == b'\n' {
-                row += 1;
-                line_start = chunk_start + i + 1;
-            }
-        }
-        chunk_start += chunk.len();
-    }
-    Point {
-        row,
-        column: offset - line_start,
-    }
-}
-
-/// The end point of text inserted at `start`: tree-sitter rows advance at each `\n`.
-pub(crate) fn point_after(start: Point, inserted: &str) -> Point {
-    match inserted.rfind('\n') {
-        Some(last) => Point {
-            row: start.row + inserted.bytes().filter(|&b| b == b'\n').count(),
-            column: inserted.len() - last - 1,
-        },
-        None => Point {
-            row: start.row,
-            column: start.column + inserted.len(),
-        },
-    }
-}
-
 fn saturate(value: usize) -> u32 {
     u32::try_from(value).unwrap_or(u32::MAX)
 }
@@ -276,10 +186,21 @@ mod tests {
     use super::*;
     use PositionEncoding::{Utf8, Utf16};
 
-    /// The reference: a tree-sitter point computed from the whole string.
+    /// The reference: a tree-sitter point computed from the whole string as tree-sitter is
+    /// given it (each lone `\r` replaced by `\n`).
     #[allow(clippy::naive_bytecount)]
     fn reference_point(text: &str, offset: usize) -> Point {
-        let before = &text.as_bytes()[..offset];
+        let bytes = text.as_bytes();
+        let normalized: Vec<u8> = (0..bytes.len())
+            .map(|i| {
+                if bytes[i] == b'\r' && bytes.get(i + 1) != Some(&b'\n') {
+                    b'\n'
+                } else {
+                    bytes[i]
+                }
+            })
+            .collect();
+        let before = &normalized[..offset];
         let row = before.iter().filter(|&&b| b == b'\n').count();
         let start = before
             .iter()
@@ -338,34 +259,29 @@ mod tests {
         assert_eq!(rope.offset_of(3, 1, Utf8), text.len());
         for offset in 0..=text.len() {
             assert_eq!(
-                rope.ts_point(offset, false),
-                reference_point(text, offset),
-                "{offset}"
-            );
-            assert_eq!(
-                rope.ts_point(offset, true),
+                rope.ts_point(offset),
                 reference_point(text, offset),
                 "{offset}"
             );
         }
-        assert!(!rope.has_lone_cr(0, text.len()));
     }
 
     #[test]
-    fn lone_cr_is_a_line_break_for_lsp_but_not_for_tree_sitter() {
-        let text = "a\rb\nc";
-        let rope = Rope::from_str(text);
+    fn lone_cr_is_a_line_break_for_lsp_and_tree_sitter() {
+        for text in ["a\rb\nc", "\r\r\n\r", "x\r\r\ny = '😊'\r\n\rz\r", "\r"] {
+            let rope = Rope::from_str(text);
+            for offset in 0..=text.len() {
+                assert_eq!(
+                    rope.ts_point(offset),
+                    reference_point(text, offset),
+                    "{text:?} {offset}"
+                );
+            }
+        }
+        let rope = Rope::from_str("a\rb\nc");
         assert_eq!(rope.len_lines(), 3);
         assert_eq!(rope.position_of(2, Utf16), (1, 0));
-        assert!(rope.has_lone_cr(0, text.len()));
-        assert!(!rope.has_lone_cr(2, text.len()));
-        for offset in 0..=text.len() {
-            assert_eq!(
-                rope.ts_point(offset, true),
-                reference_point(text, offset),
-                "{offset}"
-            );
-        }
+        assert_eq!(rope.ts_point(2), Point { row: 1, column: 0 });
     }
 
     #[test]
@@ -385,33 +301,38 @@ mod tests {
         let empty = Rope::new();
         assert_eq!(empty.offset_of(3, 3, Utf16), 0);
         assert_eq!(empty.position_of(3, Utf8), (0, 0));
-        assert_eq!(empty.ts_point(4, false), Point::default());
+        assert_eq!(empty.ts_point(4), Point::default());
         assert!(empty.chunk_from(0).is_empty());
     }
 
     #[test]
-    fn analyzer_line_columns_count_newlines_and_code_points() {
-        let rope = Rope::from_str("a😊b\r\nx\ry = 日本\nlast");
+    fn analyzer_line_columns_count_line_breaks_and_code_points() {
+        let text = "a😊b\r\nx\ry = 日本\nlast";
+        let rope = Rope::from_str(text);
         // Line 1, after the emoji (one code point, four bytes).
         assert_eq!(rope.offset_of_line_column(1, 3), Some(5));
-        // A lone `\r` does not end an analyzer line: `y` is on line 2.
-        assert_eq!(rope.offset_of_line_column(2, 3), Some(10));
-        assert_eq!(rope.offset_of_line_column(2, 7), Some(14));
+        // A lone `\r` ends a line, for the analyzer too: `y` is on line 3.
+        assert_eq!(rope.offset_of_line_column(2, 1), Some(8));
+        assert_eq!(rope.offset_of_line_column(3, 1), Some(10));
+        assert_eq!(rope.offset_of_line_column(3, 5), Some(14));
         // Past the end of a line: its end, before the line break.
         assert_eq!(rope.offset_of_line_column(1, 99), Some(6));
-        assert_eq!(rope.offset_of_line_column(3, 99), Some(rope.len_bytes()));
-        assert_eq!(rope.offset_of_line_column(4, 1), None);
+        assert_eq!(rope.offset_of_line_column(2, 99), Some(9));
+        assert_eq!(rope.offset_of_line_column(4, 99), Some(rope.len_bytes()));
+        assert_eq!(rope.offset_of_line_column(5, 1), None);
         assert_eq!(rope.offset_of_line_column(0, 1), None);
-    }
-
-    #[test]
-    fn inserted_text_end_points() {
-        let start = Point { row: 2, column: 4 };
-        assert_eq!(point_after(start, "abc"), Point { row: 2, column: 7 });
-        assert_eq!(
-            point_after(start, "a\nbc\r\nd"),
-            Point { row: 4, column: 1 }
-        );
-        assert_eq!(point_after(start, ""), start);
+        // The analyzer's own line index agrees, position for position.
+        let index = analyzer::LineIndex::new(text);
+        for offset in (0..=text.len()).filter(|&o| text.is_char_boundary(o)) {
+            let at = index.line_column(offset, text);
+            if text.as_bytes().get(offset) == Some(&b'\n') && text[..offset].ends_with('\r') {
+                continue; // between the `\r` and `\n` of a break: not a position of either
+            }
+            assert_eq!(
+                rope.offset_of_line_column(at.line, at.column),
+                Some(offset),
+                "{offset}"
+            );
+        }
     }
 }

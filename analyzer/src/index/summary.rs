@@ -356,7 +356,7 @@ fn branch<'t>(source: &str, call: Node<'t>, ancestors: &[Node<'t>]) -> Option<St
         .into_iter()
         .next()?;
     let text = condition.text(source);
-    if text.len() > 60 || text.contains('\n') {
+    if text.len() > 60 || text.contains(['\n', '\r']) {
         return None;
     }
     Some(format!(

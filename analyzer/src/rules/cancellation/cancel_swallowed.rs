@@ -4,6 +4,7 @@ use crate::calls;
 use crate::diagnostic::Diagnostic;
 use crate::fix::{Edit, Fix};
 use crate::flow;
+use crate::line_index::{line_start_before, newline_of};
 use crate::rules::{Rule, RuleContext, declare_rule};
 use crate::semantic::Value;
 use crate::syntax::NodeExt;
@@ -785,7 +786,10 @@ fn add_raise(ctx: &RuleContext<'_, '_>, handler: Node<'_>, body: Node<'_>) -> Op
     ) {
         return None;
     }
-    let line_start = ctx.source[..first.start_byte()].rfind('\n')? + 1;
+    let line_start = line_start_before(ctx.source, first.start_byte());
+    if line_start == 0 {
+        return None;
+    }
     let indent = &ctx.source[line_start..first.start_byte()];
     if !indent.chars().all(|c| c == ' ' || c == '\t') || line_start <= handler.start_byte() {
         return None;
@@ -793,7 +797,10 @@ fn add_raise(ctx: &RuleContext<'_, '_>, handler: Node<'_>, body: Node<'_>) -> Op
     let edit = if last.node_kind() == "pass_statement" {
         Edit::replace(last.byte_range().into(), "raise")
     } else {
-        Edit::insert(last.end_byte(), format!("\n{indent}raise"))
+        Edit::insert(
+            last.end_byte(),
+            format!("{}{indent}raise", newline_of(ctx.source)),
+        )
     };
     Some(Fix::unsafe_(
         "Re-raise the cancellation at the end of the handler",

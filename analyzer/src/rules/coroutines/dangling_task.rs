@@ -3,6 +3,7 @@ use tree_sitter::Node;
 use crate::diagnostic::Diagnostic;
 use crate::fix::{Edit, Fix};
 use crate::importer::insert_after_imports;
+use crate::line_index::{line_content_end, line_start_before, newline_of};
 use crate::rules::usage::{Use, chained_targets, classify, parent_skipping_parens};
 use crate::rules::{Rule, RuleContext, declare_rule};
 use crate::semantic::{BindingKind, Lookup, MODULE_SCOPE, ScopeId, ScopeKind, Value};
@@ -314,29 +315,18 @@ fn keep_in_set(ctx: &RuleContext<'_, '_>, statement: Node<'_>, name: &str) -> Op
         return None;
     }
     let source = ctx.source;
-    let line_start = source[..statement.start_byte()]
-        .rfind('\n')
-        .map_or(0, |i| i + 1);
+    let line_start = line_start_before(source, statement.start_byte());
     let indent = &source[line_start..statement.start_byte()];
     if !indent.chars().all(|c| c == ' ' || c == '\t') {
         return None;
     }
     let end = statement.end_byte();
-    let line_end = source[end..].find('\n').map_or(source.len(), |i| end + i);
-    let line_end = if source[..line_end].ends_with('\r') {
-        line_end - 1
-    } else {
-        line_end
-    };
+    let line_end = line_content_end(source, end);
     let rest = source[end..line_end].trim_start();
     if !(rest.is_empty() || rest.starts_with('#')) {
         return None;
     }
-    let newline = if source.contains("\r\n") {
-        "\r\n"
-    } else {
-        "\n"
-    };
+    let newline = newline_of(source);
     let mut edits = Vec::new();
     if needs_task_set(ctx)? {
         let root = ctx.ancestors.first().copied()?;

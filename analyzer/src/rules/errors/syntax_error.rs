@@ -41,7 +41,7 @@ pub(crate) fn syntax_error(error: &SyntaxError, source: &str) -> Diagnostic {
         Some(token) if !token.is_empty() => format!("SyntaxError: expected `{token}`"),
         _ => {
             let text = source.get(error.range.start..error.range.end).unwrap_or("");
-            let first_line = text.lines().next().unwrap_or("").trim();
+            let first_line = text.split(['\n', '\r']).next().unwrap_or("").trim();
             let shown: String = first_line.chars().take(40).collect();
             if shown.is_empty() {
                 "SyntaxError: invalid syntax".to_string()
