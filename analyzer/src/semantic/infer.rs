@@ -1057,6 +1057,16 @@ impl<'t> SemanticModel<'t> {
             return None;
         }
         let scope = self.scope_opened_by(info.node)?;
+        // Only a function defined in the body can be returned by name: without one, no need
+        // to look for the `return`s (the summary asks this of every function).
+        let defines_functions = self.scopes[scope]
+            .bindings
+            .values()
+            .flatten()
+            .any(|binding| matches!(binding.kind, BindingKind::Function(_)));
+        if !defines_functions {
+            return None;
+        }
         let mut found = Vec::new();
         let mut stack = vec![info.node.field("body")?];
         while let Some(node) = stack.pop() {
