@@ -64,7 +64,8 @@ def entry():
 "#;
 
 /// Replaces `start..end` of `old_text` with `insert`: the rechecked findings (if the recheck
-/// took it) and those of a whole check of the new text, both against `index`.
+/// took it, and a whole parse kept it inside its function) and those of a whole check of the
+/// new text, both against `index`.
 fn recheck(
     old_text: &str,
     start: usize,
@@ -72,57 +73,7 @@ fn recheck(
     insert: &str,
     index: &ProjectIndex,
 ) -> (Option<Vec<Diagnostic>>, Vec<Diagnostic>, String) {
-    let settings = Settings::default();
-    let module = ModuleName {
-        names: vec!["app".to_string()],
-        is_package: false,
-    };
-    let old_file = SourceFile::new("app.py", old_text);
-    let old_parsed = ParsedModule::parse(old_text).expect("parses");
-    let old_diagnostics = check_in_project(&old_file, &old_parsed, &module, index, &settings);
-    let new_text = format!("{}{insert}{}", &old_text[..start], &old_text[end..]);
-    let new_end = start + insert.len();
-    let mut edited = old_parsed.clone();
-    edited.edit(&InputEdit {
-        start_byte: start,
-        old_end_byte: end,
-        new_end_byte: new_end,
-        start_point: point_at(old_text, start),
-        old_end_point: point_at(old_text, end),
-        new_end_point: point_at(&new_text, new_end),
-    });
-    let bytes = new_text.as_bytes();
-    let parsed = edited
-        .reparse(&mut |offset| bytes.get(offset..).unwrap_or_default())
-        .expect("reparses");
-    let file = SourceFile::new("app.py", new_text.clone());
-    let lines = |s: &str| isize::try_from(s.matches('\n').count()).unwrap_or(0);
-    let change = TextChange {
-        start,
-        old_end: end,
-        new_end,
-        lines: lines(insert) - lines(&old_text[start..end]),
-    };
-    let old = Checked {
-        text: old_text,
-        parsed: &old_parsed,
-        diagnostics: &old_diagnostics,
-    };
-    let rechecked = recheck_functions(old, &[change], &edited, &file, &module, index, &settings);
-    let whole = check_in_project(&file, &parsed, &module, index, &settings);
-    // A whole check is the reference only where a parse of the whole new text leaves the
-    // edit inside the function (no unclosed bracket swallowing what follows).
-    let confined = rechecked.is_some() && edit_stays_inside(&old_parsed, &parsed, &new_text, start);
-    // A re-check that agrees with the whole parse may stand for it in the next re-check: that
-    // must only happen when the parse kept the edit inside the function.
-    if let Some(rechecked) = &rechecked {
-        assert!(
-            !rechecked.syntax.agrees_with(&parsed) || confined,
-            "edit at {start} ({insert:?}): a re-check agreed with a parse that restructured more than the function:\n{new_text}"
-        );
-    }
-    let rechecked = rechecked.map(|rechecked| rechecked.diagnostics);
-    (rechecked.filter(|_| confined), whole, new_text)
+    recheck_sequence(old_text, &[(start, end, insert)], index)
 }
 
 /// The project of the module: a module `lib` with a helper that blocks, a coroutine and a
