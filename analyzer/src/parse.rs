@@ -93,6 +93,62 @@ impl ParsedModule {
         });
     }
 
+    /// Whether `new`, a parse of the text after the edits recorded in this tree
+    /// ([`ParsedModule::edit`]), has the same nodes as this tree everywhere but inside
+    /// `inside` (ranges of the new text): node for node, the same kinds, byte ranges and
+    /// missing tokens, so that the parser restructured nothing else (tree-sitter's error
+    /// recovery is not local: an edit in one function can change how it recovers from an
+    /// error in another, with the same error ranges). A node that lies in one of `inside` is
+    /// compared but not descended into. Subtrees that `new` shares with this tree (reused by an
+    /// incremental reparse) are the same and not walked; the rest is walked with one cursor on
+    /// each tree, without recursion.
+    pub(crate) fn same_outside(&self, new: &ParsedModule, inside: &[TextRange]) -> bool {
+        let mut old_cursor = self.tree.walk();
+        let mut new_cursor = new.tree.walk();
+        loop {
+            let (old, new) = (old_cursor.node(), new_cursor.node());
+            if old.kind_id() != new.kind_id()
+                || old.byte_range() != new.byte_range()
+                || old.is_missing() != new.is_missing()
+            {
+                return false;
+            }
+            // The id of a node is where its subtree is stored: the same id, the same subtree
+            // (at the same place, its byte range being the same).
+            let skip = old.id() == new.id()
+                || inside
+                    .iter()
+                    .any(|range| range.start <= old.start_byte() && old.end_byte() <= range.end);
+            if !skip {
+                let (old_down, new_down) =
+                    (old_cursor.goto_first_child(), new_cursor.goto_first_child());
+                if old_down != new_down {
+                    return false;
+                }
+                if old_down {
+                    continue;
+                }
+            }
+            loop {
+                let (old_next, new_next) =
+                    (old_cursor.goto_next_sibling(), new_cursor.goto_next_sibling());
+                if old_next != new_next {
+                    return false;
+                }
+                if old_next {
+                    break;
+                }
+                let (old_up, new_up) = (old_cursor.goto_parent(), new_cursor.goto_parent());
+                if old_up != new_up {
+                    return false;
+                }
+                if !old_up {
+                    return true;
+                }
+            }
+        }
+    }
+
     /// Whether the module has no syntax errors.
     pub fn is_valid(&self) -> bool {
         self.syntax_errors.is_empty()

@@ -111,12 +111,22 @@ pub struct RecheckedSyntax {
 
 impl RecheckedSyntax {
     /// Whether `parsed`, a parse of the whole new text, has each function re-checked where the
-    /// re-check parsed it alone, and exactly the syntax errors the re-check saw. Then the
-    /// parser did not restructure anything outside the functions (an unclosed string or
-    /// bracket that swallows what follows makes a function longer, or moves an error), so
-    /// `parsed` with these findings can stand as the checked text for the next re-check.
+    /// re-check parsed it alone, exactly the syntax errors the re-check saw, and everywhere
+    /// outside the functions the nodes of `edited` (the parse the re-check was taken against,
+    /// with the changes recorded in it, as given to [`recheck_functions`]). Then the parser did
+    /// not restructure anything outside the functions (an unclosed string or bracket that
+    /// swallows what follows makes a function longer, or moves an error; an edit can also make
+    /// the parser recover from another function's syntax error otherwise, with the same error
+    /// ranges), so `parsed` with these findings can stand as the checked text for the next
+    /// re-check.
     #[must_use]
-    pub fn agrees_with(&self, parsed: &ParsedModule) -> bool {
+    pub fn agrees_with(&self, edited: &ParsedModule, parsed: &ParsedModule) -> bool {
+        self.agrees_with_ranges(parsed) && edited.same_outside(parsed, &self.functions)
+    }
+
+    /// The cheap part of [`RecheckedSyntax::agrees_with`]: the functions' ranges and the syntax
+    /// errors.
+    fn agrees_with_ranges(&self, parsed: &ParsedModule) -> bool {
         self.functions.iter().all(|&range| {
             function_at(parsed.root(), range.start)
                 .is_some_and(|function| TextRange::from(function.byte_range()) == range)
