@@ -99,54 +99,9 @@ impl ParsedModule {
     /// missing tokens, so that the parser restructured nothing else (tree-sitter's error
     /// recovery is not local: an edit in one function can change how it recovers from an
     /// error in another, with the same error ranges). A node that lies in one of `inside` is
-    /// compared but not descended into. Subtrees that `new` shares with this tree (reused by an
-    /// incremental reparse) are the same and not walked; the rest is walked with one cursor on
-    /// each tree, without recursion.
+    /// compared but not descended into.
     pub(crate) fn same_outside(&self, new: &ParsedModule, inside: &[TextRange]) -> bool {
-        let mut old_cursor = self.tree.walk();
-        let mut new_cursor = new.tree.walk();
-        loop {
-            let (old, new) = (old_cursor.node(), new_cursor.node());
-            if old.kind_id() != new.kind_id()
-                || old.byte_range() != new.byte_range()
-                || old.is_missing() != new.is_missing()
-            {
-                return false;
-            }
-            // The id of a node is where its subtree is stored: the same id, the same subtree
-            // (at the same place, its byte range being the same).
-            let skip = old.id() == new.id()
-                || inside
-                    .iter()
-                    .any(|range| range.start <= old.start_byte() && old.end_byte() <= range.end);
-            if !skip {
-                let (old_down, new_down) =
-                    (old_cursor.goto_first_child(), new_cursor.goto_first_child());
-                if old_down != new_down {
-                    return false;
-                }
-                if old_down {
-                    continue;
-                }
-            }
-            loop {
-                let (old_next, new_next) =
-                    (old_cursor.goto_next_sibling(), new_cursor.goto_next_sibling());
-                if old_next != new_next {
-                    return false;
-                }
-                if old_next {
-                    break;
-                }
-                let (old_up, new_up) = (old_cursor.goto_parent(), new_cursor.goto_parent());
-                if old_up != new_up {
-                    return false;
-                }
-                if !old_up {
-                    return true;
-                }
-            }
-        }
+        same_nodes(self.root(), new.root(), inside)
     }
 
     /// Whether the module has no syntax errors.
@@ -211,6 +166,58 @@ impl ParsedModule {
             tree,
             syntax_errors,
         })
+    }
+}
+
+/// Whether the subtrees of `old` and `new` (of two trees, or of one) have the same nodes: node
+/// for node, the same kinds, byte ranges and missing tokens. A node that lies in one of
+/// `inside` is compared but not descended into. Subtrees the two share (reused by an
+/// incremental reparse) are the same and not walked; the rest is walked with one cursor on
+/// each, without recursion.
+pub(crate) fn same_nodes(old: Node<'_>, new: Node<'_>, inside: &[TextRange]) -> bool {
+    let (old_top, new_top) = (old, new);
+    let mut old_cursor = old.walk();
+    let mut new_cursor = new.walk();
+    loop {
+        let (old, new) = (old_cursor.node(), new_cursor.node());
+        if old.kind_id() != new.kind_id()
+            || old.byte_range() != new.byte_range()
+            || old.is_missing() != new.is_missing()
+        {
+            return false;
+        }
+        // The id of a node is where its subtree is stored: the same id, the same subtree (at
+        // the same place, its byte range being the same).
+        let skip = old.id() == new.id()
+            || inside
+                .iter()
+                .any(|range| range.start <= old.start_byte() && old.end_byte() <= range.end);
+        if !skip {
+            let (old_down, new_down) = (old_cursor.goto_first_child(), new_cursor.goto_first_child());
+            if old_down != new_down {
+                return false;
+            }
+            if old_down {
+                continue;
+            }
+        }
+        loop {
+            if old_cursor.node() == old_top || new_cursor.node() == new_top {
+                return old_cursor.node() == old_top && new_cursor.node() == new_top;
+            }
+            let (old_next, new_next) =
+                (old_cursor.goto_next_sibling(), new_cursor.goto_next_sibling());
+            if old_next != new_next {
+                return false;
+            }
+            if old_next {
+                break;
+            }
+            let (old_up, new_up) = (old_cursor.goto_parent(), new_cursor.goto_parent());
+            if old_up != new_up || !old_up {
+                return false;
+            }
+        }
     }
 }
 
