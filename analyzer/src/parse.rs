@@ -193,7 +193,8 @@ pub(crate) fn same_nodes(old: Node<'_>, new: Node<'_>, inside: &[TextRange]) -> 
                 .iter()
                 .any(|range| range.start <= old.start_byte() && old.end_byte() <= range.end);
         if !skip {
-            let (old_down, new_down) = (old_cursor.goto_first_child(), new_cursor.goto_first_child());
+            let (old_down, new_down) =
+                (old_cursor.goto_first_child(), new_cursor.goto_first_child());
             if old_down != new_down {
                 return false;
             }
@@ -205,8 +206,10 @@ pub(crate) fn same_nodes(old: Node<'_>, new: Node<'_>, inside: &[TextRange]) -> 
             if old_cursor.node() == old_top || new_cursor.node() == new_top {
                 return old_cursor.node() == old_top && new_cursor.node() == new_top;
             }
-            let (old_next, new_next) =
-                (old_cursor.goto_next_sibling(), new_cursor.goto_next_sibling());
+            let (old_next, new_next) = (
+                old_cursor.goto_next_sibling(),
+                new_cursor.goto_next_sibling(),
+            );
             if old_next != new_next {
                 return false;
             }
@@ -856,6 +859,60 @@ mod tests {
             text = new_text;
             parsed = reparsed;
         }
+    }
+
+    /// `text` with `insert` put at `at`: the old parse with the edit recorded, the incremental
+    /// reparse, a parse from scratch, and the new text.
+    fn edit_at(
+        text: &str,
+        at: usize,
+        insert: &str,
+    ) -> (ParsedModule, ParsedModule, ParsedModule, String) {
+        let new_text = format!("{}{insert}{}", &text[..at], &text[at..]);
+        let mut edited = ParsedModule::parse(text).expect("parses");
+        edited.edit(&InputEdit {
+            start_byte: at,
+            old_end_byte: at,
+            new_end_byte: at + insert.len(),
+            start_point: point_at(text, at),
+            old_end_point: point_at(text, at),
+            new_end_point: point_at(&new_text, at + insert.len()),
+        });
+        let bytes = new_text.as_bytes();
+        let incremental = edited
+            .reparse(&mut |offset| bytes.get(offset..).unwrap_or_default())
+            .expect("reparses");
+        let fresh = ParsedModule::parse(&new_text).expect("parses");
+        (edited, incremental, fresh, new_text)
+    }
+
+    /// What the re-check's agreement with a whole parse rests on: outside the edited function,
+    /// the nodes of the edited tree are those of the new parse, incremental or from scratch;
+    /// an unclosed bracket that swallows the next function is told, and so is a change inside
+    /// the function when it is not left out.
+    #[test]
+    fn same_outside_compares_everything_but_the_edited_ranges() {
+        let text = "def f():\n    x = 1\n\n\nclass C:\n    def g(self:\n        return [\n\n\ndef h():\n    pass\n";
+        let at = text.find("1\n").expect("in the text");
+        let function =
+            |new_text: &str| TextRange::new(0, new_text.find("\n\n\nclass").expect("f ends"));
+        let (edited, incremental, fresh, new_text) = edit_at(text, at, "2 + 3");
+        let inside = [function(&new_text)];
+        assert!(edited.same_outside(&incremental, &inside));
+        assert!(edited.same_outside(&fresh, &inside));
+        assert!(
+            !edited.same_outside(&fresh, &[]),
+            "the function changed inside"
+        );
+        // `x = (1`: the bracket swallows what follows.
+        let (edited, incremental, fresh, new_text) = edit_at(text, at, "(");
+        let f_end = new_text.find("1\n").expect("in the text") + 1;
+        let inside = [TextRange::new(0, f_end)];
+        assert!(!edited.same_outside(&incremental, &inside));
+        assert!(!edited.same_outside(&fresh, &inside));
+        // A tree agrees with itself, whatever is left out.
+        let parsed = ParsedModule::parse(text).expect("parses");
+        assert!(parsed.same_outside(&parsed.clone(), &[]));
     }
 
     #[test]

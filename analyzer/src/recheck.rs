@@ -127,16 +127,20 @@ impl RecheckedSyntax {
     #[must_use]
     pub fn agrees_with(&self, edited: &ParsedModule, parsed: &ParsedModule) -> bool {
         self.agrees_with_ranges(parsed)
-            && self.functions.iter().zip(&self.alone).all(|(&range, alone)| {
-                match (
-                    only_function(alone.root(), range.start),
-                    function_at(parsed.root(), range.start),
-                ) {
-                    (Some(alone), Some(whole)) => same_nodes(alone, whole, &[]),
-                    _ => false,
-                }
-            })
-            && (std::env::var_os("AIOLINT_TMP_OLD_AGREE").is_some() || edited.same_outside(parsed, &self.functions))
+            && self
+                .functions
+                .iter()
+                .zip(&self.alone)
+                .all(|(&range, alone)| {
+                    match (
+                        only_function(alone.root(), range.start),
+                        function_at(parsed.root(), range.start),
+                    ) {
+                        (Some(alone), Some(whole)) => same_nodes(alone, whole, &[]),
+                        _ => false,
+                    }
+                })
+            && edited.same_outside(parsed, &self.functions)
     }
 
     /// The cheap part of [`RecheckedSyntax::agrees_with`]: the functions' ranges and the syntax

@@ -367,10 +367,7 @@ fn a_recheck_that_agrees_with_the_parse_stands_for_it_in_the_next_one() {
         let (rechecked, parsed_1, _, text_1) =
             keystroke(first, in_blocking_helper, typed, &project);
         let rechecked = rechecked.expect("re-checked");
-        assert!(
-            parsed_1.agrees(&rechecked),
-            "{typed:?}:\n{text_1}"
-        );
+        assert!(parsed_1.agrees(&rechecked), "{typed:?}:\n{text_1}");
         let second = Checked {
             text: &text_1,
             parsed: &parsed_1.parsed,
@@ -621,7 +618,12 @@ fn edits_in_several_functions_are_rechecked_at_once() {
 
 /// The re-check property of the `document` fuzz target ([`crate::fuzzing::check_recheck`]) for
 /// replacing `start..end` of `old_text` with `insert`, and whether the re-check took the edit.
-fn recheck_property(old_text: &str, start: usize, end: usize, insert: &str) -> Result<bool, String> {
+fn recheck_property(
+    old_text: &str,
+    start: usize,
+    end: usize,
+    insert: &str,
+) -> Result<bool, String> {
     let settings = Settings::default();
     let module = ModuleName {
         names: vec!["app".to_string()],
@@ -656,8 +658,10 @@ fn recheck_property(old_text: &str, start: usize, end: usize, insert: &str) -> R
         parsed: &old_parsed,
         diagnostics: &old_diagnostics,
     };
-    crate::fuzzing::check_recheck(old, change, &edited, &parsed, &file, &module, index, &settings)
-        .map(|agreement| agreement.rechecked.is_some())
+    crate::fuzzing::check_recheck(
+        old, change, &edited, &parsed, &file, &module, index, &settings,
+    )
+    .map(|agreement| agreement.rechecked.is_some())
 }
 
 /// Found by the `document` fuzz target: a function with a syntax error that tree-sitter
@@ -667,7 +671,8 @@ fn recheck_property(old_text: &str, start: usize, end: usize, insert: &str) -> R
 /// next keystroke with findings of another tree; it must have the function's nodes too.
 #[test]
 fn a_function_that_recovers_otherwise_alone_does_not_agree() {
-    let text = "import time\n\n\nasync def main():\n    time.sleep(1)\n    def helper():\n    x: (),\n:";
+    let text =
+        "import time\n\n\nasync def main():\n    time.sleep(1)\n    def helper():\n    x: (),\n:";
     let at = text.find("sleep(1)").expect("in the text") + 6;
     assert_eq!(recheck_property(text, at, at + 1, "2"), Ok(true));
 }
