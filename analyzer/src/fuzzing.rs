@@ -177,7 +177,7 @@ pub fn check_recheck(
         .as_ref()
         .and_then(|_| confining_function(old.parsed, parsed, &file.text, change.start));
     if let Some(rechecked) = &rechecked {
-        if rechecked.syntax.agrees_with(parsed) && confined.is_none() {
+        if rechecked.syntax.agrees_with(edited, parsed) && confined.is_none() {
             return Err(
                 "a re-check agreed with a parse that restructured more than the function"
                     .to_string(),

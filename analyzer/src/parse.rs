@@ -93,6 +93,17 @@ impl ParsedModule {
         });
     }
 
+    /// Whether `new`, a parse of the text after the edits recorded in this tree
+    /// ([`ParsedModule::edit`]), has the same nodes as this tree everywhere but inside
+    /// `inside` (ranges of the new text): node for node, the same kinds, byte ranges and
+    /// missing tokens, so that the parser restructured nothing else (tree-sitter's error
+    /// recovery is not local: an edit in one function can change how it recovers from an
+    /// error in another, with the same error ranges). A node that lies in one of `inside` is
+    /// compared but not descended into.
+    pub(crate) fn same_outside(&self, new: &ParsedModule, inside: &[TextRange]) -> bool {
+        same_nodes(self.root(), new.root(), inside)
+    }
+
     /// Whether the module has no syntax errors.
     pub fn is_valid(&self) -> bool {
         self.syntax_errors.is_empty()
@@ -155,6 +166,61 @@ impl ParsedModule {
             tree,
             syntax_errors,
         })
+    }
+}
+
+/// Whether the subtrees of `old` and `new` (of two trees, or of one) have the same nodes: node
+/// for node, the same kinds, byte ranges and missing tokens. A node that lies in one of
+/// `inside` is compared but not descended into. Subtrees the two share (reused by an
+/// incremental reparse) are the same and not walked; the rest is walked with one cursor on
+/// each, without recursion.
+pub(crate) fn same_nodes(old: Node<'_>, new: Node<'_>, inside: &[TextRange]) -> bool {
+    let (old_top, new_top) = (old, new);
+    let mut old_cursor = old.walk();
+    let mut new_cursor = new.walk();
+    loop {
+        let (old, new) = (old_cursor.node(), new_cursor.node());
+        if old.kind_id() != new.kind_id()
+            || old.byte_range() != new.byte_range()
+            || old.is_missing() != new.is_missing()
+        {
+            return false;
+        }
+        // The id of a node is where its subtree is stored: the same id, the same subtree (at
+        // the same place, its byte range being the same).
+        let skip = old.id() == new.id()
+            || inside
+                .iter()
+                .any(|range| range.start <= old.start_byte() && old.end_byte() <= range.end);
+        if !skip {
+            let (old_down, new_down) =
+                (old_cursor.goto_first_child(), new_cursor.goto_first_child());
+            if old_down != new_down {
+                return false;
+            }
+            if old_down {
+                continue;
+            }
+        }
+        loop {
+            if old_cursor.node() == old_top || new_cursor.node() == new_top {
+                return old_cursor.node() == old_top && new_cursor.node() == new_top;
+            }
+            let (old_next, new_next) = (
+                old_cursor.goto_next_sibling(),
+                new_cursor.goto_next_sibling(),
+            );
+            if old_next != new_next {
+                return false;
+            }
+            if old_next {
+                break;
+            }
+            let (old_up, new_up) = (old_cursor.goto_parent(), new_cursor.goto_parent());
+            if old_up != new_up || !old_up {
+                return false;
+            }
+        }
     }
 }
 
@@ -793,6 +859,60 @@ mod tests {
             text = new_text;
             parsed = reparsed;
         }
+    }
+
+    /// `text` with `insert` put at `at`: the old parse with the edit recorded, the incremental
+    /// reparse, a parse from scratch, and the new text.
+    fn edit_at(
+        text: &str,
+        at: usize,
+        insert: &str,
+    ) -> (ParsedModule, ParsedModule, ParsedModule, String) {
+        let new_text = format!("{}{insert}{}", &text[..at], &text[at..]);
+        let mut edited = ParsedModule::parse(text).expect("parses");
+        edited.edit(&InputEdit {
+            start_byte: at,
+            old_end_byte: at,
+            new_end_byte: at + insert.len(),
+            start_point: point_at(text, at),
+            old_end_point: point_at(text, at),
+            new_end_point: point_at(&new_text, at + insert.len()),
+        });
+        let bytes = new_text.as_bytes();
+        let incremental = edited
+            .reparse(&mut |offset| bytes.get(offset..).unwrap_or_default())
+            .expect("reparses");
+        let fresh = ParsedModule::parse(&new_text).expect("parses");
+        (edited, incremental, fresh, new_text)
+    }
+
+    /// What the re-check's agreement with a whole parse rests on: outside the edited function,
+    /// the nodes of the edited tree are those of the new parse, incremental or from scratch;
+    /// an unclosed bracket that swallows the next function is told, and so is a change inside
+    /// the function when it is not left out.
+    #[test]
+    fn same_outside_compares_everything_but_the_edited_ranges() {
+        let text = "def f():\n    x = 1\n\n\nclass C:\n    def g(self:\n        return [\n\n\ndef h():\n    pass\n";
+        let at = text.find("1\n").expect("in the text");
+        let function =
+            |new_text: &str| TextRange::new(0, new_text.find("\n\n\nclass").expect("f ends"));
+        let (edited, incremental, fresh, new_text) = edit_at(text, at, "2 + 3");
+        let inside = [function(&new_text)];
+        assert!(edited.same_outside(&incremental, &inside));
+        assert!(edited.same_outside(&fresh, &inside));
+        assert!(
+            !edited.same_outside(&fresh, &[]),
+            "the function changed inside"
+        );
+        // `x = (1`: the bracket swallows what follows.
+        let (edited, incremental, fresh, new_text) = edit_at(text, at, "(");
+        let f_end = new_text.find("1\n").expect("in the text") + 1;
+        let inside = [TextRange::new(0, f_end)];
+        assert!(!edited.same_outside(&incremental, &inside));
+        assert!(!edited.same_outside(&fresh, &inside));
+        // A tree agrees with itself, whatever is left out.
+        let parsed = ParsedModule::parse(text).expect("parses");
+        assert!(parsed.same_outside(&parsed.clone(), &[]));
     }
 
     #[test]

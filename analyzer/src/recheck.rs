@@ -23,7 +23,7 @@ use tree_sitter::Node;
 
 use crate::diagnostic::Diagnostic;
 use crate::index::{ModuleName, ProjectIndex};
-use crate::parse::{ParsedModule, Point, SyntaxError};
+use crate::parse::{ParsedModule, Point, SyntaxError, same_nodes};
 use crate::rules::{self, Rule};
 use crate::semantic::{Focus, Spliced};
 use crate::settings::Settings;
@@ -100,10 +100,12 @@ pub struct Rechecked {
 }
 
 /// The syntax of the new text as a re-check saw it.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug)]
 pub struct RecheckedSyntax {
     /// The functions re-checked, in order.
     functions: Vec<TextRange>,
+    /// Each of `functions` parsed alone, as the re-check checked it.
+    alone: Vec<ParsedModule>,
     /// Every syntax error (the functions' own, each parsed alone, and the others moved), in
     /// order.
     syntax_errors: Vec<TextRange>,
@@ -111,12 +113,39 @@ pub struct RecheckedSyntax {
 
 impl RecheckedSyntax {
     /// Whether `parsed`, a parse of the whole new text, has each function re-checked where the
-    /// re-check parsed it alone, and exactly the syntax errors the re-check saw. Then the
-    /// parser did not restructure anything outside the functions (an unclosed string or
-    /// bracket that swallows what follows makes a function longer, or moves an error), so
-    /// `parsed` with these findings can stand as the checked text for the next re-check.
+    /// re-check parsed it alone and with the nodes it had alone, exactly the syntax errors the
+    /// re-check saw, and everywhere outside the functions the nodes of `edited` (the parse the
+    /// re-check was taken against, with the changes recorded in it, as given to
+    /// [`recheck_functions`]). Then the parser did not restructure anything the re-check did
+    /// not see (an unclosed string or bracket that swallows what follows makes a function
+    /// longer, or moves an error; an edit can also make the parser recover from another
+    /// function's syntax error otherwise, with the same error ranges; and the text after a
+    /// function can make it recover from an error inside it otherwise than alone), so `parsed`
+    /// with these findings can stand as the checked text for the next re-check. Node for node,
+    /// so it costs a walk of the tree (less what an incremental reparse reused): for the
+    /// background, not for a keystroke.
     #[must_use]
-    pub fn agrees_with(&self, parsed: &ParsedModule) -> bool {
+    pub fn agrees_with(&self, edited: &ParsedModule, parsed: &ParsedModule) -> bool {
+        self.agrees_with_ranges(parsed)
+            && self
+                .functions
+                .iter()
+                .zip(&self.alone)
+                .all(|(&range, alone)| {
+                    match (
+                        only_function(alone.root(), range.start),
+                        function_at(parsed.root(), range.start),
+                    ) {
+                        (Some(alone), Some(whole)) => same_nodes(alone, whole, &[]),
+                        _ => false,
+                    }
+                })
+            && edited.same_outside(parsed, &self.functions)
+    }
+
+    /// The cheap part of [`RecheckedSyntax::agrees_with`]: the functions' ranges and the syntax
+    /// errors.
+    fn agrees_with_ranges(&self, parsed: &ParsedModule) -> bool {
         self.functions.iter().all(|&range| {
             function_at(parsed.root(), range.start)
                 .is_some_and(|function| TextRange::from(function.byte_range()) == range)
@@ -264,6 +293,7 @@ pub fn recheck_functions(
         diagnostics,
         syntax: RecheckedSyntax {
             functions: functions.iter().map(|f| f.new_range).collect(),
+            alone,
             syntax_errors: syntax_errors.into_iter().map(|error| error.range).collect(),
         },
     })

@@ -79,9 +79,9 @@ fn into_bodies() -> bool {
     *ON.get_or_init(|| std::env::var_os("AIOLINT_FUZZ_BODIES").is_some())
 }
 
-/// Whether the re-check's property is checked (`AIOLINT_FUZZ_RECHECK` set). Off by default,
-/// and so in CI: it fails within seconds on cases not fixed yet (docs/reliability.md,
-/// "Fuzzing"); `AIOLINT_FUZZ_RECHECK=1 scripts/fuzz.sh 60 document` finds them.
+/// Whether the re-check's property is checked (`AIOLINT_FUZZ_RECHECK` set, as `.ci/run`
+/// does). Off by default, so that a run without it checks the rope and the trees alone
+/// (docs/reliability.md, "Fuzzing").
 fn recheck() -> bool {
     static ON: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
     *ON.get_or_init(|| std::env::var_os("AIOLINT_FUZZ_RECHECK").is_some())

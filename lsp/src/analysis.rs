@@ -178,9 +178,12 @@ pub(crate) fn analyze(
 /// the function).
 pub(crate) fn settle(snapshot: &Snapshot, analysis: &Analysis) -> Option<Analysis> {
     let syntax = analysis.syntax.as_ref()?;
+    // The base's parse with the changes since recorded in it: what the re-check was taken
+    // against, and what the new parse must match outside the functions re-checked.
+    let edited = snapshot.edited_tree()?;
     let parsed = snapshot
         .parse_incrementally()
-        .filter(|parsed| syntax.agrees_with(parsed))?;
+        .filter(|parsed| syntax.agrees_with(edited, parsed))?;
     Some(Analysis {
         version: analysis.version,
         epoch: analysis.epoch,
