@@ -24,10 +24,10 @@ file, innermost frame first, or ``-`` when no frame of the probe file is
 involved)::
 
     READY                      hooks installed, stack dumps may be requested
-    H N                        heartbeat tick number N
-    START                      the probe's code starts running on the loop
+    H N NS                     heartbeat tick number N, written at time.monotonic_ns() NS
+    START NS                   the probe's code starts running on the loop, at NS
     HIT LINE                   the flagged line was executed (first time only)
-    END ok|exc                 the probe's code finished (normally / raised)
+    END ok|exc NS              the probe's code finished (normally / raised), at NS
     EXC LINES TYPE: MESSAGE    exception raised by the probe's code
     NA LINES QUALNAME          coroutine never awaited (LINES: where created)
     PD LINES TASK              task destroyed while pending (LINES: where created)
@@ -42,12 +42,16 @@ Before the interpreter starts, the supervisor's code in the child writes one
 more line, ``ISO net=N pid=N proc=N ro=N caps=N pids=LIMIT``: the containment
 the kernel allowed (the harness never writes it).
 
+The times (``NS``) are the loop's own clock: the supervisor measures the gaps
+between them, which a supervisor that reads the pipe late cannot shorten.
+
 Stack dumps requested by the supervisor arrive on the same pipe in
 ``faulthandler``'s own format (``Stack (most recent call first):`` followed by
 ``  File "PATH", line N in NAME`` lines).
 """
 
 import sys
+from time import monotonic_ns as loop_clock  # bound before the probe can patch `time`
 
 EVENT_FD = int(sys.argv[1])
 PROBE_PATH = sys.argv[2]
@@ -377,7 +381,7 @@ def exception_handler(loop, context):
 async def heartbeat():
     n = 0
     while True:
-        emit("H", str(n))
+        emit("H", f"{n} {loop_clock()}")
         n += 1
         await asyncio.sleep(HEARTBEAT_INTERVAL)
 
@@ -395,7 +399,7 @@ async def run_probe(module, code):
     # Let the heartbeat tick once before the probe's code starts.
     await asyncio.sleep(0)
     ok = True
-    emit("START")
+    emit("START", str(loop_clock()))
     try:
         if code is not None:
             result = eval(code, module.__dict__)
@@ -409,7 +413,7 @@ async def run_probe(module, code):
         if isinstance(exc, RuntimeError) and _is_nested_run(exc):
             _report_nested(exc, lines)
         emit("EXC", fmt_lines(lines) + " " + describe_exception(exc))
-    emit("END", "ok" if ok else "exc")
+    emit("END", ("ok" if ok else "exc") + f" {loop_clock()}")
     sys.settrace(None)
     # Collect dropped coroutines and tasks while the loop is still running so
     # that never-awaited and destroyed-pending reports are attributed here.
@@ -506,7 +510,7 @@ def main():
     except BaseException as exc:  # noqa: B036
         sys.settrace(None)
         emit("EXC", fmt_lines(lines_from_traceback(exc.__traceback__)) + " " + describe_exception(exc))
-        emit("END", "exc")
+        emit("END", f"exc {loop_clock()}")
         emit("HBSTOP")
     finally:
         sys.settrace(None)

@@ -3,7 +3,11 @@
 //! The harness's heartbeat task writes a tick to the event pipe every 5 ms while the event
 //! loop runs. [`Heartbeat`] is fed the *arrival* time of every tick (and of the `START`/`END`
 //! events, which are also written from the loop) as measured by the supervisor's monotonic
-//! clock. A gap longer than the threshold is a stall. While a gap is open and the probe's code
+//! clock, and the time the loop wrote it on the same clock (`CLOCK_MONOTONIC`, as the
+//! harness's `time.monotonic_ns()`). A gap is measured between the loop's times when both
+//! ends have one: a supervisor that is itself kept off the CPU reads a tick late, which would
+//! shorten the gap after it (found under heavy load by the stress run of the tests); else
+//! between arrivals. A gap longer than the threshold is a stall. While a gap is open and the probe's code
 //! is running, the supervisor asks for stack samples ([`Heartbeat::sample_due`]): at 1×, 2× and
 //! 3× the threshold into the gap, then every 250 ms, so that every part of a long stall is
 //! seen. The frames of the dumps that arrive before the gap closes are attributed to the
@@ -30,8 +34,10 @@ const MAX_LINES: usize = 32;
 pub(crate) struct Heartbeat {
     threshold: Duration,
     probe_path: String,
-    /// When the loop last showed it was alive (tick, `START` or `END`).
+    /// When the loop last showed it was alive (tick, `START` or `END`): the arrival, and the
+    /// loop's own time (nanoseconds) if the event had one.
     last_alive: Option<Instant>,
+    last_written: Option<u64>,
     /// The heartbeat has stopped for good (`HBSTOP`, or the process is gone).
     stopped: bool,
     /// Between `START` and `END`.
@@ -61,6 +67,7 @@ impl Heartbeat {
             threshold,
             probe_path,
             last_alive: None,
+            last_written: None,
             stopped: false,
             in_entry: false,
             gap: Gap::default(),
@@ -70,44 +77,48 @@ impl Heartbeat {
         }
     }
 
-    /// A heartbeat tick arrived at `now`.
-    pub(crate) fn tick(&mut self, now: Instant) {
+    /// A heartbeat tick arrived at `now` (written at the loop's time `written`).
+    pub(crate) fn tick(&mut self, now: Instant, written: Option<u64>) {
         if !self.stopped {
             self.ticks += 1;
         }
-        self.alive(now);
+        self.alive(now, written);
     }
 
     /// The probe's code started (`START`, written from the loop).
-    pub(crate) fn start(&mut self, now: Instant) {
-        self.alive(now);
+    pub(crate) fn start(&mut self, now: Instant, written: Option<u64>) {
+        self.alive(now, written);
         self.in_entry = true;
         self.gap.in_entry = true;
     }
 
     /// The probe's code finished (`END`, written from the loop).
-    pub(crate) fn end(&mut self, now: Instant) {
-        self.alive(now);
+    pub(crate) fn end(&mut self, now: Instant, written: Option<u64>) {
+        self.alive(now, written);
         self.in_entry = false;
         self.gap.in_entry = false;
     }
 
     /// The heartbeat stopped (`HBSTOP`); no further gaps are measured.
     pub(crate) fn stop(&mut self, now: Instant) {
-        self.alive(now);
+        self.alive(now, None);
         self.stopped = true;
     }
 
-    /// The loop showed it was alive at `now`: closes the open gap.
-    fn alive(&mut self, now: Instant) {
+    /// The loop showed it was alive at `now` (at its own time `written`): closes the open gap.
+    fn alive(&mut self, now: Instant, written: Option<u64>) {
         if self.stopped {
             return;
         }
         if let Some(last) = self.last_alive {
-            let gap = now.saturating_duration_since(last);
+            let gap = match (self.last_written, written) {
+                (Some(before), Some(after)) => Duration::from_nanos(after.saturating_sub(before)),
+                _ => now.saturating_duration_since(last),
+            };
             self.close_gap(gap, false);
         }
         self.last_alive = Some(now);
+        self.last_written = written;
         self.gap = Gap {
             in_entry: self.in_entry,
             ..Gap::default()
@@ -229,20 +240,20 @@ mod tests {
     #[test]
     fn regular_ticks_are_no_stall() {
         let (mut hb, t0) = monitor();
-        hb.tick(t0);
-        hb.start(t0 + ms(1));
+        hb.tick(t0, None);
+        hb.start(t0 + ms(1), None);
         for i in 1..50 {
-            hb.tick(t0 + ms(5 * i));
+            hb.tick(t0 + ms(5 * i), None);
         }
-        hb.end(t0 + ms(251));
+        hb.end(t0 + ms(251), None);
         assert!(hb.into_stalls().is_empty());
     }
 
     #[test]
     fn a_long_gap_with_a_sample_is_an_attributed_stall() {
         let (mut hb, t0) = monitor();
-        hb.tick(t0);
-        hb.start(t0 + ms(1));
+        hb.tick(t0, None);
+        hb.start(t0 + ms(1), None);
         assert_eq!(hb.next_sample_at(), Some(t0 + ms(101)));
         assert!(!hb.sample_due(t0 + ms(50)));
         assert!(hb.sample_due(t0 + ms(101)));
@@ -256,7 +267,7 @@ mod tests {
         hb.stack_header();
         hb.frame(PROBE, 8);
         hb.frame(PROBE, 3);
-        hb.tick(t0 + ms(504));
+        hb.tick(t0 + ms(504), None);
         assert_eq!(hb.max_gap(), ms(503));
         let stalls = hb.into_stalls();
         assert_eq!(stalls.len(), 1);
@@ -271,7 +282,7 @@ mod tests {
     #[test]
     fn long_gaps_keep_being_sampled() {
         let (mut hb, t0) = monitor();
-        hb.start(t0);
+        hb.start(t0, None);
         let mut offsets = Vec::new();
         while let Some(at) = hb.next_sample_at() {
             offsets.push(at.duration_since(t0).as_millis());
@@ -284,15 +295,15 @@ mod tests {
     #[test]
     fn unsolicited_frames_and_short_gaps_are_ignored() {
         let (mut hb, t0) = monitor();
-        hb.tick(t0);
-        hb.start(t0);
+        hb.tick(t0, None);
+        hb.start(t0, None);
         hb.stack_header();
         hb.frame(PROBE, 7);
-        hb.tick(t0 + ms(90));
+        hb.tick(t0 + ms(90), None);
         hb.sample_requested();
         hb.frame(PROBE, 9);
-        hb.tick(t0 + ms(95));
-        hb.tick(t0 + ms(300));
+        hb.tick(t0 + ms(95), None);
+        hb.tick(t0 + ms(300), None);
         let stalls = hb.into_stalls();
         assert_eq!(stalls.len(), 1);
         assert_eq!(stalls[0].line, None);
@@ -302,16 +313,16 @@ mod tests {
     #[test]
     fn no_samples_outside_the_entry_or_after_three() {
         let (mut hb, t0) = monitor();
-        hb.tick(t0);
+        hb.tick(t0, None);
         assert_eq!(hb.next_sample_at(), None);
-        hb.start(t0);
+        hb.start(t0, None);
         for _ in 0..MAX_SAMPLES {
             assert!(hb.next_sample_at().is_some());
             hb.sample_requested();
         }
         assert_eq!(hb.next_sample_at(), None);
-        hb.end(t0 + ms(400));
-        hb.tick(t0 + ms(401));
+        hb.end(t0 + ms(400), None);
+        hb.tick(t0 + ms(401), None);
         assert_eq!(hb.next_sample_at(), None);
         let stalls = hb.into_stalls();
         assert_eq!(stalls.len(), 1);
@@ -321,13 +332,13 @@ mod tests {
     #[test]
     fn a_deadline_cuts_the_open_gap() {
         let (mut hb, t0) = monitor();
-        hb.tick(t0);
-        hb.start(t0 + ms(1));
+        hb.tick(t0, None);
+        hb.start(t0 + ms(1), None);
         hb.sample_requested();
         hb.stack_header();
         hb.frame(PROBE, 4);
         hb.cut(t0 + ms(1502), true);
-        hb.tick(t0 + ms(1600));
+        hb.tick(t0 + ms(1600), None);
         assert_eq!(hb.ticks(), 1);
         let stalls = hb.into_stalls();
         assert_eq!(stalls.len(), 1);
@@ -339,10 +350,26 @@ mod tests {
     #[test]
     fn stop_ends_measurement() {
         let (mut hb, t0) = monitor();
-        hb.tick(t0);
+        hb.tick(t0, None);
         hb.stop(t0 + ms(3));
-        hb.tick(t0 + ms(500));
+        hb.tick(t0 + ms(500), None);
         hb.cut(t0 + ms(900), true);
         assert!(hb.into_stalls().is_empty());
+    }
+
+    /// A supervisor kept off the CPU reads the tick written just before a one-second block
+    /// 800 ms late: measured on the loop's clock the gap is still a second, not 200 ms.
+    #[test]
+    fn a_tick_read_late_does_not_shorten_the_stall_after_it() {
+        let t0 = Instant::now();
+        let mut hb = Heartbeat::new(ms(100), "probe.py".into());
+        hb.tick(t0, Some(0));
+        hb.start(t0 + ms(800), Some(1_000_000));
+        hb.tick(t0 + ms(1_001), Some(1_001_000_000));
+        hb.end(t0 + ms(1_002), Some(1_002_000_000));
+        let stalls = hb.into_stalls();
+        assert_eq!(stalls.len(), 1, "{stalls:?}");
+        assert_eq!(stalls[0].duration, ms(1_000));
+        assert!(stalls[0].during_entry);
     }
 }

@@ -13,14 +13,16 @@ pub(crate) enum Event {
     Isolation(Isolation),
     /// Hooks installed; stack dumps may be requested from now on.
     Ready,
-    /// A heartbeat tick.
-    Tick,
-    /// The probe's code starts running on the loop.
-    Start,
+    /// A heartbeat tick, with the loop's clock when it was written (nanoseconds of
+    /// `CLOCK_MONOTONIC`), if given.
+    Tick(Option<u64>),
+    /// The probe's code starts running on the loop (at the loop's clock, if given).
+    Start(Option<u64>),
     /// The flagged line was executed.
     Hit(u32),
-    /// The probe's code finished; `ok` is false when it raised.
-    End { ok: bool },
+    /// The probe's code finished; `ok` is false when it raised (at the loop's clock, if
+    /// given).
+    End { ok: bool, at: Option<u64> },
     /// An exception raised by the probe's code.
     Exception(Located),
     /// A coroutine that was never awaited.
@@ -62,12 +64,18 @@ pub(crate) fn parse_line(line: &str) -> Event {
     let line = line.trim_end_matches('\r');
     let (tag, rest) = line.split_once(' ').unwrap_or((line, ""));
     match tag {
-        "H" => Event::Tick,
+        "H" => Event::Tick(rest.split(' ').nth(1).and_then(|at| at.parse().ok())),
         "ISO" => Event::Isolation(parse_isolation(rest)),
         "READY" => Event::Ready,
-        "START" => Event::Start,
+        "START" => Event::Start(rest.trim().parse().ok()),
         "HIT" => rest.trim().parse().map_or(Event::Unknown, Event::Hit),
-        "END" => Event::End { ok: rest == "ok" },
+        "END" => {
+            let (outcome, at) = rest.split_once(' ').unwrap_or((rest, ""));
+            Event::End {
+                ok: outcome == "ok",
+                at: at.trim().parse().ok(),
+            }
+        }
         "EXC" => Event::Exception(parse_located(rest)),
         "NA" => Event::NeverAwaited(parse_located(rest)),
         "PD" => Event::PendingDestroyed(parse_located(rest)),
@@ -149,12 +157,27 @@ mod tests {
 
     #[test]
     fn events_parse() {
-        assert_eq!(parse_line("H 12"), Event::Tick);
+        assert_eq!(parse_line("H 12"), Event::Tick(None));
+        assert_eq!(parse_line("H 12 987654321"), Event::Tick(Some(987_654_321)));
+        assert_eq!(parse_line("START 5"), Event::Start(Some(5)));
+        assert_eq!(
+            parse_line("END ok 7"),
+            Event::End {
+                ok: true,
+                at: Some(7)
+            }
+        );
         assert_eq!(parse_line("READY"), Event::Ready);
         assert_eq!(parse_line("HIT 7"), Event::Hit(7));
         assert_eq!(parse_line("HIT x"), Event::Unknown);
-        assert_eq!(parse_line("END ok"), Event::End { ok: true });
-        assert_eq!(parse_line("END exc"), Event::End { ok: false });
+        assert_eq!(parse_line("END ok"), Event::End { ok: true, at: None });
+        assert_eq!(
+            parse_line("END exc"),
+            Event::End {
+                ok: false,
+                at: None
+            }
+        );
         assert_eq!(
             parse_line("NA 4,9 fetch"),
             Event::NeverAwaited(Located {

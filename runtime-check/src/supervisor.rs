@@ -561,15 +561,15 @@ impl Slot {
                     self.isolation = Some(isolation);
                 }
             }
-            Event::Tick => self.heartbeat.tick(now),
-            Event::Start => {
-                self.heartbeat.start(now);
+            Event::Tick(at) => self.heartbeat.tick(now, at),
+            Event::Start(at) => {
+                self.heartbeat.start(now, at);
                 self.phase = Phase::Running;
                 self.deadline = now + opts.timeout;
             }
             Event::Hit(line) => self.reached |= line == self.flagged_line,
-            Event::End { .. } => {
-                self.heartbeat.end(now);
+            Event::End { at, .. } => {
+                self.heartbeat.end(now, at);
                 self.phase = Phase::Teardown;
                 self.deadline = now + opts.timeout;
             }
