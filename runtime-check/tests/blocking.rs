@@ -195,7 +195,10 @@ async def main():
     let started = std::time::Instant::now();
     let outcome = run(probe(source, Entry::Function("main".into()), 5), &opts);
     let elapsed = started.elapsed();
-    assert!(elapsed < Duration::from_secs(3), "took {elapsed:?}");
+    // Killed at the deadline rather than after the hour's sleep; the bound is loose because
+    // the interpreter's start-up comes before the deadline starts, and a loaded machine can
+    // take seconds over it (3.02 s under five busy loops on 2 cores).
+    assert!(elapsed < Duration::from_secs(30), "took {elapsed:?}");
     assert_eq!(outcome.timed_out, Some(runtime_check::Phase::Running));
     assert!(outcome.crash.is_none());
     assert!(!outcome.finished);
