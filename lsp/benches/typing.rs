@@ -57,7 +57,8 @@ fn main() {
         .expect("a tokio runtime");
     let text = module(5_000);
     analyzer_alone(&text);
-    recheck_alone(&text, STATEMENT);
+    recheck_alone(&text, STATEMENT, false);
+    recheck_alone(&text, STATEMENT, true);
     let server = aiolint_server();
     let aiolint = runtime.block_on(replay(server.clone(), None));
     let ruff = ruff().map(|ruff| runtime.block_on(replay(Server::Ruff(ruff), None)));
@@ -453,18 +454,20 @@ fn analyzer_alone(text: &str) {
 /// The analyzer's share of the keystrokes scenario: the statement typed at the typing spot
 /// one character at a time, each keystroke re-checked with `recheck_functions` (the server's
 /// fast path: the edited function parsed and checked alone), or reparsed and checked whole when
-/// it declines.
-fn recheck_alone(text: &str, statement: &str) {
+/// it declines. With `settle`, each keystroke's base is the previous keystroke's text, parsed
+/// incrementally after its re-check, as the server settles a partial analysis; without, every
+/// keystroke is re-checked against the first whole check.
+fn recheck_alone(text: &str, statement: &str, settle: bool) {
     let settings = analyzer::Settings::default();
     let module = analyzer::ModuleName::default();
     let index = analyzer::ProjectIndex::empty();
     let (row, indent) = typing_spot(text);
     let line_start: usize = text.lines().take(row).map(|l| l.len() + 1).sum();
     let mut current = text.to_string();
-    let base = analyzer::ParsedModule::parse(&current).expect("parses");
-    let base_text: std::sync::Arc<str> = current.clone().into();
+    let mut base = analyzer::ParsedModule::parse(&current).expect("parses");
+    let mut base_text: std::sync::Arc<str> = current.clone().into();
     let first = analyzer::SourceFile::new("typing.py", current.clone());
-    let diagnostics = analyzer::check_parsed(&first, &base, &settings);
+    let mut diagnostics = analyzer::check_parsed(&first, &base, &settings);
     // As the server does while typing: the tree of the last whole check with every keystroke
     // since recorded in it, and the change since, re-checked against that check.
     let mut edited = base.clone();
@@ -505,8 +508,19 @@ fn recheck_alone(text: &str, statement: &str) {
         let rechecked =
             analyzer::recheck_functions(old, &[since], &edited, &file, &module, index, &settings);
         let elapsed = started.elapsed();
-        if rechecked.is_some() {
+        if let Some(rechecked) = rechecked {
             rechecks.push(elapsed);
+            let bytes = current.as_bytes();
+            let settled = edited
+                .reparse(&mut |offset| bytes.get(offset..).unwrap_or_default())
+                .filter(|parsed| settle && rechecked.syntax.agrees_with(&edited, parsed));
+            if let Some(settled) = settled {
+                base = settled;
+                base_text = current.clone().into();
+                diagnostics = rechecked.diagnostics;
+                edited = base.clone();
+                change = None;
+            }
         } else {
             declined.push(current[line_start + indent..end].to_string());
             let bytes = current.as_bytes();
@@ -524,7 +538,12 @@ fn recheck_alone(text: &str, statement: &str) {
         rechecks.len(),
         statement.chars().count()
     );
-    report("analyzer: recheck_function", &mut rechecks);
+    let label = if settle {
+        "analyzer: recheck_function, each against the last keystroke settled"
+    } else {
+        "analyzer: recheck_function, each against the first whole check"
+    };
+    report(label, &mut rechecks);
     if !wholes.is_empty() {
         report(
             "analyzer: reparse and whole check (recheck declined)",
