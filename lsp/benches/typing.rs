@@ -511,9 +511,10 @@ fn recheck_alone(text: &str, statement: &str, settle: bool) {
         if let Some(rechecked) = rechecked {
             rechecks.push(elapsed);
             let bytes = current.as_bytes();
-            let settled = edited
-                .reparse(&mut |offset| bytes.get(offset..).unwrap_or_default())
-                .filter(|parsed| settle && rechecked.syntax.agrees_with(&edited, parsed));
+            let settled = settle
+                .then(|| edited.reparse(&mut |offset| bytes.get(offset..).unwrap_or_default()))
+                .flatten()
+                .filter(|parsed| rechecked.syntax.agrees_with(&edited, parsed));
             if let Some(settled) = settled {
                 base = settled;
                 base_text = current.clone().into();
