@@ -193,8 +193,15 @@ pub fn check_recheck(
             };
             let (partial, reference) = (inside(&rechecked.diagnostics), inside(&whole));
             if partial != reference {
+                // The first finding that differs in full, for findings with the same codes.
+                let differing = partial
+                    .iter()
+                    .zip(&reference)
+                    .find(|(a, b)| a != b)
+                    .map(|(a, b)| format!("\nfirst difference: {a:?}\n!= {b:?}"))
+                    .unwrap_or_default();
                 return Err(format!(
-                    "in the function at {function:?}: re-check {:?} != whole check {:?}",
+                    "in the function at {function:?}: re-check {:?} != whole check {:?}{differing}",
                     codes(&partial),
                     codes(&reference)
                 ));

@@ -492,7 +492,7 @@ pub(crate) fn only_function(root: Node<'_>, start: usize) -> Option<Node<'_>> {
 struct Exposed<'s> {
     /// `yield`s: whether it is a generator.
     yields: usize,
-    /// A `global` statement: it may bind module-level names.
+    /// A `global` or `nonlocal` statement: it may bind names of the scopes around it.
     global: bool,
     /// Assignments to attributes (`self.session = ...`), as written: instance attributes the
     /// other methods see.
@@ -511,7 +511,7 @@ impl<'s> Exposed<'s> {
             let node = cursor.node();
             match node.node_kind() {
                 "yield" => exposed.yields += 1,
-                "global_statement" => exposed.global = true,
+                "global_statement" | "nonlocal_statement" => exposed.global = true,
                 "assignment" | "augmented_assignment"
                     if node.field("left").is_some_and(|left| {
                         left.node_kind() == "attribute" || has_attribute_target(left)

@@ -184,6 +184,30 @@ fn declines_what_a_function_cannot_tell() {
     assert!(rechecked.is_none());
 }
 
+/// A `nonlocal` with no function around it binds its name in the module (found by the
+/// `document` fuzz target: the fix for a dropped task, choosing a free name, saw `task` taken
+/// in a whole check and free in a re-check that skipped that body).
+#[test]
+fn a_nonlocal_that_binds_in_the_module_is_seen_by_a_recheck() {
+    let text = "import asyncio\n\n\nasync def work():\n    pass\n\n\nasync def dropped():\n                    asyncio.create_task(work())\n\n\nasync def start():\n    nonlocal task\n                    task = None\n";
+    let spot = text.find("(work())").expect("in the text") + 1;
+    let (rechecked, whole, _) = recheck(text, spot, spot, " ", ProjectIndex::empty());
+    let rechecked = rechecked.unwrap_or_else(|| panic!("declined: {:?}", codes(&whole)));
+    assert_eq!(rechecked, whole);
+    let fixed = whole
+        .iter()
+        .find(|d| d.code() == "AIO101")
+        .and_then(|d| d.fix.as_ref());
+    assert!(
+        fixed.is_some_and(|fix| fix.edits.iter().any(|e| e.content == "background_task = ")),
+        "{whole:?}"
+    );
+    // Typing a `nonlocal` into a function is left to a whole check, as a `global` is.
+    let spot = text.find("    task = None").expect("in the text");
+    let (rechecked, _, _) = recheck(text, spot, spot, "    nonlocal x\n", ProjectIndex::empty());
+    assert!(rechecked.is_none());
+}
+
 #[test]
 fn findings_after_the_function_move_with_the_edit() {
     let index = ProjectIndex::empty();

@@ -125,17 +125,6 @@ impl<'t> Visitor<'t> for Builder<'_, 't> {
         if self.focus.is_none() {
             self.model.outline.enter(node, scope);
         }
-        if let (Some(focus), Some("body"), Some(&parent)) =
-            (self.focus, visit.field, visit.ancestors.last())
-            && parent.node_kind() == "function_definition"
-            && !focus.walks_body(
-                parent,
-                &visit.ancestors[..visit.ancestors.len() - 1],
-                self.model.source,
-            )
-        {
-            return Descend::No;
-        }
         if BRANCHES.contains(&node.node_kind()) {
             self.branch_depth[scope] += 1;
         }
@@ -155,7 +144,18 @@ impl<'t> Visitor<'t> for Builder<'_, 't> {
 impl<'t> Builder<'_, 't> {
     fn visit(&mut self, node: Node<'t>, scope: ScopeId, ancestors: &[Node<'t>]) -> Descend {
         match node.node_kind() {
-            "function_definition" => self.function(node, scope, ancestors),
+            "function_definition" => {
+                // A function whose body a focused build skips is only a name with a
+                // signature to the rest of the module: its parameters are bound in a scope
+                // that nothing walked can look into.
+                let walked = self
+                    .focus
+                    .is_none_or(|focus| focus.walks_body(node, ancestors, self.model.source));
+                self.function(node, scope, ancestors, walked);
+                if !walked {
+                    return Descend::No;
+                }
+            }
             "class_definition" => self.class(node, scope, ancestors),
             "lambda" => {
                 let id = self.open_scope(node, ScopeKind::Lambda, scope);
@@ -289,7 +289,9 @@ impl<'t> Builder<'_, 't> {
         }
     }
 
-    fn function(&mut self, node: Node<'t>, scope: ScopeId, ancestors: &[Node<'t>]) {
+    /// Records the function `node` and binds its name; its parameters too when its body is
+    /// `walked`.
+    fn function(&mut self, node: Node<'t>, scope: ScopeId, ancestors: &[Node<'t>], walked: bool) {
         let id: FunctionId = self.model.functions.len();
         let own_scope = self.open_scope(node, ScopeKind::Function(id), scope);
         let class = match self.model.scopes[scope].kind {
@@ -317,7 +319,7 @@ impl<'t> Builder<'_, 't> {
         if let Some(name_node) = name_node {
             self.store(scope, name_node, BindingKind::Function(id));
         }
-        if let Some(parameters) = node.field("parameters") {
+        if walked && let Some(parameters) = node.field("parameters") {
             self.parameters(parameters, own_scope, Some(id));
         }
     }

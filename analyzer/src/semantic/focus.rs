@@ -2,11 +2,15 @@
 //!
 //! Re-checking an edited function needs the module's names, the classes, every function's
 //! signature, and the whole of the edited function, but not what other functions do inside.
-//! Their bodies are skipped, except where something inside can be seen from outside:
+//! Their bodies are skipped, and so is the walk of their signatures (the signature is read
+//! off the function's node when a call is inferred; the parameters' bindings are seen only
+//! from the body), except where something inside can be seen from outside:
 //!
 //! - a `yield` makes its function a generator (callers see an async generator, not a
 //!   coroutine);
-//! - a `global` statement binds module-level names;
+//! - a `global` statement binds module-level names, and so does a `nonlocal` one that has no
+//!   enclosing function to bind in (a syntax error Python reports, but the model binds the
+//!   name in the scope above: found by the `document` fuzz target);
 //! - the methods of the edited function's own class assign the instance attributes it reads
 //!   (`self.session = ...`);
 //! - a reference to the edited function by name, when it is a plain function: a sync function
@@ -115,6 +119,7 @@ impl<'t> Focus<'t> {
         let text = body.text(source);
         text.contains("yield")
             || text.contains("global")
+            || text.contains("nonlocal")
             || text.contains("def ")
             || self.sync_names.iter().any(|name| text.contains(name))
             || self.may_call(function, ancestors, source)
