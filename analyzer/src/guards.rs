@@ -37,7 +37,7 @@ pub(crate) fn conditions<'t>(
                 }
             }
             "if_statement" => if_branch_conditions(ancestor, child, &mut found),
-            "block" | "module" => early_exits(child, source, &mut found),
+            "block" | "module" => early_exits(ancestor, child, source, &mut found),
             "function_definition" | "lambda" | "class_definition" if !through_functions => break,
             _ => {}
         }
@@ -80,11 +80,23 @@ fn if_branch_conditions<'t>(
     }
 }
 
-/// The conditions of the statements of the block before `child` (one of its statements) of
-/// the form `if condition: <cannot complete>` (no `elif`/`else`): false after them.
-fn early_exits<'t>(child: Node<'t>, source: &str, found: &mut Vec<(Node<'t>, bool)>) {
-    let mut sibling = child.prev_named_sibling();
-    while let Some(statement) = sibling {
+/// The conditions of the statements of `block` before `child` (one of its statements) of the
+/// form `if condition: <cannot complete>` (no `elif`/`else`): false after them. The statements
+/// are read from `block` by position, not as `child`'s siblings: in a re-check, `child` is a
+/// function parsed on its own, spliced into the module's tree (found by the `document` fuzz
+/// target: a module-level `if sys.version_info < (3, 12): raise` went unseen).
+fn early_exits<'t>(
+    block: Node<'t>,
+    child: Node<'t>,
+    source: &str,
+    found: &mut Vec<(Node<'t>, bool)>,
+) {
+    let first = found.len();
+    let mut cursor = block.walk();
+    for statement in block.named_children(&mut cursor) {
+        if statement.start_byte() >= child.start_byte() {
+            break;
+        }
         if statement.node_kind() == "if_statement"
             && statement.field("alternative").is_none()
             && let (Some(condition), Some(body)) =
@@ -93,8 +105,9 @@ fn early_exits<'t>(child: Node<'t>, source: &str, found: &mut Vec<(Node<'t>, boo
         {
             found.push((condition, false));
         }
-        sibling = statement.prev_named_sibling();
     }
+    // The nearest first.
+    found[first..].reverse();
 }
 
 /// Whether the code at `node` (in `scope`, under `ancestors`) runs only while no event loop is

@@ -651,3 +651,26 @@ fn a_function_that_recovers_otherwise_alone_does_not_agree() {
     let at = text.find("sleep(1)").expect("in the text") + 6;
     assert_eq!(recheck_property(text, at, at + 1, "2"), Ok(true));
 }
+
+/// Found by the `document` fuzz target: a module that exits early on older versions (`if
+/// sys.version_info < (3, 12): raise`) guards the functions after it, and a re-check of one of
+/// them (parsed on its own, spliced into the module) must see the module's statements before
+/// it, or typing in it shows an `AIO500` a whole check does not.
+#[test]
+fn a_module_level_version_exit_is_seen_by_a_recheck() {
+    let text = "import asyncio\nimport sys\n\nif sys.version_info < (3, 12):\n    raise ImportError(\"3.12+\")\n\n\ndef factory():\n    return asyncio.eager_task_factory\n\n\ndef other():\n    pass\n";
+    let at = text.find("return").expect("in the text");
+    assert_eq!(recheck_property(text, at, at, "x = 1\n    "), Ok(true));
+    let (rechecked, whole, _) = recheck(text, at, at, "x = 1\n    ", ProjectIndex::empty());
+    assert_eq!(rechecked, Some(Vec::new()));
+    assert!(whole.is_empty(), "{whole:?}");
+    // Without the early exit, both report it.
+    let unguarded = text.replace("raise ImportError", "print");
+    let at = unguarded.find("return").expect("in the text");
+    let (rechecked, whole, _) = recheck(&unguarded, at, at, "x = 1\n    ", ProjectIndex::empty());
+    assert_eq!(
+        whole.iter().map(Diagnostic::code).collect::<Vec<_>>(),
+        ["AIO500"]
+    );
+    assert_eq!(rechecked, Some(whole));
+}
