@@ -14,7 +14,8 @@
 //! [`Dependencies`](crate::Dependencies) (what its check asked about other modules) are
 //! checked against the new index. A file whose answers changed is checked again. When nothing
 //! changed, the last run's findings are replayed; when only a few files changed and none of
-//! their summaries did, only those are analysed and the other files' findings replayed.
+//! their summaries did (but for where their sites are), only those are analysed and the other
+//! files' findings replayed.
 //!
 //! The analyzer does no IO: files are read through the caller's [`Workspace`], the cache is the
 //! caller's too.
@@ -102,8 +103,9 @@ pub struct RunStatistics {
     pub rechecked: usize,
     /// Nothing changed since the last run: its findings were reported again.
     pub replayed: bool,
-    /// Only edited files were analysed: none of their summaries changed, so what every other
-    /// file sees is as it was, and their findings are the last run's.
+    /// Only edited files were analysed: none of their summaries changed (or only in where
+    /// their sites are, and no call-graph chain goes through them), so what every other file
+    /// sees is as it was, and their findings are the last run's.
     pub edited_only: bool,
 }
 
@@ -315,6 +317,14 @@ impl Run {
         );
     }
 
+    /// Whether the cache has an entry for file `position` as it is now.
+    fn is_cached(&self, position: usize) -> bool {
+        let (Some(cache), Some(key)) = (self.cache.as_ref(), self.known_key(position)) else {
+            return false;
+        };
+        cache.get(key).is_some()
+    }
+
     /// Whether the cache entry `key` was checked against lookups that `index` still answers
     /// the same way.
     fn still_valid(&self, key: Option<u128>, index: &ProjectIndex) -> bool {
@@ -473,9 +483,17 @@ pub fn check_project(
         {
             return (files, None);
         }
+        // Larger files first, so that the last to finish are small; a file the cache has is
+        // not parsed, and its size is not asked.
         let sizes: Vec<u64> = (0..count)
             .into_par_iter()
-            .map(|position| run.workspace.size(position))
+            .map(|position| {
+                if run.is_cached(position) {
+                    0
+                } else {
+                    run.workspace.size(position)
+                }
+            })
             .collect();
         let mut order: Vec<usize> = (0..count).collect();
         order.sort_by_key(|&position| std::cmp::Reverse(sizes[position]));
@@ -579,8 +597,9 @@ impl Run {
     }
 
     /// The run when only a few files were edited since the last run, of the same files, and
-    /// none of their summaries changed: everything another file's check sees (the summaries,
-    /// hence the index and its call-graph facts) is as it was, so every other file's findings
+    /// none of their summaries changed, or only in where their sites are and no call-graph
+    /// chain goes through them ([`only_moved`]): everything another file's check sees (the
+    /// index's answers and its call-graph facts) is as it was, so every other file's findings
     /// are the last run's. The edited files are analysed (their lookups load the modules they
     /// need from the cache) and their pending findings answered by the last run's facts.
     ///
@@ -632,7 +651,9 @@ impl Run {
             // Compared as values: a summary's maps, built again or decoded, may iterate in
             // another order. A text seen in an earlier run (an edit undone) comes from its
             // cache entry, whose lookups must still hold.
-            analysis.summary == *before && (!cached || self.still_valid(*key, index))
+            let kept = analysis.summary == *before
+                || only_moved(analysis.summary.as_deref(), before.as_deref(), &facts);
+            kept && (!cached || self.still_valid(*key, index))
         });
         if !unchanged {
             return None;
@@ -699,6 +720,23 @@ impl Run {
             source,
             diagnostics,
         }
+    }
+}
+
+/// Whether an edited file's summary `now` is its summary `before` with only its sites moved
+/// (lines added or removed above them), and the last run's call-graph `facts` show none of its
+/// sites. Lookups see no positions, and the facts, made of the same calls between the same
+/// functions, are the same: what every other file sees is as it was.
+fn only_moved(
+    now: Option<&ModuleSummary>,
+    before: Option<&ModuleSummary>,
+    facts: &ProjectIndex,
+) -> bool {
+    match (now, before) {
+        (Some(now), Some(before)) => {
+            now.same_but_positions(before) && !facts.facts_mention(now.path())
+        }
+        _ => false,
     }
 }
 
@@ -876,6 +914,55 @@ mod tests {
         assert_eq!(found, reference(&fixed, &settings));
         assert!(found[3].is_empty(), "{found:?}");
         assert!(!statistics.edited_only, "{statistics:?}");
+    }
+
+    /// Lines added above a module's functions move its sites and so change its summary. When
+    /// no call-graph chain goes through it, only it is analysed; when one does (another file's
+    /// finding shows where the helper blocks), every file is seen again, and the finding
+    /// shows the new line.
+    #[test]
+    fn an_edit_that_only_moves_sites_analyses_only_the_edited_file_unless_a_chain_shows_them() {
+        let storage =
+            "import time\n\n\ndef read_disk(path):\n    time.sleep(0.1)\n    return path\n";
+        let client = "def parse(text):\n    return text.strip()\n\n\nasync def fetch():\n    return parse('x')\n";
+        let app = "from storage import read_disk\nfrom client import fetch\n\n\nasync def main():\n    fetch()\n    read_disk('a')\n";
+        let files = |storage: &str, client: &str| {
+            vec![
+                module("storage", storage),
+                module("client", client),
+                module("app", app),
+            ]
+        };
+        let settings = Settings::default();
+        let before = files(storage, client);
+        let cache = Arc::new(MemoryCache::default());
+        let (found, _) = run(&before, cache.clone());
+        assert_eq!(found, reference(&before, &settings));
+        assert_eq!(
+            found[2].len(),
+            2,
+            "an AIO100 and an AIO202 in app: {found:?}"
+        );
+
+        let moved_client = format!("# a comment\n\n{client}");
+        let edited = files(storage, &moved_client);
+        let cache = next_run(cache);
+        let (found, statistics) = run(&edited, cache.clone());
+        assert_eq!(found, reference(&edited, &settings));
+        assert!(statistics.edited_only, "{statistics:?}");
+        assert_eq!((statistics.analysed, statistics.cached), (1, 2));
+
+        let moved_storage = format!("# a comment\n{storage}");
+        let edited = files(&moved_storage, &moved_client);
+        let cache = next_run(cache);
+        let (found, statistics) = run(&edited, cache);
+        assert_eq!(found, reference(&edited, &settings));
+        assert!(!statistics.edited_only, "{statistics:?}");
+        assert_ne!(
+            found,
+            reference(&before, &settings),
+            "the chain's line moved"
+        );
     }
 
     /// A cached file whose lookups changed (the coroutine it calls became a plain function in

@@ -102,6 +102,12 @@ impl Chain {
 }
 
 impl Facts {
+    /// Whether a chain goes through the file at `path` (every function of a chain has a link
+    /// of its own, with its step in its file).
+    pub(crate) fn mention(&self, path: &str) -> bool {
+        self.links.values().any(|link| link.step.path == path)
+    }
+
     /// The chain from `function`, if it has the fact.
     pub(crate) fn chain(&self, function: &str) -> Option<Chain> {
         let first = self.links.get(function)?;

@@ -79,8 +79,11 @@ struct Slot {
 /// index [`ProjectIndex::complete`] makes of it at the end.
 #[derive(Default)]
 pub struct ProjectIndex {
-    /// Finds trigger words and the names of the project's coroutine functions.
-    triggers: Option<aho_corasick::AhoCorasick>,
+    /// Finds trigger words and the names of the project's coroutine functions: made on first
+    /// use (only the language server asks), and only for a complete index.
+    triggers: OnceLock<Option<aho_corasick::AhoCorasick>>,
+    /// Whether this is the index [`ProjectIndex::complete`] made.
+    complete: bool,
     /// Module name to the files claiming it, in order: the first with a summary is the module
     /// (later ones are shadowed copies).
     modules: FxHashMap<String, Vec<usize>>,
@@ -116,7 +119,10 @@ impl ProjectIndex {
         for (slot, summary) in index.slots.iter().zip(summaries) {
             let _ = slot.summary.set(Some(summary));
         }
-        index.complete()
+        let index = index.complete();
+        // The language server's index: made in the background, asked on every keystroke.
+        let _ = index.triggers.set(index.trigger_words());
+        index
     }
 
     /// An index of files whose module names are known (`names[i]` for file `i`) and whose
@@ -181,8 +187,8 @@ impl ProjectIndex {
         slot.summary.wait().as_deref()
     }
 
-    /// The index with every summary published so far, the call-graph facts and the trigger
-    /// words: what the rest of the analysis uses once every file has been seen.
+    /// The index with every summary published so far and the call-graph facts: what the rest
+    /// of the analysis uses once every file has been seen.
     #[must_use]
     pub fn complete(mut self) -> Self {
         self.loader = None;
@@ -195,20 +201,7 @@ impl ProjectIndex {
         drop(graph);
         self.may_block = may_block;
         self.runs_loop = runs_loop;
-        let mut words: Vec<String> = TRIGGERS.iter().map(|w| (*w).to_string()).collect();
-        for module in self.summaries() {
-            for function in module.functions.iter().filter(|f| f.is_async) {
-                let name = function
-                    .qualname
-                    .rsplit('.')
-                    .next()
-                    .unwrap_or(&function.qualname);
-                words.push(name.to_string());
-            }
-        }
-        words.sort_unstable();
-        words.dedup();
-        self.triggers = aho_corasick::AhoCorasick::new(&words).ok();
+        self.complete = true;
         self
     }
 
@@ -216,6 +209,11 @@ impl ProjectIndex {
     /// all the same answers its pending findings with them ([`ProjectIndex::from_facts`]).
     pub(crate) fn facts(&self) -> Vec<u8> {
         postcard::to_allocvec(&(&self.may_block, &self.runs_loop)).unwrap_or_default()
+    }
+
+    /// Whether the call-graph facts show a site of the file at `path`.
+    pub(crate) fn facts_mention(&self, path: &str) -> bool {
+        self.may_block.mention(path) || self.runs_loop.mention(path)
     }
 
     /// An index that knows no module, only the call-graph facts [`ProjectIndex::facts`] gave:
@@ -240,11 +238,32 @@ impl ProjectIndex {
         let last_segments = configured
             .filter_map(|name| name.rsplit('.').next())
             .any(|name| text.contains(name));
-        last_segments
-            || self
-                .triggers
-                .as_ref()
-                .is_none_or(|triggers| triggers.is_match(text))
+        if last_segments || !self.complete {
+            return true;
+        }
+        self.triggers
+            .get_or_init(|| self.trigger_words())
+            .as_ref()
+            .is_none_or(|triggers| triggers.is_match(text))
+    }
+
+    /// The automaton of [`ProjectIndex::may_have_findings`]: the trigger words and the last
+    /// segments of the project's coroutine functions' names.
+    fn trigger_words(&self) -> Option<aho_corasick::AhoCorasick> {
+        let mut words: Vec<&str> = TRIGGERS.to_vec();
+        for module in self.summaries() {
+            for function in module.functions.iter().filter(|f| f.is_async) {
+                let name = function
+                    .qualname
+                    .rsplit('.')
+                    .next()
+                    .unwrap_or(&function.qualname);
+                words.push(name);
+            }
+        }
+        words.sort_unstable();
+        words.dedup();
+        aho_corasick::AhoCorasick::new(&words).ok()
     }
 
     /// How many modules have a summary.

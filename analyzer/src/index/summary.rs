@@ -172,6 +172,32 @@ impl ModuleSummary {
     pub fn path(&self) -> &str {
         &self.path
     }
+
+    /// Whether `other` is this summary with its sites moved: the same functions, calls and
+    /// blocking operations, only where they are in the file differs (lines added or removed
+    /// above them). Other modules' lookups see no positions; only the call-graph facts' steps
+    /// do.
+    pub(crate) fn same_but_positions(&self, other: &ModuleSummary) -> bool {
+        self.functions.len() == other.functions.len()
+            && self.without_positions() == other.without_positions()
+    }
+
+    /// This summary with every site at the start of the file.
+    fn without_positions(&self) -> ModuleSummary {
+        let start = LineColumn { line: 0, column: 0 };
+        let mut summary = self.clone();
+        for function in &mut summary.functions {
+            for site in function.blocking.iter_mut().chain(&mut function.runs_loop) {
+                site.range = TextRange::default();
+                site.start = start;
+            }
+            for call in &mut function.calls {
+                call.range = TextRange::default();
+                call.start = start;
+            }
+        }
+        summary
+    }
 }
 
 /// Summarizes a parsed file for the project index.
