@@ -57,7 +57,7 @@ pub(crate) fn run(args: &CheckArgs) -> anyhow::Result<ExitCode> {
                 if s.replayed {
                     " (the last run replayed)"
                 } else if s.edited_only {
-                    " (no summary changed: the other files' findings replayed)"
+                    " (no summary changed but for positions: the other files' findings replayed)"
                 } else {
                     ""
                 }
